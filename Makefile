@@ -1,0 +1,33 @@
+# The desk's front door. `make run` needs only Python 3.11+ and make; `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench messages clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Embedded default: SQLite, Celery worker + beat on a filesystem broker (no Redis), demo data.
+run: $(STAMP)
+	@PORT=$(PORT) PY=$(PY) bash scripts/run-embedded.sh
+
+# Every test. Against PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI sets them).
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# Recompile translations after editing locale/*/LC_MESSAGES/django.po (needs gettext).
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 staticfiles

@@ -1,0 +1,50 @@
+"""GET /healthz: is the database answering, and can the broker be reached?
+
+The database is required (503 when it fails); the broker is only reported, because a broker
+outage delays reminders but loses none (the database is the source of truth).
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def _database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "down"; the message says which
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+def _broker_status() -> str:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("filesystem://"):
+        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        return "ok (filesystem)" if folder.is_dir() else "missing folder (filesystem)"
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
+    except Exception as exc:
+        return f"unreachable: {exc.__class__.__name__}"
+    return "ok"
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    database = _database_status()
+    broker = _broker_status()
+    healthy = database == "ok"
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "database": database, "broker": broker},
+        status=200 if healthy else 503,
+    )

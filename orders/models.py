@@ -1,0 +1,103 @@
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Platform
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    model = models.CharField(_("model"), max_length=100, blank=True)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["sku"]
+
+    def __str__(self):
+        return f"{self.sku} {self.name}"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PAID = "paid", _("Paid, not shipped")  # 待发货
+        SHIPPED = "shipped", _("Shipped")  # 已发货
+        COMPLETED = "completed", _("Completed")  # 交易成功 (buyer confirmed receipt)
+        CANCELLED = "cancelled", _("Cancelled")  # 交易关闭
+
+    class LogisticsStatus(models.TextChoices):
+        NOT_SHIPPED = "not_shipped", _("Not shipped")
+        AWAITING_PICKUP = "awaiting_pickup", _("Awaiting pickup")  # 待揽收
+        COLLECTED = "collected", _("Collected")  # 已揽收
+        IN_TRANSIT = "in_transit", _("In transit")
+        STALLED = "stalled", _("Stalled")  # 物流停滞: no tracking update past the platform's limit
+        DELIVERED = "delivered", _("Delivered")
+        RETURNED = "returned", _("Returned to sender")
+
+    platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
+    # The platform's own order number (订单号), what the customer reads out on the phone.
+    external_number = models.CharField(_("order number"), max_length=64)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer")
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PAID)
+    paid_amount = models.DecimalField(
+        _("paid amount"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    placed_at = models.DateTimeField(_("placed at"))
+    ship_by = models.DateTimeField(_("promised ship-by time"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=50, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True, db_index=True)
+    logistics_status = models.CharField(
+        _("logistics status"), max_length=20, choices=LogisticsStatus.choices, default=LogisticsStatus.NOT_SHIPPED
+    )
+    warehouse = models.CharField(_("warehouse"), max_length=50, blank=True)
+    shipping_address = models.CharField(_("shipping address"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "external_number"], name="order_unique_platform_number"),
+            models.CheckConstraint(condition=Q(paid_amount__gte=0), name="order_paid_amount_not_negative"),
+        ]
+        indexes = [models.Index(fields=["external_number"], name="order_external_number_idx")]
+
+    def __str__(self):
+        return f"{self.get_platform_display()} {self.external_number}"
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", verbose_name=_("order"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_items", verbose_name=_("product"))
+    quantity = models.PositiveIntegerField(_("quantity"), default=1, validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(_("unit price"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
+    # What the buyer actually paid for this line after discounts; refunds are capped by it.
+    paid_amount = models.DecimalField(_("paid amount"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
+
+    class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
+        ordering = ["order_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_item_unit_price_not_negative"),
+            models.CheckConstraint(condition=Q(paid_amount__gte=0), name="order_item_paid_not_negative"),
+            models.CheckConstraint(
+                condition=Q(paid_amount__lte=F("unit_price") * F("quantity")),
+                name="order_item_paid_not_above_list_price",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product.name} × {self.quantity}"

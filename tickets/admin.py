@@ -1,0 +1,97 @@
+from django.contrib import admin
+
+from .models import Attachment, Message, Tag, Ticket, TicketEvent
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TicketEventInline(ReadOnlyInline):
+    model = TicketEvent
+    fields = ["created_at", "actor", "action", "from_status", "to_status", "changes", "reason"]
+    readonly_fields = fields
+
+
+class MessageInline(ReadOnlyInline):
+    model = Message
+    fields = ["created_at", "direction", "channel", "author", "body"]
+    readonly_fields = fields
+
+
+class AttachmentInline(ReadOnlyInline):
+    model = Attachment
+    fields = ["created_at", "original_name", "content_type", "size", "uploaded_by"]
+    readonly_fields = fields
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    """Status changes only through the workflow, so status and its timestamps are read-only here."""
+
+    list_display = [
+        "number", "status", "type", "category", "priority", "risk_level", "channel", "customer", "order",
+        "assignee", "created_at",
+    ]
+    list_filter = ["status", "type", "category", "priority", "risk_level", "channel", "responsibility", "tags"]
+    search_fields = ["number", "customer__name", "customer__phone", "order__external_number", "description"]
+    list_select_related = ["customer", "order", "assignee"]
+    date_hierarchy = "created_at"
+    autocomplete_fields = ["customer", "order", "assignee"]
+    filter_horizontal = ["tags"]
+    raw_id_fields = ["affected_items"]
+    readonly_fields = [
+        "number", "status", "status_changed_at", "priority_reasons", "risk_reasons", "created_at", "updated_at",
+        "first_response_at", "resolved_at", "closed_at", "archived_at",
+    ]
+    inlines = [MessageInline, AttachmentInline, TicketEventInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # tickets are evidence; archive instead
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "created_at", "actor", "action", "from_status", "to_status"]
+    list_filter = ["action"]
+    search_fields = ["ticket__number", "reason"]
+    list_select_related = ["ticket", "actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "created_at", "direction", "channel", "author"]
+    list_filter = ["direction", "channel"]
+    search_fields = ["ticket__number", "body"]
+    list_select_related = ["ticket", "author"]
+    raw_id_fields = ["ticket"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "original_name", "content_type", "size", "uploaded_by", "created_at"]
+    list_filter = ["content_type"]
+    search_fields = ["ticket__number", "original_name"]
+    list_select_related = ["ticket", "uploaded_by"]
+    raw_id_fields = ["ticket", "message"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ["name"]

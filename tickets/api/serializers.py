@@ -1,0 +1,145 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from customers.models import Customer, Platform
+from orders.models import Order, OrderItem
+
+from ..models import Attachment, Message, Ticket, TicketEvent
+from ..suggestions import reason_labels
+from ..workflow import MANUAL_ACTIONS, available_actions
+
+
+class CustomerBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "platform", "platform_account", "tier"]
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    product_name = serializers.CharField(source="product.name")
+
+    class Meta:
+        model = OrderItem
+        fields = ["id", "sku", "product_name", "quantity", "unit_price", "paid_amount"]
+
+
+class TicketEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None)
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "created_at", "actor", "action", "from_status", "to_status", "changes", "reason"]
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", default=None)
+
+    class Meta:
+        model = Message
+        fields = ["id", "created_at", "direction", "channel", "author", "body"]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ["id", "created_at", "original_name", "content_type", "size"]
+
+
+class TicketListSerializer(serializers.ModelSerializer):
+    customer = CustomerBriefSerializer(read_only=True)
+    order_number = serializers.CharField(source="order.external_number", default=None, read_only=True)
+    assignee = serializers.CharField(source="assignee.username", default=None, read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id", "number", "status", "type", "category", "priority", "risk_level", "responsibility",
+            "channel", "customer", "order_number", "assignee", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class TicketDetailSerializer(TicketListSerializer):
+    affected_items = OrderItemSerializer(many=True, read_only=True)
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    priority_reason_labels = serializers.SerializerMethodField()
+    risk_reason_labels = serializers.SerializerMethodField()
+    available_actions = serializers.SerializerMethodField()
+    timeline = TicketEventSerializer(source="events", many=True, read_only=True)
+    messages = MessageSerializer(many=True, read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta(TicketListSerializer.Meta):
+        fields = TicketListSerializer.Meta.fields + [
+            "description", "customer_request", "requested_amount", "product_model", "purchase_date", "symptom",
+            "frequency", "threatens_exposure", "platform_intervention", "tags", "affected_items",
+            "priority_reasons", "priority_reason_labels", "priority_overridden", "risk_reasons",
+            "risk_reason_labels", "risk_overridden", "summary", "status_changed_at", "first_response_at",
+            "resolved_at", "closed_at", "archived_at", "available_actions", "timeline", "messages", "attachments",
+        ]
+        read_only_fields = fields
+
+    def get_priority_reason_labels(self, ticket) -> list[str]:
+        return reason_labels(ticket.priority_reasons)
+
+    def get_risk_reason_labels(self, ticket) -> list[str]:
+        return reason_labels(ticket.risk_reasons)
+
+    def get_available_actions(self, ticket) -> list[str]:
+        return available_actions(ticket)
+
+
+class TicketCreateSerializer(serializers.ModelSerializer):
+    """Intake. Name the customer, or the order (by id or by its platform number) and the customer follows."""
+
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False)
+    order = serializers.PrimaryKeyRelatedField(queryset=Order.objects.all(), required=False)
+    order_number = serializers.CharField(required=False, write_only=True, max_length=64)
+    order_platform = serializers.ChoiceField(choices=Platform.choices, required=False, write_only=True)
+    affected_items = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=OrderItem.objects.all(), required=False
+    )
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "channel", "customer", "order", "order_number", "order_platform", "affected_items", "description",
+            "customer_request", "requested_amount", "product_model", "purchase_date", "symptom", "frequency",
+            "threatens_exposure", "platform_intervention", "type", "category", "tags",
+        ]
+        extra_kwargs = {"requested_amount": {"min_value": 0}}
+
+    def validate(self, attrs):
+        if not attrs.get("customer") and not attrs.get("order") and not attrs.get("order_number"):
+            raise serializers.ValidationError(
+                {"order_number": _("Give the order number (or the customer when there is no order).")}
+            )
+        return attrs
+
+
+class TransitionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=MANUAL_ACTIONS)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ClassifySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=Ticket._meta.get_field("type").choices, required=False)
+    category = serializers.ChoiceField(choices=Ticket._meta.get_field("category").choices, required=False)
+    responsibility = serializers.ChoiceField(
+        choices=Ticket._meta.get_field("responsibility").choices, required=False
+    )
+    product_model = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    symptom = serializers.CharField(required=False, allow_blank=True)
+    frequency = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TransitionRefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    status = serializers.CharField()
+    action = serializers.CharField()
+    reason = serializers.CharField()

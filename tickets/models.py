@@ -1,0 +1,408 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Platform
+
+
+class Status(models.TextChoices):
+    """The ticket lifecycle; transitions live only in tickets/workflow.py."""
+
+    NEW = "new", _("New")  # 受理: taken in, not yet classified
+    TRIAGED = "triaged", _("Triaged")  # 已分类: type and category known, nobody working it yet
+    IN_PROGRESS = "in_progress", _("In progress")  # 处理中: an agent works it
+    WAITING_CUSTOMER = "waiting_customer", _("Waiting for customer")  # 待客户回复: SLA clock paused
+    WAITING_DEPARTMENT = "waiting_department", _("Waiting for department")  # 待部门处理: subtasks open
+    RESOLVED = "resolved", _("Resolved")  # 已解决: waiting for the customer's confirmation / follow-up
+    CLOSED = "closed", _("Closed")  # 已关闭: confirmed, rated or silent past the follow-up window
+    ARCHIVED = "archived", _("Archived")  # 已归档: summary written; read-only from here on
+
+
+OPEN_STATUSES = (
+    Status.NEW,
+    Status.TRIAGED,
+    Status.IN_PROGRESS,
+    Status.WAITING_CUSTOMER,
+    Status.WAITING_DEPARTMENT,
+)
+
+
+class Channel(models.TextChoices):
+    CHAT = "chat", _("Chat")
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+    SOCIAL = "social", _("Social media")
+    PLATFORM_DISPUTE = "platform_dispute", _("Platform dispute")
+    OTHER = "other", _("Other")
+
+
+class TicketType(models.TextChoices):
+    CONSULTATION = "consultation", _("Consultation")  # 咨询
+    COMPLAINT = "complaint", _("Complaint")  # 投诉
+    RETURN_REFUND = "return_refund", _("Return and refund")  # 退货退款
+    REFUND_ONLY = "refund_only", _("Refund only")  # 仅退款
+    EXCHANGE = "exchange", _("Exchange")  # 换货
+    RESHIP = "reship", _("Reship missing or wrong item")  # 补寄
+    REPAIR = "repair", _("Repair")  # 维修
+    PRICE_DIFFERENCE = "price_difference", _("Price difference")  # 退差/价保
+    TECH_SUPPORT = "tech_support", _("Technical support")  # 技术支持
+
+
+class Category(models.TextChoices):
+    PRODUCT_QUALITY = "product_quality", _("Product quality")
+    LOGISTICS = "logistics", _("Logistics / delivery")
+    WRONG_OR_MISSING_ITEM = "wrong_or_missing_item", _("Wrong or missing item")
+    USAGE = "usage", _("Usage question")
+    PRICE = "price", _("Price")
+    SERVICE_ATTITUDE = "service_attitude", _("Service attitude")
+    OTHER = "other", _("Other")
+
+
+class Priority(models.TextChoices):
+    P1 = "P1", _("P1 urgent")
+    P2 = "P2", _("P2 high")
+    P3 = "P3", _("P3 normal")
+    P4 = "P4", _("P4 low")
+
+
+class Responsibility(models.TextChoices):
+    """责任方: who caused the problem; drives who pays and the shop's metrics."""
+
+    UNDETERMINED = "undetermined", _("Undetermined")
+    MERCHANT = "merchant", _("Merchant")
+    CUSTOMER = "customer", _("Customer")
+    THIRD_PARTY = "third_party", _("Third party (e.g. courier)")
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class Department(models.Model):
+    """A team that works subtasks handed over by agents (warehouse, finance...). Admins can add more."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    name_en = models.CharField(_("English name"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class StaffProfile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile", verbose_name=_("user")
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name=_("department")
+    )
+    on_duty = models.BooleanField(_("on duty"), default=True)
+    # The largest refund or compensation this person may grant alone; above it a supervisor approves.
+    refund_limit = models.DecimalField(_("refund limit"), max_digits=12, decimal_places=2, default=Decimal("200"))
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+
+    def __str__(self):
+        return str(self.user)
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class TicketQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=OPEN_STATUSES)
+
+
+class Ticket(models.Model):
+    # Human-friendly number (AS00001234) given right after the row exists; agents read it out.
+    number = models.CharField(_("number"), max_length=20, unique=True, null=True, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("customer")
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("order"),
+    )
+    affected_items = models.ManyToManyField(
+        "orders.OrderItem", blank=True, related_name="tickets", verbose_name=_("affected items")
+    )
+    # The case as the customer put it, and what they ask for (诉求).
+    description = models.TextField(_("customer's words"))
+    customer_request = models.TextField(_("what the customer asks for"), blank=True)
+    requested_amount = models.DecimalField(
+        _("requested amount"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    # Facts the agent records and confirms (seed 000, step 2).
+    product_model = models.CharField(_("product model"), max_length=100, blank=True)
+    purchase_date = models.DateField(_("purchase date"), null=True, blank=True)
+    symptom = models.TextField(_("symptom"), blank=True)
+    frequency = models.CharField(_("frequency"), max_length=100, blank=True)
+    # Signals the risk rules read (tickets/suggestions.py).
+    threatens_exposure = models.BooleanField(_("threatens public exposure"), default=False)
+    platform_intervention = models.BooleanField(_("platform intervention"), default=False)
+
+    type = models.CharField(_("type"), max_length=20, choices=TicketType.choices, blank=True)
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices, blank=True)
+    priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, default=Priority.P3)
+    priority_reasons = models.JSONField(_("priority reasons"), default=list, blank=True)
+    priority_overridden = models.BooleanField(_("priority set by a person"), default=False)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets", verbose_name=_("tags"))
+    responsibility = models.CharField(
+        _("responsibility"), max_length=20, choices=Responsibility.choices, default=Responsibility.UNDETERMINED
+    )
+    risk_level = models.CharField(_("risk"), max_length=10, choices=RiskLevel.choices, default=RiskLevel.LOW)
+    risk_reasons = models.JSONField(_("risk reasons"), default=list, blank=True)
+    risk_overridden = models.BooleanField(_("risk set by a person"), default=False)
+
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
+    summary = models.TextField(_("closing summary"), blank=True, help_text=_("Root cause, what was done, what worked."))
+
+    # Where the case came from by machine (platform + its after-sales id): intake is idempotent on it.
+    external_source = models.CharField(_("external source"), max_length=20, blank=True)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), auto_now_add=True)
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=~Q(external_id=""),
+                name="ticket_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in Status]), name="ticket_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(requested_amount__isnull=True) | Q(requested_amount__gte=Decimal("0")),
+                name="ticket_requested_amount_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="ticket_status_created_idx"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status_idx"),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_created_idx"),
+            models.Index(fields=["type", "category"], name="ticket_type_category_idx"),
+            models.Index(fields=["priority", "-created_at"], name="ticket_priority_created_idx"),
+        ]
+
+    def __str__(self):
+        return self.number or f"#{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.status == Status.ARCHIVED
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("From customer")
+        OUTBOUND = "outbound", _("To customer")
+        NOTE = "note", _("Internal note")  # never shown to the customer
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket"))
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    body = models.TextField(_("text"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("author")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created_idx")]
+
+    def __str__(self):
+        return f"{self.get_direction_display()}: {self.body[:40]}"
+
+
+class Subtask(models.Model):
+    """Work handed to a department (inspect a return, pay a refund...). While any subtask is
+    open the ticket waits on departments and cannot be resolved (tickets/subtasks.py)."""
+
+    class Kind(models.TextChoices):
+        INSPECT_RETURN = "inspect_return", _("Inspect returned item")
+        RESHIP = "reship", _("Reship")
+        REFUND_PAYMENT = "refund_payment", _("Refund payment")
+        CONTACT_COURIER = "contact_courier", _("Contact courier")
+        DIAGNOSE_FAULT = "diagnose_fault", _("Diagnose fault")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")  # handed over, nobody in the department has picked it up
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+        REJECTED = "rejected", _("Rejected")  # back to the agent with the department's reason
+        CANCELLED = "cancelled", _("Cancelled")  # the agent no longer needs it
+
+    ACTIVE_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="subtasks", verbose_name=_("ticket"))
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="subtasks", verbose_name=_("department")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    description = models.TextField(_("what is needed"))
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_subtasks",
+        verbose_name=_("assignee"),
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    result = models.TextField(_("result"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subtask")
+        verbose_name_plural = _("subtasks")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["department", "status", "due_at"], name="subtask_dept_status_due_idx"),
+            models.Index(fields=["ticket", "status"], name="subtask_ticket_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.department})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+def attachment_path(instance, filename):
+    return f"attachments/{instance.ticket_id}/{filename}"
+
+
+class Attachment(models.Model):
+    """Evidence: photos, videos, PDFs. Type and size are checked on upload (tickets/uploads.py)."""
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("ticket")
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments", verbose_name=_("message")
+    )
+    subtask = models.ForeignKey(
+        Subtask, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments", verbose_name=_("subtask")
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("uploaded by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class TicketEvent(models.Model):
+    """The immutable timeline: who did what, when, from -> to, and why.
+
+    Written by services in the same transaction as the change it records; never edited.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("actor")
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    action = models.CharField(_("action"), max_length=40)
+    from_status = models.CharField(_("from status"), max_length=20, blank=True)
+    to_status = models.CharField(_("to status"), max_length=20, blank=True)
+    # {"field": [old, new], ...} for classification, assignment and money changes.
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_created_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.from_status}→{self.to_status}"
+
+    def save(self, *args, **kwargs):
+        # Guard, not logic: the timeline is evidence; an edited event is a forged one.
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValidationError(_("Timeline events cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Timeline events cannot be deleted."))

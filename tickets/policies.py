@@ -1,0 +1,182 @@
+"""Who may see and do what in the desk: the one place views, the API and admin ask.
+
+Roles are Django groups (tickets/roles.py). In short:
+- supervisors (and superusers) see and do everything in the desk;
+- agents and senior agents see every ticket and work the ones that are theirs or unassigned
+  (someone else's ticket is reassigned by a supervisor, not edited behind the assignee's back);
+- department staff see only tickets with a subtask for their department, with the customer's
+  phone and address masked, and work only their department's subtasks; they never change a
+  ticket's status;
+- admins configure the desk (Django admin) and may read tickets, not work them.
+The `*_get_for_user` functions fetch and check in one step and answer "not found" for objects
+the user may not see, so their existence is not revealed.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404
+
+from customers.models import Customer
+from orders.models import Order
+
+from .models import Subtask, Ticket
+from .roles import Role
+from .selectors import ticket_detail
+
+AGENT_ROLES = frozenset({Role.AGENT, Role.SENIOR_AGENT})
+
+
+def desk_roles(user) -> frozenset[str]:
+    """The user's roles, read once per request object (cached on the user instance)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return frozenset()
+    cached = getattr(user, "_desk_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            cached |= {Role.SUPERVISOR, Role.ADMIN}
+        user._desk_roles = cached
+    return cached
+
+
+def is_supervisor(user) -> bool:
+    return Role.SUPERVISOR in desk_roles(user)
+
+
+def is_agent(user) -> bool:
+    return bool(AGENT_ROLES & desk_roles(user))
+
+
+def is_department_staff(user) -> bool:
+    return Role.DEPARTMENT_STAFF in desk_roles(user)
+
+
+def is_desk_user(user) -> bool:
+    return bool(desk_roles(user))
+
+
+def department_id_of(user) -> int | None:
+    profile = getattr(user, "staff_profile", None) if user and user.is_authenticated else None
+    return profile.department_id if profile else None
+
+
+def sees_full_tickets(user) -> bool:
+    roles = desk_roles(user)
+    return bool(roles & (AGENT_ROLES | {Role.SUPERVISOR, Role.ADMIN}))
+
+
+def sees_unmasked_pii(user) -> bool:
+    """Department staff get the customer's phone and address masked (only what the subtask needs)."""
+    return sees_full_tickets(user)
+
+
+# Tickets ---------------------------------------------------------------------------------------
+
+def tickets_visible_to(user, queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
+    queryset = Ticket.objects.all() if queryset is None else queryset
+    if sees_full_tickets(user):
+        return queryset
+    department_id = department_id_of(user)
+    if is_department_staff(user) and department_id:
+        return queryset.filter(
+            Exists(Subtask.objects.filter(ticket=OuterRef("pk"), department_id=department_id))
+        )
+    return queryset.none()
+
+
+def can_edit_ticket(user, ticket: Ticket) -> bool:
+    """Classify, message, transition, hand over subtasks."""
+    if is_supervisor(user):
+        return True
+    return is_agent(user) and ticket.assignee_id in (None, user.pk)
+
+
+def can_assign(user) -> bool:
+    return is_supervisor(user)
+
+
+def can_take(user, ticket: Ticket) -> bool:
+    return is_agent(user) and ticket.assignee_id is None
+
+
+def ticket_get_for_user(*, user, ticket_id, for_write: bool = False) -> Ticket:
+    try:
+        ticket = ticket_detail(tickets_visible_to(user)).get(pk=ticket_id)
+    except (Ticket.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if for_write and not can_edit_ticket(user, ticket):
+        raise PermissionDenied
+    return ticket
+
+
+# Subtasks --------------------------------------------------------------------------------------
+
+def subtasks_visible_to(user, queryset: QuerySet[Subtask] | None = None) -> QuerySet[Subtask]:
+    queryset = Subtask.objects.all() if queryset is None else queryset
+    if sees_full_tickets(user):
+        return queryset
+    department_id = department_id_of(user)
+    if is_department_staff(user) and department_id:
+        return queryset.filter(department_id=department_id)
+    return queryset.none()
+
+
+def can_work_subtask(user, subtask: Subtask) -> bool:
+    """Start, complete or reject: the subtask's own department, or a supervisor."""
+    if is_supervisor(user):
+        return True
+    return is_department_staff(user) and department_id_of(user) == subtask.department_id
+
+
+def can_cancel_subtask(user, subtask: Subtask) -> bool:
+    """Cancelling is the agent's call on their own ticket (they no longer need the work)."""
+    return can_edit_ticket(user, subtask.ticket)
+
+
+def subtask_get_for_user(*, user, subtask_id, for_work: bool = False) -> Subtask:
+    try:
+        subtask = (
+            subtasks_visible_to(user).select_related("ticket", "department", "assignee").get(pk=subtask_id)
+        )
+    except (Subtask.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if for_work and not can_work_subtask(user, subtask):
+        raise PermissionDenied
+    return subtask
+
+
+# Customers and orders --------------------------------------------------------------------------
+
+def customers_visible_to(user, queryset: QuerySet[Customer] | None = None) -> QuerySet[Customer]:
+    queryset = Customer.objects.all() if queryset is None else queryset
+    if sees_full_tickets(user):
+        return queryset
+    return queryset.filter(Exists(tickets_visible_to(user).filter(customer=OuterRef("pk"))))
+
+
+def orders_visible_to(user, queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    queryset = Order.objects.all() if queryset is None else queryset
+    if sees_full_tickets(user):
+        return queryset
+    return queryset.filter(Exists(tickets_visible_to(user).filter(order=OuterRef("pk"))))
+
+
+def can_edit_customer(user) -> bool:
+    return is_agent(user) or is_supervisor(user)
+
+
+def customer_get_for_user(*, user, customer_id, for_write: bool = False) -> Customer:
+    try:
+        customer = customers_visible_to(user).get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if for_write and not can_edit_customer(user):
+        raise PermissionDenied
+    return customer
+
+
+def order_get_for_user(*, user, order_id) -> Order:
+    try:
+        return orders_visible_to(user).select_related("customer").prefetch_related("items__product").get(pk=order_id)
+    except (Order.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

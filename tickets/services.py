@@ -1,0 +1,241 @@
+"""Every write to a ticket except its status (that is tickets/workflow.py).
+
+Services are keyword-only, own their transaction, write the timeline event inside it and
+return the object. Views, serializers and tasks validate input and call one of these.
+"""
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+from orders.models import Order, OrderItem
+
+from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticket, TicketEvent
+from .assignment import ticket_auto_assign
+from .suggestions import CaseFacts, suggest
+from .uploads import validate_upload
+from .workflow import Action, ensure_writable, ticket_transition
+
+CLASSIFICATION_FIELDS = ("type", "category", "responsibility", "product_model", "symptom", "frequency")
+
+
+def _recent_contacts(ticket: Ticket) -> int:
+    since = timezone.now() - timedelta(days=settings.REPEAT_CONTACT_DAYS)
+    return (
+        Ticket.objects.filter(customer_id=ticket.customer_id, created_at__gte=since)
+        .exclude(pk=ticket.pk)
+        .count()
+    )
+
+
+def _apply_suggestions(ticket: Ticket) -> dict:
+    """Re-suggest priority and risk unless a person has set them; return the changes made."""
+    customer = ticket.customer
+    suggestion = suggest(
+        CaseFacts(
+            ticket_type=ticket.type,
+            channel=ticket.channel,
+            threatens_exposure=ticket.threatens_exposure,
+            platform_intervention=ticket.platform_intervention,
+            customer_is_vip=customer.is_vip,
+            customer_is_difficult=customer.is_difficult,
+            recent_contacts=_recent_contacts(ticket),
+            amount=ticket.requested_amount,
+            amount_threshold=settings.RISK_AMOUNT_THRESHOLD,
+        )
+    )
+    changes = {}
+    if not ticket.priority_overridden:
+        if ticket.priority != suggestion.priority:
+            changes["priority"] = [ticket.priority, suggestion.priority]
+        ticket.priority, ticket.priority_reasons = suggestion.priority, suggestion.priority_reasons
+    if not ticket.risk_overridden:
+        if ticket.risk_level != suggestion.risk:
+            changes["risk_level"] = [ticket.risk_level, suggestion.risk]
+        ticket.risk_level, ticket.risk_reasons = suggestion.risk, suggestion.risk_reasons
+    return changes
+
+
+def _items_of_order(order: Order | None, items: Iterable[OrderItem]) -> list[OrderItem]:
+    items = list(items)
+    if items and order is None:
+        raise ValidationError({"affected_items": _("Affected items need the order they belong to.")})
+    foreign = [item.pk for item in items if item.order_id != order.pk] if items else []
+    if foreign:
+        raise ValidationError(
+            {"affected_items": _("Items %(ids)s are not part of order %(order)s.")
+             % {"ids": ", ".join(map(str, foreign)), "order": order.external_number}}
+        )
+    return items
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor,
+    channel: str,
+    description: str,
+    customer: Customer | None = None,
+    order: Order | None = None,
+    affected_items: Iterable[OrderItem] = (),
+    tags: Iterable[str] = (),
+    **fields,
+) -> Ticket:
+    """Take in a case (受理). `fields` are further Ticket fields (type, customer_request, ...)."""
+    if customer is None and order is None:
+        raise ValidationError({"customer": _("Name the customer or the order.")})
+    if customer is None:
+        customer = order.customer
+    elif order is not None and order.customer_id != customer.pk:
+        raise ValidationError({"order": _("Order %(order)s belongs to another customer.") % {"order": order}})
+    items = _items_of_order(order, affected_items)
+    if not description.strip():
+        raise ValidationError({"description": _("Record the customer's own words.")})
+
+    ticket = Ticket(channel=channel, description=description, customer=customer, order=order, **fields)
+    ticket.full_clean(exclude=["number", "customer", "order"])
+    ticket.save()
+    ticket.number = f"AS{ticket.pk:08d}"
+    suggestion_changes = _apply_suggestions(ticket)
+    ticket.save(update_fields=["number", "priority", "priority_reasons", "risk_level", "risk_reasons"])
+    if items:
+        ticket.affected_items.set(items)
+    if tags:
+        ticket.tags.set(_tags_named(tags))
+    TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor,
+        action="created",
+        to_status=Status.NEW,
+        changes={"channel": [None, channel], **suggestion_changes},
+    )
+    return ticket_auto_assign(ticket=ticket)
+
+
+def _tags_named(names: Iterable[str]) -> list[Tag]:
+    cleaned = sorted({name.strip() for name in names if name.strip()})
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=cleaned)}
+    missing = [Tag(name=name) for name in cleaned if name not in existing]
+    Tag.objects.bulk_create(missing, ignore_conflicts=True)
+    return list(Tag.objects.filter(name__in=cleaned))
+
+
+@transaction.atomic
+def ticket_classify(*, ticket: Ticket, actor, tags: Iterable[str] | None = None, reason: str = "", **fields) -> Ticket:
+    """Set type, category, responsibility and recorded facts; priority and risk are re-suggested."""
+    unknown = set(fields) - set(CLASSIFICATION_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("This field cannot be classified.") for name in unknown})
+    ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
+    ensure_writable(ticket, "classify")
+    changes = {}
+    for name, value in fields.items():
+        if getattr(ticket, name) != value:
+            changes[name] = [getattr(ticket, name), value]
+            setattr(ticket, name, value)
+    ticket.full_clean(exclude=["number", "customer", "order"])
+    changes.update(_apply_suggestions(ticket))
+    if tags is not None:
+        old = sorted(ticket.tags.values_list("name", flat=True))
+        new_tags = _tags_named(tags)
+        if old != sorted(t.name for t in new_tags):
+            ticket.tags.set(new_tags)
+            changes["tags"] = [old, sorted(t.name for t in new_tags)]
+    if not changes:
+        return ticket
+    ticket.save()
+    TicketEvent.objects.create(ticket=ticket, actor=actor, action="classified", changes=changes, reason=reason)
+    return ticket
+
+
+@transaction.atomic
+def ticket_override_priority(*, ticket: Ticket, actor, priority: str, reason: str) -> Ticket:
+    return _override(ticket=ticket, actor=actor, field="priority", value=priority,
+                     allowed=Priority.values, reason=reason)
+
+
+@transaction.atomic
+def ticket_override_risk(*, ticket: Ticket, actor, risk_level: str, reason: str) -> Ticket:
+    return _override(ticket=ticket, actor=actor, field="risk_level", value=risk_level,
+                     allowed=RiskLevel.values, reason=reason)
+
+
+def _override(*, ticket, actor, field, value, allowed, reason) -> Ticket:
+    """A person overrides a suggested value; the rules stop touching it and the timeline says why."""
+    if value not in allowed:
+        raise ValidationError({field: _("Choose one of %(values)s.") % {"values": ", ".join(allowed)}})
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why you override the suggestion.")})
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ensure_writable(ticket, f"override {field}")
+    flag = "priority_overridden" if field == "priority" else "risk_overridden"
+    old = getattr(ticket, field)
+    setattr(ticket, field, value)
+    setattr(ticket, flag, True)
+    ticket.save(update_fields=[field, flag, "updated_at"])
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, action=f"{field}_overridden", changes={field: [old, value]}, reason=reason
+    )
+    return ticket
+
+
+@transaction.atomic
+def message_add(*, ticket: Ticket, actor, direction: str, body: str, channel: str = "") -> Message:
+    """Record a message. The first reply to the customer stamps first response; a customer
+    writing while we wait on them resumes the ticket (DESIGN: resume is automatic)."""
+    if not body.strip():
+        raise ValidationError({"body": _("The message is empty.")})
+    if direction not in Message.Direction.values:
+        raise ValidationError({"direction": _("Unknown direction.")})
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ensure_writable(ticket, "add message")
+    message = Message.objects.create(
+        ticket=ticket, direction=direction, channel=channel or ticket.channel, body=body, author=actor
+    )
+    if direction == Message.Direction.OUTBOUND and ticket.first_response_at is None:
+        ticket.first_response_at = message.created_at
+        ticket.save(update_fields=["first_response_at", "updated_at"])
+        TicketEvent.objects.create(ticket=ticket, actor=actor, action="first_response")
+    if direction == Message.Direction.INBOUND and ticket.status == Status.WAITING_CUSTOMER:
+        ticket_transition(ticket=ticket, action=Action.RESUME, actor=None, reason=_("The customer replied."))
+    return message
+
+
+@transaction.atomic
+def attachment_add(*, ticket: Ticket, actor, upload, message: Message | None = None) -> Attachment:
+    content_type = validate_upload(upload)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ensure_writable(ticket, "attach evidence")
+    attachment = Attachment(
+        ticket=ticket,
+        message=message,
+        original_name=upload.name[:255],
+        content_type=content_type,
+        size=upload.size,
+        uploaded_by=actor,
+    )
+    attachment.file.save(upload.name, upload, save=False)
+    attachment.save()
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, action="attachment_added", changes={"file": [None, attachment.original_name]}
+    )
+    return attachment
+
+
+@transaction.atomic
+def ticket_set_summary(*, ticket: Ticket, actor, summary: str) -> Ticket:
+    """The closing summary (root cause, what was done, what worked); archive requires it."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ensure_writable(ticket, "write summary")
+    if not summary.strip():
+        raise ValidationError({"summary": _("The summary is empty.")})
+    ticket.summary = summary
+    ticket.save(update_fields=["summary", "updated_at"])
+    TicketEvent.objects.create(ticket=ticket, actor=actor, action="summary_written")
+    return ticket

@@ -1,0 +1,130 @@
+"""Department subtasks: the relay from agent to warehouse, logistics, finance, tech support.
+
+Every change locks the parent ticket first, then the subtask: two departments finishing at
+the same moment are serialised on the ticket row, so the last one to finish is the one that
+sees no active subtask left and moves the ticket out of waiting_department (exactly once).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Department, Status, Subtask, Ticket, TicketEvent
+from .workflow import Action, TransitionRefused, ensure_writable, ticket_transition
+
+# action -> (allowed from, target)
+SUBTASK_TRANSITIONS = {
+    "start": ((Subtask.Status.OPEN,), Subtask.Status.IN_PROGRESS),
+    "complete": (Subtask.ACTIVE_STATUSES, Subtask.Status.DONE),
+    "reject": (Subtask.ACTIVE_STATUSES, Subtask.Status.REJECTED),
+    "cancel": (Subtask.ACTIVE_STATUSES, Subtask.Status.CANCELLED),
+}
+# A ticket in these states may get new subtasks (not before triage, not after resolution).
+_SUBTASK_TICKET_STATES = (Status.TRIAGED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER, Status.WAITING_DEPARTMENT)
+
+
+class SubtaskRefused(TransitionRefused):
+    pass
+
+
+def has_active_subtasks(ticket: Ticket) -> bool:
+    return ticket.subtasks.filter(status__in=Subtask.ACTIVE_STATUSES).exists()
+
+
+def _check_assignee(department: Department, assignee) -> None:
+    if assignee is not None and getattr(getattr(assignee, "staff_profile", None), "department_id", None) != department.pk:
+        raise ValidationError({"assignee": _("%(user)s is not in %(department)s.") % {
+            "user": assignee, "department": department}})
+
+
+@transaction.atomic
+def subtask_create(
+    *, ticket: Ticket, actor, department: Department, kind: str, description: str, due_at=None, assignee=None
+) -> Subtask:
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ensure_writable(ticket, "create subtask")
+    if ticket.status not in _SUBTASK_TICKET_STATES:
+        raise TransitionRefused(
+            status=ticket.status, action="create subtask",
+            reason=_("subtasks can be handed over only between triage and resolution"),
+        )
+    if kind not in Subtask.Kind.values:
+        raise ValidationError({"kind": _("Unknown subtask kind.")})
+    if not description.strip():
+        raise ValidationError({"description": _("Say what the department should do.")})
+    _check_assignee(department, assignee)
+    subtask = Subtask.objects.create(
+        ticket=ticket, department=department, kind=kind, description=description, due_at=due_at,
+        assignee=assignee, created_by=actor,
+    )
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, action="subtask_created",
+        changes={"subtask": [None, subtask.pk], "department": [None, department.code], "kind": [None, kind]},
+    )
+    if ticket.status == Status.IN_PROGRESS:
+        ticket_transition(
+            ticket=ticket, action=Action.WAIT_DEPARTMENT, actor=actor, manual=False,
+            reason=_("Handed to %(department)s.") % {"department": department},
+        )
+    return subtask
+
+
+@transaction.atomic
+def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "") -> Subtask:
+    ticket = Ticket.objects.select_for_update().get(pk=subtask.ticket_id)
+    subtask = Subtask.objects.select_for_update().select_related("department").get(pk=subtask.pk)
+    ensure_writable(ticket, f"{action} subtask")
+    sources, target = SUBTASK_TRANSITIONS[action]
+    if subtask.status not in sources:
+        raise SubtaskRefused(
+            status=subtask.status, action=f"{action} subtask",
+            reason=_("only allowed from %(sources)s") % {"sources": ", ".join(str(Subtask.Status(s).label) for s in sources)},
+        )
+    if action in ("reject", "cancel") and not result.strip():
+        raise ValidationError({"reason": _("Say why.")})
+    from_status = subtask.status
+    now = timezone.now()
+    subtask.status = target
+    fields = ["status", "updated_at"]
+    if action == "start":
+        subtask.started_at = now
+        fields.append("started_at")
+        if subtask.assignee_id is None:
+            subtask.assignee = actor
+            fields.append("assignee")
+    else:
+        subtask.finished_at = now
+        subtask.result = result
+        fields += ["finished_at", "result"]
+    subtask.save(update_fields=fields)
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, action=f"subtask_{action}",
+        changes={"subtask": [subtask.pk, subtask.pk], "status": [from_status, target],
+                 "department": [subtask.department.code, subtask.department.code]},
+        reason=result,
+    )
+    if target not in Subtask.ACTIVE_STATUSES and ticket.status == Status.WAITING_DEPARTMENT and not has_active_subtasks(ticket):
+        # The last department is done (or gave the case back): the agent takes over again.
+        ticket_transition(
+            ticket=ticket, action=Action.DEPARTMENT_DONE, actor=actor, manual=False,
+            reason=_("All department subtasks are finished."),
+        )
+    return subtask
+
+
+def subtask_start(*, subtask: Subtask, actor) -> Subtask:
+    return _subtask_move(subtask=subtask, actor=actor, action="start")
+
+
+def subtask_complete(*, subtask: Subtask, actor, result: str = "") -> Subtask:
+    return _subtask_move(subtask=subtask, actor=actor, action="complete", result=result)
+
+
+def subtask_reject(*, subtask: Subtask, actor, reason: str) -> Subtask:
+    """The department gives the case back (e.g. the item was damaged by the customer), with why."""
+    return _subtask_move(subtask=subtask, actor=actor, action="reject", result=reason)
+
+
+def subtask_cancel(*, subtask: Subtask, actor, reason: str) -> Subtask:
+    return _subtask_move(subtask=subtask, actor=actor, action="cancel", result=reason)

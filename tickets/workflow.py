@@ -1,0 +1,205 @@
+"""The ticket state machine: the ONLY place a ticket's status changes.
+
+The transition table below is the whole lifecycle of DESIGN.md. `ticket_transition` locks
+the ticket row, re-checks the state under the lock, saves with `update_fields` and writes
+the TicketEvent in the same transaction, so a status never changes without its timeline
+entry and two people acting at once cannot both move the ticket from the same state.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import Status, Subtask, Ticket, TicketEvent
+
+
+class Action:
+    TRIAGE = "triage"
+    START = "start"
+    WAIT_CUSTOMER = "wait_customer"
+    RESUME = "resume"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    ARCHIVE = "archive"
+    REOPEN = "reopen"
+    # Entered and left automatically as department subtasks open and close; never by hand.
+    WAIT_DEPARTMENT = "wait_department"
+    DEPARTMENT_DONE = "department_done"
+
+
+ACTION_LABELS = {
+    Action.TRIAGE: gettext_lazy("Triage"),
+    Action.START: gettext_lazy("Start work"),
+    Action.WAIT_CUSTOMER: gettext_lazy("Wait for customer"),
+    Action.RESUME: gettext_lazy("Resume"),
+    Action.RESOLVE: gettext_lazy("Resolve"),
+    Action.CLOSE: gettext_lazy("Close"),
+    Action.ARCHIVE: gettext_lazy("Archive"),
+    Action.REOPEN: gettext_lazy("Reopen"),
+    Action.WAIT_DEPARTMENT: gettext_lazy("Wait for department"),
+    Action.DEPARTMENT_DONE: gettext_lazy("Departments done"),
+}
+
+
+class TransitionRefused(Exception):
+    """A transition that may not happen now; nothing was changed."""
+
+    def __init__(self, *, status: str, action: str, reason: str):
+        self.status = status
+        self.action = action
+        self.reason = reason
+        super().__init__(
+            _("Cannot %(action)s a ticket that is %(status)s: %(reason)s")
+            % {"action": action, "status": status, "reason": reason}
+        )
+
+
+class TicketReadOnly(TransitionRefused):
+    """Archived tickets are evidence: nothing about them changes any more."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset[str]
+    target: str
+    manual: bool = True
+    needs_reason: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        Transition(Action.TRIAGE, frozenset({Status.NEW}), Status.TRIAGED),
+        Transition(Action.START, frozenset({Status.TRIAGED}), Status.IN_PROGRESS),
+        Transition(Action.WAIT_CUSTOMER, frozenset({Status.IN_PROGRESS}), Status.WAITING_CUSTOMER),
+        Transition(Action.RESUME, frozenset({Status.WAITING_CUSTOMER}), Status.IN_PROGRESS),
+        Transition(Action.RESOLVE, frozenset({Status.IN_PROGRESS}), Status.RESOLVED),
+        Transition(Action.CLOSE, frozenset({Status.RESOLVED}), Status.CLOSED),
+        Transition(Action.ARCHIVE, frozenset({Status.CLOSED}), Status.ARCHIVED),
+        # The customer is not satisfied (回访 found the problem remains): back to work, with why.
+        Transition(Action.REOPEN, frozenset({Status.RESOLVED, Status.CLOSED}), Status.IN_PROGRESS, needs_reason=True),
+        Transition(Action.WAIT_DEPARTMENT, frozenset({Status.IN_PROGRESS}), Status.WAITING_DEPARTMENT, manual=False),
+        Transition(Action.DEPARTMENT_DONE, frozenset({Status.WAITING_DEPARTMENT}), Status.IN_PROGRESS, manual=False),
+    )
+}
+MANUAL_ACTIONS = tuple(a for a, t in TRANSITIONS.items() if t.manual)
+
+
+def _needs_classification(ticket: Ticket) -> str | None:
+    missing = [
+        str(label)
+        for field, label in (("type", gettext_lazy("type")), ("category", gettext_lazy("category")))
+        if not getattr(ticket, field)
+    ]
+    if missing:
+        return _("classify the ticket first (missing: %(fields)s)") % {"fields": ", ".join(missing)}
+    return None
+
+
+def _needs_summary(ticket: Ticket) -> str | None:
+    if not ticket.summary.strip():
+        return _("write the closing summary (root cause, what was done, what worked) first")
+    return None
+
+
+def _no_active_subtasks(ticket: Ticket) -> str | None:
+    # A case is not solved while a department still works on it (seed 000: the relay must finish).
+    count = ticket.subtasks.filter(status__in=Subtask.ACTIVE_STATUSES).count()
+    if count:
+        return _("%(count)d department subtask(s) still open") % {"count": count}
+    return None
+
+
+# Guards run under the row lock; each returns why the move is refused, or None.
+GUARDS: dict[str, tuple[Callable[[Ticket], str | None], ...]] = {
+    Action.TRIAGE: (_needs_classification,),
+    Action.RESOLVE: (_no_active_subtasks,),
+    Action.ARCHIVE: (_needs_summary,),
+}
+
+# Lifecycle timestamps each target sets; reopening clears the later ones (the events keep history).
+_TIMESTAMP_ON_ENTRY = {Status.RESOLVED: "resolved_at", Status.CLOSED: "closed_at", Status.ARCHIVED: "archived_at"}
+
+
+def ensure_writable(ticket: Ticket, action: str) -> None:
+    if ticket.is_read_only:
+        raise TicketReadOnly(
+            status=ticket.status, action=action, reason=_("archived tickets are read-only")
+        )
+
+
+def refusal_reason(ticket: Ticket, action: str, *, reason: str = "") -> str | None:
+    """Why `action` may not happen to `ticket` now, or None if it may."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        return _("unknown action; use one of %(actions)s") % {"actions": ", ".join(MANUAL_ACTIONS)}
+    if ticket.is_read_only:
+        return _("archived tickets are read-only")
+    if ticket.status not in transition.sources:
+        return _("only allowed from %(sources)s") % {
+            "sources": ", ".join(sorted(str(Status(s).label) for s in transition.sources))
+        }
+    if transition.needs_reason and not reason.strip():
+        return _("a reason is required")
+    for guard in GUARDS.get(action, ()):
+        refusal = guard(ticket)
+        if refusal:
+            return refusal
+    return None
+
+
+def available_actions(ticket: Ticket) -> list[str]:
+    """The manual actions a person could take now (for buttons); reasons are asked for on use."""
+    return [
+        action
+        for action in MANUAL_ACTIONS
+        if refusal_reason(ticket, action, reason="-") is None
+    ]
+
+
+@transaction.atomic
+def ticket_transition(
+    *, ticket: Ticket, action: str, actor=None, reason: str = "", manual: bool = True
+) -> Ticket:
+    """Move `ticket` by `action`; raise TransitionRefused (changing nothing) when not allowed.
+
+    `manual=True` (people, the API) refuses the automatic department actions.
+    """
+    # Lock first, then decide: the state we check is the state we change.
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    transition = TRANSITIONS.get(action)
+    if transition is not None and manual and not transition.manual:
+        raise TransitionRefused(
+            status=locked.status, action=action, reason=_("this happens automatically with department subtasks")
+        )
+    refusal = refusal_reason(locked, action, reason=reason)
+    if refusal:
+        cls = TicketReadOnly if locked.is_read_only else TransitionRefused
+        raise cls(status=locked.status, action=action, reason=refusal)
+
+    now = timezone.now()
+    from_status = locked.status
+    locked.status = transition.target
+    locked.status_changed_at = now
+    fields = ["status", "status_changed_at", "updated_at"]
+    if transition.target in _TIMESTAMP_ON_ENTRY:
+        setattr(locked, _TIMESTAMP_ON_ENTRY[transition.target], now)
+        fields.append(_TIMESTAMP_ON_ENTRY[transition.target])
+    if action == Action.REOPEN:
+        locked.resolved_at = locked.closed_at = None
+        fields += ["resolved_at", "closed_at"]
+    locked.save(update_fields=fields)
+    TicketEvent.objects.create(
+        ticket=locked,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=transition.target,
+        reason=reason,
+    )
+    return locked
