@@ -18,6 +18,11 @@ class StableCursorPagination(CursorPagination):
 
 def exception_handler(exc, context):
     """Every error is JSON: {"detail": ..., "code": ...} plus field messages for validation."""
+    from tickets.workflow import TransitionRefused
+
+    if isinstance(exc, TransitionRefused):
+        # A refused lifecycle move (ticket or subtask): 409 with the reason; nothing was changed.
+        return conflict(str(exc), exc.code, status=exc.status, action=exc.action, reason=exc.reason)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

@@ -197,6 +197,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Status",
+        "SubtaskStatusEnum": "tickets.models.Subtask.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "PlatformEnum": "customers.models.Platform",
+    },
 }
 
 # Security: strict by default outside DEBUG (`manage.py check --deploy` is clean).

@@ -19,8 +19,15 @@ class OrderItemInline(admin.TabularInline):
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
-        "external_number", "platform", "customer", "status", "paid_amount", "placed_at", "logistics_status",
-        "carrier", "tracking_number",
+        "external_number",
+        "platform",
+        "customer",
+        "status",
+        "paid_amount",
+        "placed_at",
+        "logistics_status",
+        "carrier",
+        "tracking_number",
     ]
     list_filter = ["platform", "status", "logistics_status", "warehouse"]
     search_fields = ["external_number", "tracking_number", "customer__name", "customer__phone"]

@@ -79,7 +79,9 @@ class Order(models.Model):
 
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", verbose_name=_("order"))
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_items", verbose_name=_("product"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="order_items", verbose_name=_("product")
+    )
     quantity = models.PositiveIntegerField(_("quantity"), default=1, validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(_("unit price"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
     # What the buyer actually paid for this line after discounts; refunds are capped by it.

@@ -11,12 +11,12 @@ def order_get_by_number(*, external_number: str, platform: str = "") -> Order:
         orders = orders.filter(platform=platform)
     found = list(orders[:2])
     if not found:
-        raise ValidationError(
-            {"order_number": _("No order with number %(number)s.") % {"number": external_number}}
-        )
+        raise ValidationError({"order_number": _("No order with number %(number)s.") % {"number": external_number}})
     if len(found) > 1:
         raise ValidationError(
-            {"order_number": _("Order number %(number)s exists on several platforms; choose the platform.")
-             % {"number": external_number}}
+            {
+                "order_number": _("Order number %(number)s exists on several platforms; choose the platform.")
+                % {"number": external_number}
+            }
         )
     return found[0]

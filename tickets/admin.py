@@ -37,8 +37,17 @@ class TicketAdmin(admin.ModelAdmin):
     """Status changes only through the workflow, so status and its timestamps are read-only here."""
 
     list_display = [
-        "number", "status", "type", "category", "priority", "risk_level", "channel", "customer", "order",
-        "assignee", "created_at",
+        "number",
+        "status",
+        "type",
+        "category",
+        "priority",
+        "risk_level",
+        "channel",
+        "customer",
+        "order",
+        "assignee",
+        "created_at",
     ]
     list_filter = ["status", "type", "category", "priority", "risk_level", "channel", "responsibility", "tags"]
     search_fields = ["number", "customer__name", "customer__phone", "order__external_number", "description"]
@@ -48,8 +57,17 @@ class TicketAdmin(admin.ModelAdmin):
     filter_horizontal = ["tags"]
     raw_id_fields = ["affected_items"]
     readonly_fields = [
-        "number", "status", "status_changed_at", "priority_reasons", "risk_reasons", "created_at", "updated_at",
-        "first_response_at", "resolved_at", "closed_at", "archived_at",
+        "number",
+        "status",
+        "status_changed_at",
+        "priority_reasons",
+        "risk_reasons",
+        "created_at",
+        "updated_at",
+        "first_response_at",
+        "resolved_at",
+        "closed_at",
+        "archived_at",
     ]
     inlines = [MessageInline, AttachmentInline, TicketEventInline]
 

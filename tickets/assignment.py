@@ -23,8 +23,11 @@ def _set_assignee(ticket: Ticket, *, actor, assignee, action: str, reason: str) 
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee", "updated_at"])
     TicketEvent.objects.create(
-        ticket=ticket, actor=actor, action=action,
-        changes={"assignee": [_username(old), _username(assignee)]}, reason=reason,
+        ticket=ticket,
+        actor=actor,
+        action=action,
+        changes={"assignee": [_username(old), _username(assignee)]},
+        reason=reason,
     )
     return ticket
 
@@ -34,13 +37,13 @@ def ticket_assign(*, ticket: Ticket, actor, assignee, reason: str = "") -> Ticke
     """A supervisor assigns or reassigns; the timeline records from, to and why."""
     ticket = Ticket.objects.select_for_update().select_related("assignee").get(pk=ticket.pk)
     ensure_writable(ticket, "assign")
-    if assignee is not None and not (
-        assignee.is_active and assignee.groups.filter(name__in=WORKING_ROLES).exists()
-    ):
+    if assignee is not None and not (assignee.is_active and assignee.groups.filter(name__in=WORKING_ROLES).exists()):
         raise ValidationError({"assignee": _("%(user)s does not work tickets.") % {"user": assignee}})
-    if assignee is not None and ticket.risk_level == RiskLevel.HIGH and not assignee.groups.filter(
-        name__in=(Role.SENIOR_AGENT, Role.SUPERVISOR)
-    ).exists():
+    if (
+        assignee is not None
+        and ticket.risk_level == RiskLevel.HIGH
+        and not assignee.groups.filter(name__in=(Role.SENIOR_AGENT, Role.SUPERVISOR)).exists()
+    ):
         raise ValidationError({"assignee": _("High-risk tickets go to senior agents or supervisors.")})
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
@@ -55,12 +58,11 @@ def ticket_take(*, ticket: Ticket, actor) -> Ticket:
     ensure_writable(ticket, "take")
     if ticket.assignee_id is not None:
         raise TransitionRefused(status=ticket.status, action="take", reason=_("someone already works this ticket"))
-    if ticket.risk_level == RiskLevel.HIGH and not actor.groups.filter(
-        name__in=(Role.SENIOR_AGENT, Role.SUPERVISOR)
-    ).exists():
-        raise TransitionRefused(
-            status=ticket.status, action="take", reason=_("high-risk tickets go to senior agents")
-        )
+    if (
+        ticket.risk_level == RiskLevel.HIGH
+        and not actor.groups.filter(name__in=(Role.SENIOR_AGENT, Role.SUPERVISOR)).exists()
+    ):
+        raise TransitionRefused(status=ticket.status, action="take", reason=_("high-risk tickets go to senior agents"))
     return _set_assignee(ticket, actor=actor, assignee=actor, action="taken", reason="")
 
 
@@ -89,6 +91,9 @@ def ticket_auto_assign(*, ticket: Ticket) -> Ticket:
     if agent is None:
         return ticket
     return _set_assignee(
-        ticket, actor=None, assignee=agent, action="assigned",
+        ticket,
+        actor=None,
+        assignee=agent,
+        action="assigned",
         reason=_("Automatic: least-loaded on-duty agent."),
     )

@@ -6,8 +6,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Platform
-
 
 class Status(models.TextChoices):
     """The ticket lifecycle; transitions live only in tickets/workflow.py."""
@@ -217,9 +215,7 @@ class Ticket(models.Model):
                 condition=~Q(external_id=""),
                 name="ticket_unique_external_id",
             ),
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in Status]), name="ticket_status_known"
-            ),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in Status]), name="ticket_status_known"),
             models.CheckConstraint(
                 condition=Q(requested_amount__isnull=True) | Q(requested_amount__gte=Decimal("0")),
                 name="ticket_requested_amount_not_negative",
@@ -340,9 +336,7 @@ def attachment_path(instance, filename):
 class Attachment(models.Model):
     """Evidence: photos, videos, PDFs. Type and size are checked on upload (tickets/uploads.py)."""
 
-    ticket = models.ForeignKey(
-        Ticket, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("ticket")
-    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("ticket"))
     message = models.ForeignKey(
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments", verbose_name=_("message")
     )

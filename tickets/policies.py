@@ -72,15 +72,14 @@ def sees_unmasked_pii(user) -> bool:
 
 # Tickets ---------------------------------------------------------------------------------------
 
+
 def tickets_visible_to(user, queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
     queryset = Ticket.objects.all() if queryset is None else queryset
     if sees_full_tickets(user):
         return queryset
     department_id = department_id_of(user)
     if is_department_staff(user) and department_id:
-        return queryset.filter(
-            Exists(Subtask.objects.filter(ticket=OuterRef("pk"), department_id=department_id))
-        )
+        return queryset.filter(Exists(Subtask.objects.filter(ticket=OuterRef("pk"), department_id=department_id)))
     return queryset.none()
 
 
@@ -111,6 +110,7 @@ def ticket_get_for_user(*, user, ticket_id, for_write: bool = False) -> Ticket:
 
 # Subtasks --------------------------------------------------------------------------------------
 
+
 def subtasks_visible_to(user, queryset: QuerySet[Subtask] | None = None) -> QuerySet[Subtask]:
     queryset = Subtask.objects.all() if queryset is None else queryset
     if sees_full_tickets(user):
@@ -135,9 +135,7 @@ def can_cancel_subtask(user, subtask: Subtask) -> bool:
 
 def subtask_get_for_user(*, user, subtask_id, for_work: bool = False) -> Subtask:
     try:
-        subtask = (
-            subtasks_visible_to(user).select_related("ticket", "department", "assignee").get(pk=subtask_id)
-        )
+        subtask = subtasks_visible_to(user).select_related("ticket", "department", "assignee").get(pk=subtask_id)
     except (Subtask.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
     if for_work and not can_work_subtask(user, subtask):
@@ -146,6 +144,7 @@ def subtask_get_for_user(*, user, subtask_id, for_work: bool = False) -> Subtask
 
 
 # Customers and orders --------------------------------------------------------------------------
+
 
 def customers_visible_to(user, queryset: QuerySet[Customer] | None = None) -> QuerySet[Customer]:
     queryset = Customer.objects.all() if queryset is None else queryset

@@ -1,8 +1,9 @@
 """Reads of tickets with their related rows fetched up front (constant queries per page)."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
 
-from .models import Attachment, Message, Ticket, TicketEvent
+from .models import Attachment, Message, Subtask, Ticket, TicketEvent
 
 
 def ticket_list(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
@@ -13,8 +14,39 @@ def ticket_list(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
 def ticket_detail(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
     return ticket_list(queryset).prefetch_related(
         "tags",
+        Prefetch("subtasks", queryset=Subtask.objects.select_related("department", "assignee")),
         "affected_items__product",
         Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
         Prefetch("messages", queryset=Message.objects.select_related("author")),
         Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
     )
+
+
+def tickets_assigned_to(user) -> QuerySet[Ticket]:
+    """ "My tickets": the open tickets I work, newest first."""
+    return ticket_list(Ticket.objects.open().filter(assignee=user)).order_by("-created_at", "-id")
+
+
+def tickets_unassigned() -> QuerySet[Ticket]:
+    """The queue agents take from: open, nobody on it, oldest first (first come, first served)."""
+    return ticket_list(Ticket.objects.open().filter(assignee__isnull=True)).order_by("created_at", "id")
+
+
+def subtask_list(queryset: QuerySet[Subtask] | None = None) -> QuerySet[Subtask]:
+    queryset = Subtask.objects.all() if queryset is None else queryset
+    return queryset.select_related("ticket", "department", "assignee")
+
+
+def subtasks_of_department(department_id: int) -> QuerySet[Subtask]:
+    """A department's inbox: its active subtasks, the earliest due first (no due date last)."""
+    return subtask_list(
+        Subtask.objects.filter(department_id=department_id, status__in=Subtask.ACTIVE_STATUSES)
+    ).order_by(F("due_at").asc(nulls_last=True), "id")
+
+
+def subtasks_overdue(*, now=None, department_id: int | None = None) -> QuerySet[Subtask]:
+    now = now or timezone.now()
+    queryset = Subtask.objects.filter(status__in=Subtask.ACTIVE_STATUSES, due_at__lt=now)
+    if department_id is not None:
+        queryset = queryset.filter(department_id=department_id)
+    return subtask_list(queryset).order_by("due_at", "id")

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 from orders.models import Order, OrderItem
 
-from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticket, TicketEvent
 from .assignment import ticket_auto_assign
+from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticket, TicketEvent
 from .suggestions import CaseFacts, suggest
 from .uploads import validate_upload
 from .workflow import Action, ensure_writable, ticket_transition
@@ -27,11 +27,7 @@ CLASSIFICATION_FIELDS = ("type", "category", "responsibility", "product_model", 
 
 def _recent_contacts(ticket: Ticket) -> int:
     since = timezone.now() - timedelta(days=settings.REPEAT_CONTACT_DAYS)
-    return (
-        Ticket.objects.filter(customer_id=ticket.customer_id, created_at__gte=since)
-        .exclude(pk=ticket.pk)
-        .count()
-    )
+    return Ticket.objects.filter(customer_id=ticket.customer_id, created_at__gte=since).exclude(pk=ticket.pk).count()
 
 
 def _apply_suggestions(ticket: Ticket) -> dict:
@@ -69,8 +65,10 @@ def _items_of_order(order: Order | None, items: Iterable[OrderItem]) -> list[Ord
     foreign = [item.pk for item in items if item.order_id != order.pk] if items else []
     if foreign:
         raise ValidationError(
-            {"affected_items": _("Items %(ids)s are not part of order %(order)s.")
-             % {"ids": ", ".join(map(str, foreign)), "order": order.external_number}}
+            {
+                "affected_items": _("Items %(ids)s are not part of order %(order)s.")
+                % {"ids": ", ".join(map(str, foreign)), "order": order.external_number}
+            }
         )
     return items
 
@@ -156,14 +154,16 @@ def ticket_classify(*, ticket: Ticket, actor, tags: Iterable[str] | None = None,
 
 @transaction.atomic
 def ticket_override_priority(*, ticket: Ticket, actor, priority: str, reason: str) -> Ticket:
-    return _override(ticket=ticket, actor=actor, field="priority", value=priority,
-                     allowed=Priority.values, reason=reason)
+    return _override(
+        ticket=ticket, actor=actor, field="priority", value=priority, allowed=Priority.values, reason=reason
+    )
 
 
 @transaction.atomic
 def ticket_override_risk(*, ticket: Ticket, actor, risk_level: str, reason: str) -> Ticket:
-    return _override(ticket=ticket, actor=actor, field="risk_level", value=risk_level,
-                     allowed=RiskLevel.values, reason=reason)
+    return _override(
+        ticket=ticket, actor=actor, field="risk_level", value=risk_level, allowed=RiskLevel.values, reason=reason
+    )
 
 
 def _override(*, ticket, actor, field, value, allowed, reason) -> Ticket:

@@ -33,9 +33,13 @@ def has_active_subtasks(ticket: Ticket) -> bool:
 
 
 def _check_assignee(department: Department, assignee) -> None:
-    if assignee is not None and getattr(getattr(assignee, "staff_profile", None), "department_id", None) != department.pk:
-        raise ValidationError({"assignee": _("%(user)s is not in %(department)s.") % {
-            "user": assignee, "department": department}})
+    if (
+        assignee is not None
+        and getattr(getattr(assignee, "staff_profile", None), "department_id", None) != department.pk
+    ):
+        raise ValidationError(
+            {"assignee": _("%(user)s is not in %(department)s.") % {"user": assignee, "department": department}}
+        )
 
 
 @transaction.atomic
@@ -46,7 +50,8 @@ def subtask_create(
     ensure_writable(ticket, "create subtask")
     if ticket.status not in _SUBTASK_TICKET_STATES:
         raise TransitionRefused(
-            status=ticket.status, action="create subtask",
+            status=ticket.status,
+            action="create subtask",
             reason=_("subtasks can be handed over only between triage and resolution"),
         )
     if kind not in Subtask.Kind.values:
@@ -55,16 +60,26 @@ def subtask_create(
         raise ValidationError({"description": _("Say what the department should do.")})
     _check_assignee(department, assignee)
     subtask = Subtask.objects.create(
-        ticket=ticket, department=department, kind=kind, description=description, due_at=due_at,
-        assignee=assignee, created_by=actor,
+        ticket=ticket,
+        department=department,
+        kind=kind,
+        description=description,
+        due_at=due_at,
+        assignee=assignee,
+        created_by=actor,
     )
     TicketEvent.objects.create(
-        ticket=ticket, actor=actor, action="subtask_created",
+        ticket=ticket,
+        actor=actor,
+        action="subtask_created",
         changes={"subtask": [None, subtask.pk], "department": [None, department.code], "kind": [None, kind]},
     )
     if ticket.status == Status.IN_PROGRESS:
         ticket_transition(
-            ticket=ticket, action=Action.WAIT_DEPARTMENT, actor=actor, manual=False,
+            ticket=ticket,
+            action=Action.WAIT_DEPARTMENT,
+            actor=actor,
+            manual=False,
             reason=_("Handed to %(department)s.") % {"department": department},
         )
     return subtask
@@ -78,8 +93,10 @@ def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "") -> 
     sources, target = SUBTASK_TRANSITIONS[action]
     if subtask.status not in sources:
         raise SubtaskRefused(
-            status=subtask.status, action=f"{action} subtask",
-            reason=_("only allowed from %(sources)s") % {"sources": ", ".join(str(Subtask.Status(s).label) for s in sources)},
+            status=subtask.status,
+            action=f"{action} subtask",
+            reason=_("only allowed from %(sources)s")
+            % {"sources": ", ".join(str(Subtask.Status(s).label) for s in sources)},
         )
     if action in ("reject", "cancel") and not result.strip():
         raise ValidationError({"reason": _("Say why.")})
@@ -99,15 +116,27 @@ def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "") -> 
         fields += ["finished_at", "result"]
     subtask.save(update_fields=fields)
     TicketEvent.objects.create(
-        ticket=ticket, actor=actor, action=f"subtask_{action}",
-        changes={"subtask": [subtask.pk, subtask.pk], "status": [from_status, target],
-                 "department": [subtask.department.code, subtask.department.code]},
+        ticket=ticket,
+        actor=actor,
+        action=f"subtask_{action}",
+        changes={
+            "subtask": [subtask.pk, subtask.pk],
+            "status": [from_status, target],
+            "department": [subtask.department.code, subtask.department.code],
+        },
         reason=result,
     )
-    if target not in Subtask.ACTIVE_STATUSES and ticket.status == Status.WAITING_DEPARTMENT and not has_active_subtasks(ticket):
+    if (
+        target not in Subtask.ACTIVE_STATUSES
+        and ticket.status == Status.WAITING_DEPARTMENT
+        and not has_active_subtasks(ticket)
+    ):
         # The last department is done (or gave the case back): the agent takes over again.
         ticket_transition(
-            ticket=ticket, action=Action.DEPARTMENT_DONE, actor=actor, manual=False,
+            ticket=ticket,
+            action=Action.DEPARTMENT_DONE,
+            actor=actor,
+            manual=False,
             reason=_("All department subtasks are finished."),
         )
     return subtask

@@ -48,6 +48,8 @@ ACTION_LABELS = {
 class TransitionRefused(Exception):
     """A transition that may not happen now; nothing was changed."""
 
+    code = "transition_refused"
+
     def __init__(self, *, status: str, action: str, reason: str):
         self.status = status
         self.action = action
@@ -60,6 +62,8 @@ class TransitionRefused(Exception):
 
 class TicketReadOnly(TransitionRefused):
     """Archived tickets are evidence: nothing about them changes any more."""
+
+    code = "read_only"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from customers.models import Customer, Platform
+from orders.api import OrderItemSerializer
 from orders.models import Order, OrderItem
 
 from ..models import Attachment, Message, Ticket, TicketEvent
@@ -13,15 +14,6 @@ class CustomerBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "name", "platform", "platform_account", "tier"]
-
-
-class OrderItemSerializer(serializers.ModelSerializer):
-    sku = serializers.CharField(source="product.sku")
-    product_name = serializers.CharField(source="product.name")
-
-    class Meta:
-        model = OrderItem
-        fields = ["id", "sku", "product_name", "quantity", "unit_price", "paid_amount"]
 
 
 class TicketEventSerializer(serializers.ModelSerializer):

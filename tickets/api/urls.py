@@ -1,8 +1,15 @@
 from rest_framework.routers import DefaultRouter
 
+from customers.api import CustomerViewSet
+from orders.api import OrderViewSet
+
+from .people import SubtaskViewSet
 from .views import TicketViewSet
 
 router = DefaultRouter()
 router.register("tickets", TicketViewSet, basename="ticket")
+router.register("subtasks", SubtaskViewSet, basename="subtask")
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("orders", OrderViewSet, basename="order")
 
 urlpatterns = router.urls

@@ -5,14 +5,14 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from aftersales.api import conflict
 from orders.selectors import order_get_by_number
 
 from .. import services
 from ..models import Ticket
 from ..policies import ticket_get_for_user, tickets_visible_to
 from ..selectors import ticket_list
-from ..workflow import TransitionRefused, ticket_transition
+from ..workflow import ticket_transition
+from .people import TicketPeopleMixin
 from .serializers import (
     ClassifySerializer,
     TicketCreateSerializer,
@@ -31,7 +31,13 @@ class TicketFilter(django_filters.FilterSet):
         fields = ["status", "type", "priority", "assignee", "category", "channel", "risk_level"]
 
 
-class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class TicketViewSet(
+    TicketPeopleMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
     """After-sales tickets: list (filtered, cursor-paginated), intake, detail with timeline, transitions."""
 
     filterset_class = TicketFilter
@@ -76,18 +82,13 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         ticket = self.get_object()
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            ticket_transition(ticket=ticket, actor=request.user, **serializer.validated_data)
-        except TransitionRefused as refused:
-            return conflict(
-                str(refused), "transition_refused", status=refused.status, action=refused.action, reason=refused.reason
-            )
+        ticket_transition(ticket=ticket, actor=request.user, **serializer.validated_data)
         ticket = ticket_get_for_user(user=request.user, ticket_id=ticket.pk)
         return Response(TicketDetailSerializer(ticket).data)
 
     @extend_schema(
         request=ClassifySerializer,
-        responses={200: TicketDetailSerializer, 409: OpenApiResponse(description="The ticket is read-only.")},
+        responses={200: TicketDetailSerializer, 409: OpenApiResponse(TransitionRefusedSerializer)},
     )
     @action(detail=True, methods=["post"])
     def classify(self, request, pk=None):
@@ -95,12 +96,6 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         ticket = self.get_object()
         serializer = ClassifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.ticket_classify(ticket=ticket, actor=request.user, **serializer.validated_data)
-        except TransitionRefused as refused:
-            return conflict(str(refused), "read_only", status=refused.status, action=refused.action,
-                            reason=refused.reason)
+        services.ticket_classify(ticket=ticket, actor=request.user, **serializer.validated_data)
         ticket = ticket_get_for_user(user=request.user, ticket_id=ticket.pk)
         return Response(TicketDetailSerializer(ticket).data)
-
-
