@@ -14,7 +14,7 @@ mkdir -p "$VAR/celery"
 "$PY" manage.py migrate --noinput -v0
 "$PY" manage.py seed_demo
 
-"$PY" -m celery -A aftersales worker -B --concurrency=2 --loglevel=WARNING \
+"$PY" -m celery -A aftersales worker -B --concurrency=2 --loglevel=INFO \
   -s "$VAR/celery/celerybeat-schedule" >"$VAR/celery/worker.log" 2>&1 &
 WORKER=$!
 trap 'kill -TERM $WORKER 2>/dev/null; wait $WORKER 2>/dev/null || true' EXIT INT TERM
