@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
-from .models import Attachment, Message, Tag, Ticket, TicketEvent
+from .models import Attachment, Department, Message, StaffProfile, Subtask, Tag, Ticket, TicketEvent
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -71,6 +73,16 @@ class TicketAdmin(admin.ModelAdmin):
     ]
     inlines = [MessageInline, AttachmentInline, TicketEventInline]
 
+    def get_inlines(self, request, obj):
+        return [SubtaskInline, *self.inlines]
+
+    # View-only: every change of a ticket goes through the services so it lands on the timeline.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
     def has_delete_permission(self, request, obj=None):
         return False  # tickets are evidence; archive instead
 
@@ -113,3 +125,51 @@ class AttachmentAdmin(admin.ModelAdmin):
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
+
+
+class SubtaskInline(ReadOnlyInline):
+    model = Subtask
+    fields = ["department", "kind", "status", "assignee", "due_at", "description", "result"]
+    readonly_fields = fields
+
+
+@admin.register(Subtask)
+class SubtaskAdmin(admin.ModelAdmin):
+    """Read-only: subtasks move through tickets/subtasks.py so the parent ticket follows."""
+
+    list_display = ["ticket", "department", "kind", "status", "assignee", "due_at", "created_at"]
+    list_filter = ["department", "kind", "status"]
+    search_fields = ["ticket__number", "description", "result"]
+    list_select_related = ["ticket", "department", "assignee"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "name_en"]
+    search_fields = ["code", "name", "name_en"]
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+    extra = 0
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class DeskUserAdmin(UserAdmin):
+    inlines = [StaffProfileInline]
+    list_display = ["username", "first_name", "last_name", "is_active", "is_staff"]
+    list_filter = ["groups", "staff_profile__department", "staff_profile__on_duty", "is_active"]
