@@ -14,6 +14,11 @@ def mask_phone(phone: str) -> str:
     if not phone:
         return ""
     digits = _DIGITS.findall(phone)
+    # +86 / 0086 before an 11-digit mobile is the country code, not the number's prefix.
+    for country_code in ("0086", "86"):
+        if len(digits) == 11 + len(country_code) and "".join(digits).startswith(country_code):
+            digits = digits[len(country_code):]
+            break
     if len(digits) >= 8:
         return "".join(digits[:3]) + "****" + "".join(digits[-4:])
     if len(digits) >= 4:
@@ -21,11 +26,26 @@ def mask_phone(phone: str) -> str:
     return "****"
 
 
+# Province (省/自治区/特别行政区) then city (市/自治州/地区/盟) at the start of a Chinese address.
+# Names are short and never contain district/street words, so a street named "...城市花园" is not
+# mistaken for a city.
+_NAME = r"[^\d\s省市区县镇乡路街道号弄栋幢]"
+_REGION = re.compile(
+    rf"^(?:{_NAME}{{1,7}}?(?:省|自治区|特别行政区))?(?:{_NAME}{{1,7}}?(?:市|自治州|地区|盟))?"
+)
+
+
 def mask_address(address: str) -> str:
-    """Keep the region (the first 6 characters: province and city), hide street and number."""
+    """Keep the region (province and city), hide district, street and number.
+
+    Without a recognisable region, keep at most the first third (never more than 6 characters).
+    """
     if not address:
         return ""
     address = address.strip()
+    region = _REGION.match(address).group(0)
+    if region and len(region) < len(address):
+        return region + "****"
     keep = min(6, max(len(address) // 3, 1))
     return address[:keep] + "****"
 

@@ -14,10 +14,23 @@ mkdir -p "$VAR/celery"
 "$PY" manage.py migrate --noinput -v0
 "$PY" manage.py seed_demo
 
-"$PY" -m celery -A aftersales worker -B --concurrency=2 --loglevel=INFO \
-  -s "$VAR/celery/celerybeat-schedule" >"$VAR/celery/worker.log" 2>&1 &
-WORKER=$!
-trap 'kill -TERM $WORKER 2>/dev/null; wait $WORKER 2>/dev/null || true' EXIT INT TERM
+# The worker runs in its own session: a Ctrl-C or group SIGTERM aimed at this script must reach only
+# the worker's main process, which then stops its pool children itself (signalling the children
+# directly leaves a warm shutdown hanging).
+PIDFILE="$VAR/celery/worker.pid"
+rm -f "$PIDFILE"
+setsid "$PY" -m celery -A aftersales worker -B --concurrency=2 --loglevel=INFO \
+  --pidfile="$PIDFILE" -s "$VAR/celery/celerybeat-schedule" >"$VAR/celery/worker.log" 2>&1 &
+stop_worker() {
+  if [ -f "$PIDFILE" ]; then
+    kill -TERM "$(cat "$PIDFILE")" 2>/dev/null || true
+    for _ in $(seq 30); do [ -f "$PIDFILE" ] || break; sleep 1; done
+    [ -f "$PIDFILE" ] && kill -KILL "$(cat "$PIDFILE")" 2>/dev/null
+  fi
+  return 0
+}
+trap stop_worker EXIT
+trap 'exit 130' INT TERM
 
 echo
 echo "After-sales desk: http://127.0.0.1:$PORT/  (admin: /admin/, API: /api/docs/, health: /healthz)"

@@ -30,10 +30,13 @@ def test_make_run_serves_health_and_login_and_starts_the_worker(tmp_path):
     env = {
         **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}},
         "PORT": str(port),
+        "DEBUG": "true",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'desk.sqlite3'}",
         "AFTERSALES_VAR_DIR": str(tmp_path / "var"),
     }
     log = open(tmp_path / "make-run.log", "w")
+    pidfile = tmp_path / "var" / "celery" / "worker.pid"
+    worker_pid = None
     process = subprocess.Popen(
         ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -58,10 +61,37 @@ def test_make_run_serves_health_and_login_and_starts_the_worker(tmp_path):
         while time.monotonic() < deadline and "ready" not in (worker_log.read_text() if worker_log.exists() else ""):
             time.sleep(0.5)
         assert "ready" in worker_log.read_text(), worker_log.read_text()[-2000:]
+        worker_pid = int(pidfile.read_text())
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        _stop(process)
         log.close()
+        _assert_worker_stopped(pidfile, worker_pid)
+
+
+def _assert_worker_stopped(pidfile: Path, pid: int | None) -> None:
+    """Stopping `make run` stops the worker too: its process is gone within the kill timeout."""
+    if pid is None:
+        return  # it never got as far as starting a worker; the assertions above already failed
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail("the Celery worker outlived `make run`")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM the whole group (make, the script, runserver), SIGKILL if it lingers."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue

@@ -35,7 +35,7 @@ def _set_assignee(ticket: Ticket, *, actor, assignee, action: str, reason: str) 
 @transaction.atomic
 def ticket_assign(*, ticket: Ticket, actor, assignee, reason: str = "") -> Ticket:
     """A supervisor assigns or reassigns; the timeline records from, to and why."""
-    ticket = Ticket.objects.select_for_update().select_related("assignee").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     ensure_writable(ticket, "assign")
     if assignee is not None and not (assignee.is_active and assignee.groups.filter(name__in=WORKING_ROLES).exists()):
         raise ValidationError({"assignee": _("%(user)s does not work tickets.") % {"user": assignee}})

@@ -180,7 +180,7 @@ def _override(*, ticket, actor, field, value, allowed, reason) -> Ticket:
     setattr(ticket, flag, True)
     ticket.save(update_fields=[field, flag, "updated_at"])
     TicketEvent.objects.create(
-        ticket=ticket, actor=actor, action=f"{field}_overridden", changes={field: [old, value]}, reason=reason
+        ticket=ticket, actor=actor, action=flag, changes={field: [old, value]}, reason=reason
     )
     return ticket
 

@@ -111,9 +111,13 @@ def _needs_summary(ticket: Ticket) -> str | None:
     return None
 
 
+def _active_subtask_count(ticket: Ticket) -> int:
+    return ticket.subtasks.filter(status__in=Subtask.ACTIVE_STATUSES).count()
+
+
 def _no_active_subtasks(ticket: Ticket) -> str | None:
     # A case is not solved while a department still works on it (seed 000: the relay must finish).
-    count = ticket.subtasks.filter(status__in=Subtask.ACTIVE_STATUSES).count()
+    count = _active_subtask_count(ticket)
     if count:
         return _("%(count)d department subtask(s) still open") % {"count": count}
     return None
@@ -188,12 +192,17 @@ def ticket_transition(
 
     now = timezone.now()
     from_status = locked.status
-    locked.status = transition.target
+    target = transition.target
+    if target == Status.IN_PROGRESS and action != Action.DEPARTMENT_DONE and _active_subtask_count(locked):
+        # Subtasks handed over earlier (while triaged or waiting on the customer) are still open:
+        # the case waits on departments, not on the agent.
+        target = Status.WAITING_DEPARTMENT
+    locked.status = target
     locked.status_changed_at = now
     fields = ["status", "status_changed_at", "updated_at"]
-    if transition.target in _TIMESTAMP_ON_ENTRY:
-        setattr(locked, _TIMESTAMP_ON_ENTRY[transition.target], now)
-        fields.append(_TIMESTAMP_ON_ENTRY[transition.target])
+    if target in _TIMESTAMP_ON_ENTRY:
+        setattr(locked, _TIMESTAMP_ON_ENTRY[target], now)
+        fields.append(_TIMESTAMP_ON_ENTRY[target])
     if action == Action.REOPEN:
         locked.resolved_at = locked.closed_at = None
         fields += ["resolved_at", "closed_at"]
@@ -203,7 +212,7 @@ def ticket_transition(
         actor=actor,
         action=action,
         from_status=from_status,
-        to_status=transition.target,
+        to_status=target,
         reason=reason,
     )
     return locked

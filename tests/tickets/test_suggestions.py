@@ -13,7 +13,6 @@ from tickets import services
 from tickets.models import Priority, RiskLevel, Ticket
 from tickets.suggestions import REASON_LABELS, CaseFacts, reason_labels, suggest
 
-
 # Pure rules ------------------------------------------------------------------------------------
 
 def test_a_plain_case_is_normal_priority_and_low_risk():
@@ -193,10 +192,19 @@ def test_priority_override_is_recorded_and_survives_reclassification(agent):
     assert ticket.risk_level == RiskLevel.MEDIUM
 
 
+def test_risk_override_writes_a_risk_overridden_event(agent):
+    ticket = create(agent, CustomerFactory())
+
+    ticket = services.ticket_override_risk(ticket=ticket, actor=agent, risk_level="high", reason="已在微博发帖")
+
+    event = ticket.events.get(action="risk_overridden")
+    assert (event.actor, event.changes, event.reason) == (agent, {"risk_level": ["low", "high"]}, "已在微博发帖")
+
+
 def test_risk_override_is_recorded_and_survives_reclassification(agent):
     ticket = create(agent, CustomerFactory())
     ticket = services.ticket_override_risk(ticket=ticket, actor=agent, risk_level="high", reason="已在微博发帖")
-    event = ticket.events.get(action="risk_overridden")
+    event = ticket.events.get(action__endswith="_overridden")
     assert (event.changes, event.reason) == ({"risk_level": ["low", "high"]}, "已在微博发帖")
 
     services.ticket_classify(ticket=ticket, actor=agent, type="consultation")

@@ -217,21 +217,35 @@ def test_people_cannot_move_a_ticket_through_department_states(agent, action):
     assert ticket.events.count() == events_before
 
 
-def test_resolve_is_refused_while_a_department_subtask_is_open(agent):
-    # Given a triaged ticket handed to the warehouse, then started (status in_progress, subtask open)
+def test_starting_a_ticket_with_an_open_subtask_waits_on_the_department(agent):
+    # Given a triaged ticket already handed to the warehouse
     ticket = ticket_in(Status.TRIAGED, agent)
     subtask = hand_to_warehouse(ticket, agent)
-    ticket = move(ticket, agent, Action.START)
-    assert ticket.status == Status.IN_PROGRESS
 
-    # When the agent resolves, Then it is refused because of the open subtask
+    # When the agent starts it, Then it waits on the department, and cannot be resolved
+    ticket = move(ticket, agent, Action.START)
+    assert ticket.status == Status.WAITING_DEPARTMENT
+    with pytest.raises(TransitionRefused):
+        ticket_transition(ticket=ticket, action=Action.RESOLVE, actor=agent)
+
+    # And once the subtask is done, the agent has it back and resolving works
+    subtask_complete(subtask=subtask, actor=agent, result="确认质量问题")
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.IN_PROGRESS
+    assert ticket_transition(ticket=ticket, action=Action.RESOLVE, actor=agent).status == Status.RESOLVED
+
+
+def test_resolve_guard_refuses_an_in_progress_ticket_with_an_open_subtask(agent):
+    # Given (e.g. data from before the automatic waiting state) an in_progress ticket with an open subtask
+    ticket = ticket_in(Status.TRIAGED, agent)
+    hand_to_warehouse(ticket, agent)
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.IN_PROGRESS)
+    events_before = ticket.events.count()
+
+    # When the agent resolves, Then the guard names the open subtask and nothing changes
     with pytest.raises(TransitionRefused, match="subtask"):
         ticket_transition(ticket=ticket, action=Action.RESOLVE, actor=agent)
     assert Ticket.objects.get(pk=ticket.pk).status == Status.IN_PROGRESS
-
-    # And once the subtask is done, resolving works
-    subtask_complete(subtask=subtask, actor=agent, result="确认质量问题")
-    assert ticket_transition(ticket=ticket, action=Action.RESOLVE, actor=agent).status == Status.RESOLVED
+    assert ticket.events.count() == events_before
 
 
 def test_department_subtask_moves_the_ticket_to_waiting_department_and_back(agent, warehouse_staff):

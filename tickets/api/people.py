@@ -16,7 +16,6 @@ from ..policies import (
     can_cancel_subtask,
     can_take,
     department_id_of,
-    is_agent,
     subtask_get_for_user,
     subtasks_visible_to,
     ticket_get_for_user,
@@ -155,7 +154,7 @@ class TicketPeopleMixin:
     def take(self, request, pk=None):
         """An agent takes an unassigned ticket from the queue."""
         ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
-        if not (can_take(request.user, ticket) or (ticket.assignee_id and is_agent(request.user))):
+        if not can_take(request.user):
             raise PermissionDenied
         # Already taken by someone else: the service refuses with 409 and the reason.
         assignment.ticket_take(ticket=ticket, actor=request.user)
