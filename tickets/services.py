@@ -130,7 +130,7 @@ def ticket_classify(*, ticket: Ticket, actor, tags: Iterable[str] | None = None,
     unknown = set(fields) - set(CLASSIFICATION_FIELDS)
     if unknown:
         raise ValidationError({name: _("This field cannot be classified.") for name in unknown})
-    ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket.pk)
     ensure_writable(ticket, "classify")
     changes = {}
     for name, value in fields.items():

@@ -88,7 +88,7 @@ def subtask_create(
 @transaction.atomic
 def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "") -> Subtask:
     ticket = Ticket.objects.select_for_update().get(pk=subtask.ticket_id)
-    subtask = Subtask.objects.select_for_update().select_related("department").get(pk=subtask.pk)
+    subtask = Subtask.objects.select_for_update(of=("self",)).select_related("department").get(pk=subtask.pk)
     ensure_writable(ticket, f"{action} subtask")
     sources, target = SUBTASK_TRANSITIONS[action]
     if subtask.status not in sources:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from hashlib import sha256
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -30,6 +31,19 @@ from tickets.subtasks import subtask_complete, subtask_create, subtask_reject, s
 from tickets.workflow import ticket_transition
 
 EXTERNAL_SOURCE = "demo"
+
+
+class _DemoClock:
+    """Stands in for timezone.now while one demo ticket is replayed."""
+
+    def __init__(self, start: datetime, gap: timedelta):
+        self.moment, self.gap = start, gap
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def tick(self) -> None:
+        self.moment += self.gap
 
 
 def demo_password(username: str) -> str:
@@ -813,21 +827,26 @@ class Command(BaseCommand):
             fields["purchase_date"] = timezone.localtime(order.placed_at).date()
         if items:
             fields["product_model"] = items[0].product.model
-        ticket = ticket_create(
-            actor=users["agent"], channel=spec.channel, description=spec.text, customer=customer, order=order,
-            affected_items=items, tags=spec.tags, external_source=EXTERNAL_SOURCE, external_id=spec.id,
-            **fields,
-        )
-        subtasks: list[Subtask] = []
-        for step in spec.steps:
-            self._run_step(ticket, spec, step, users, subtasks)
-            ticket = Ticket.objects.get(pk=ticket.pk)
-        if ticket.status != spec.status:
-            raise CommandError(f"Demo ticket {spec.id} ended {ticket.status}, expected {spec.status}.")
         created_at = self.now - timedelta(days=spec.days_ago)
         if order is not None:
             created_at = max(created_at, order.placed_at + timedelta(hours=2))
-        Ticket.objects.filter(pk=ticket.pk).update(created_at=created_at)
+        # Replay the case on a demo clock so every timestamp (messages, events, first response,
+        # resolution) tells the story in order, a few hours apart, never in the future.
+        step_gap = min(timedelta(hours=3), (self.now - created_at) / (len(spec.steps) + 1))
+        clock = _DemoClock(created_at, step_gap)
+        with mock.patch("django.utils.timezone.now", clock):
+            ticket = ticket_create(
+                actor=users["agent"], channel=spec.channel, description=spec.text, customer=customer, order=order,
+                affected_items=items, tags=spec.tags, external_source=EXTERNAL_SOURCE, external_id=spec.id,
+                **fields,
+            )
+            subtasks: list[Subtask] = []
+            for step in spec.steps:
+                clock.tick()
+                self._run_step(ticket, spec, step, users, subtasks)
+                ticket = Ticket.objects.get(pk=ticket.pk)
+        if ticket.status != spec.status:
+            raise CommandError(f"Demo ticket {spec.id} ended {ticket.status}, expected {spec.status}.")
 
     def _run_step(self, ticket: Ticket, spec: DemoTicket, step: tuple, users: dict, subtasks: list) -> None:
         op, *args = step
@@ -854,7 +873,7 @@ class Command(BaseCommand):
             code, kind, description, due_hours = args
             subtasks.append(subtask_create(
                 ticket=ticket, actor=agent, department=Department.objects.get(code=code), kind=kind,
-                description=description, due_at=self.now + timedelta(hours=due_hours),
+                description=description, due_at=timezone.now() + timedelta(hours=due_hours),
             ))
         elif op in ("sub_start", "sub_done", "sub_reject"):
             index = args[0]
