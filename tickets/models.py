@@ -76,6 +76,14 @@ class Responsibility(models.TextChoices):
     THIRD_PARTY = "third_party", _("Third party (e.g. courier)")
 
 
+class SLAState(models.TextChoices):
+    NONE = "none", _("No SLA")  # no clock running (closed, or no policy matched)
+    ON_TRACK = "on_track", _("On track")
+    WARNING = "warning", _("Warning")  # a warning threshold has passed
+    BREACHED = "breached", _("Breached")
+    PAUSED = "paused", _("Paused")  # waiting on the customer
+
+
 class RiskLevel(models.TextChoices):
     LOW = "low", _("Low")
     MEDIUM = "medium", _("Medium")
@@ -88,6 +96,8 @@ class Department(models.Model):
     code = models.SlugField(_("code"), max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=50)
     name_en = models.CharField(_("English name"), max_length=50, blank=True)
+    # The department's internal target for a subtask when the agent sets no due time.
+    subtask_target_hours = models.PositiveIntegerField(_("subtask target (hours)"), default=24)
 
     class Meta:
         verbose_name = _("department")
@@ -189,6 +199,26 @@ class Ticket(models.Model):
         verbose_name=_("assignee"),
     )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
+
+    # SLA clocks (tickets/sla/clock.py keeps them; the sweep reads them through indexes).
+    sla_policy = models.ForeignKey(
+        "tickets.SLAPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets",
+        verbose_name=_("SLA policy"),
+    )
+    sla_state = models.CharField(_("SLA state"), max_length=10, choices=SLAState.choices, default=SLAState.NONE)
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    next_response_started_at = models.DateTimeField(_("customer waiting since"), null=True, blank=True)
+    next_response_due_at = models.DateTimeField(_("next response due"), null=True, blank=True)
+    resolution_started_at = models.DateTimeField(_("resolution clock started"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    follow_up_due_at = models.DateTimeField(_("follow-up due"), null=True, blank=True)
+    # While waiting_customer the clocks stand still; the paused business time is added back on resume.
+    sla_paused_at = models.DateTimeField(_("SLA paused at"), null=True, blank=True)
+    sla_paused_seconds = models.PositiveIntegerField(_("SLA paused (business seconds)"), default=0)
+    # The earliest moment a warning or breach falls due; the sweep picks tickets where it has passed.
+    sla_next_check_at = models.DateTimeField(_("next SLA check"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+
     summary = models.TextField(_("closing summary"), blank=True, help_text=_("Root cause, what was done, what worked."))
 
     # Where the case came from by machine (platform + its after-sales id): intake is idempotent on it.
@@ -227,6 +257,11 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_created_idx"),
             models.Index(fields=["type", "category"], name="ticket_type_category_idx"),
             models.Index(fields=["priority", "-created_at"], name="ticket_priority_created_idx"),
+            models.Index(fields=["sla_state", "-created_at"], name="ticket_sla_state_created_idx"),
+            models.Index(
+                fields=["sla_next_check_at"], condition=Q(sla_next_check_at__isnull=False),
+                name="ticket_sla_next_check_idx",
+            ),
         ]
 
     def __str__(self):
@@ -311,6 +346,11 @@ class Subtask(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # When the department is told the subtask is due soon (80% of its time used); set with due_at.
+    due_soon_at = models.DateTimeField(_("due soon from"), null=True, blank=True)
+    # Claimed by the sweep (conditional UPDATE) so the department hears of it once.
+    due_soon_notified_at = models.DateTimeField(_("due-soon notice sent"), null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(_("overdue notice sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("subtask")
@@ -319,6 +359,10 @@ class Subtask(models.Model):
         indexes = [
             models.Index(fields=["department", "status", "due_at"], name="subtask_dept_status_due_idx"),
             models.Index(fields=["ticket", "status"], name="subtask_ticket_status_idx"),
+            models.Index(
+                fields=["due_at"], condition=Q(status__in=["open", "in_progress"], overdue_notified_at__isnull=True),
+                name="subtask_active_due_idx",
+            ),
         ]
 
     def __str__(self):
@@ -400,3 +444,7 @@ class TicketEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("Timeline events cannot be deleted."))
+
+
+from .notifications import Notification  # noqa: E402,F401  (models of the app live in several modules)
+from .sla.models import BusinessCalendar, CalendarDay, PromoPeriod, SLAPolicy, WorkingInterval  # noqa: E402,F401

@@ -18,6 +18,7 @@ from orders.models import Order, OrderItem
 
 from .assignment import ticket_auto_assign
 from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticket, TicketEvent
+from .sla.clock import sla_after_change
 from .suggestions import CaseFacts, suggest
 from .uploads import validate_upload
 from .workflow import Action, ensure_writable, ticket_transition
@@ -113,6 +114,8 @@ def ticket_create(
         to_status=Status.NEW,
         changes={"channel": [None, channel], **suggestion_changes},
     )
+    ticket.resolution_started_at = ticket.created_at
+    sla_after_change(ticket, actor=actor, action="sla_started", reason=_("SLA clocks started at intake."))
     return ticket_auto_assign(ticket=ticket)
 
 
@@ -149,6 +152,7 @@ def ticket_classify(*, ticket: Ticket, actor, tags: Iterable[str] | None = None,
         return ticket
     ticket.save()
     TicketEvent.objects.create(ticket=ticket, actor=actor, action="classified", changes=changes, reason=reason)
+    sla_after_change(ticket, actor=actor, reason=_("Classification changed."))
     return ticket
 
 
@@ -179,9 +183,8 @@ def _override(*, ticket, actor, field, value, allowed, reason) -> Ticket:
     setattr(ticket, field, value)
     setattr(ticket, flag, True)
     ticket.save(update_fields=[field, flag, "updated_at"])
-    TicketEvent.objects.create(
-        ticket=ticket, actor=actor, action=flag, changes={field: [old, value]}, reason=reason
-    )
+    TicketEvent.objects.create(ticket=ticket, actor=actor, action=flag, changes={field: [old, value]}, reason=reason)
+    sla_after_change(ticket, actor=actor, reason=reason)
     return ticket
 
 
@@ -198,12 +201,25 @@ def message_add(*, ticket: Ticket, actor, direction: str, body: str, channel: st
     message = Message.objects.create(
         ticket=ticket, direction=direction, channel=channel or ticket.channel, body=body, author=actor
     )
-    if direction == Message.Direction.OUTBOUND and ticket.first_response_at is None:
-        ticket.first_response_at = message.created_at
-        ticket.save(update_fields=["first_response_at", "updated_at"])
-        TicketEvent.objects.create(ticket=ticket, actor=actor, action="first_response")
-    if direction == Message.Direction.INBOUND and ticket.status == Status.WAITING_CUSTOMER:
-        ticket_transition(ticket=ticket, action=Action.RESUME, actor=None, reason=_("The customer replied."))
+    if direction == Message.Direction.OUTBOUND:
+        # Our answer stops the response clocks that were running.
+        was_first = ticket.first_response_at is None
+        if was_first:
+            ticket.first_response_at = message.created_at
+            ticket.save(update_fields=["first_response_at", "updated_at"])
+            TicketEvent.objects.create(ticket=ticket, actor=actor, action="first_response")
+        if was_first or ticket.next_response_started_at is not None:
+            ticket.next_response_started_at = None
+            sla_after_change(ticket, actor=actor, reason=_("Answered the customer."))
+    elif direction == Message.Direction.INBOUND:
+        if ticket.status == Status.WAITING_CUSTOMER:
+            ticket = ticket_transition(
+                ticket=ticket, action=Action.RESUME, actor=None, reason=_("The customer replied.")
+            )
+        if ticket.is_open and ticket.first_response_at and ticket.next_response_started_at is None:
+            # The customer wrote again: a next response is owed (DESIGN: next response after the customer writes).
+            ticket.next_response_started_at = message.created_at
+            sla_after_change(ticket, actor=None, action="sla_started", reason=_("The customer wrote: a reply is due."))
     return message
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .models import Status, Subtask, Ticket, TicketEvent
+from .sla.clock import sla_on_status_change
 
 
 class Action:
@@ -215,4 +216,5 @@ def ticket_transition(
         to_status=target,
         reason=reason,
     )
+    sla_on_status_change(locked, from_status=from_status, actor=actor, now=now)
     return locked

@@ -196,7 +196,9 @@ def test_every_allowed_transition_answers_200_with_the_new_status(api, agent, ac
     target = TRANSITIONS[action].target
     assert response.json()["status"] == target
     assert Ticket.objects.get(pk=ticket.pk).status == target
-    assert response.json()["timeline"][-1]["action"] == action
+    # The transition is the last status event on the timeline (SLA clock events may follow it).
+    status_events = [e for e in response.json()["timeline"] if e["to_status"]]
+    assert status_events[-1]["action"] == action
 
 
 @pytest.mark.parametrize(("action", "status"), FORBIDDEN)
@@ -250,7 +252,10 @@ def test_classify_sets_the_classification_and_resuggests_priority(api, agent):
         "complaint", "service_attitude", "P2", ["态度差"]
     )
     assert body["available_actions"] == [Action.TRIAGE]
-    assert body["timeline"][-1]["action"] == "classified"
+    # A P2 complaint leaves the catch-all SLA policy for a tighter one: the clocks are recomputed right after.
+    assert [e["action"] for e in body["timeline"]][-2:] == ["classified", "sla_recomputed"]
+    old_policy, new_policy = body["timeline"][-1]["changes"]["sla_policy"]
+    assert old_policy == "默认 Default (48h reply)" and new_policy != old_policy
 
 
 def test_classify_refuses_an_unknown_type(api, agent):

@@ -101,7 +101,7 @@ def test_auto_assignment_can_be_switched_off(settings, agent):
     ticket = intake(agent)
 
     assert ticket.assignee is None
-    assert [e.action for e in TicketEvent.objects.filter(ticket=ticket)] == ["created"]
+    assert [e.action for e in TicketEvent.objects.filter(ticket=ticket)] == ["created", "sla_started"]
 
 
 # Manual (re)assignment -------------------------------------------------------------------------

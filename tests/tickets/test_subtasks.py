@@ -57,7 +57,8 @@ def events_of(ticket: Ticket) -> list[TicketEvent]:
 
 
 def last_event(ticket: Ticket) -> TicketEvent:
-    return TicketEvent.objects.filter(ticket=ticket).order_by("-id").first()
+    """The newest event that is not SLA clock bookkeeping (those follow status changes)."""
+    return TicketEvent.objects.filter(ticket=ticket).exclude(action__startswith="sla_").order_by("-id").first()
 
 
 @pytest.fixture

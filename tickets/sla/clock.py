@@ -1,0 +1,251 @@
+"""SLA clocks of one ticket: which policy applies, when each clock falls due, pause and resume.
+
+The due times live on the ticket (the database is the truth). `sla_refresh` recomputes them
+from their start times, the policy's targets and the business time paused so far; it is
+called inside the transaction of every change that moves them (intake, a message, a status
+change, a classification or priority change, a policy or calendar edit). In business-time
+coordinates every clock is a straight line: due = start + target + paused, so a pause is
+deducted exactly, however many nights, weekends and holidays it spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import OPEN_STATUSES, SLAState, Status, Ticket, TicketEvent
+from .business_time import Schedule
+from .models import BusinessCalendar, PromoPeriod, SLAPolicy
+
+# The clocks a ticket can have running, with the policy field holding each target.
+FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION, FOLLOW_UP = "first_response", "next_response", "resolution", "follow_up"
+TARGET_FIELD = {
+    FIRST_RESPONSE: "first_response_minutes",
+    NEXT_RESPONSE: "next_response_minutes",
+    RESOLUTION: "resolution_minutes",
+    FOLLOW_UP: "follow_up_minutes",
+}
+DUE_FIELD = {
+    FIRST_RESPONSE: "first_response_due_at",
+    NEXT_RESPONSE: "next_response_due_at",
+    RESOLUTION: "resolution_due_at",
+    FOLLOW_UP: "follow_up_due_at",
+}
+SLA_FIELDS = [
+    "sla_policy",
+    "sla_state",
+    "first_response_due_at",
+    "next_response_due_at",
+    "resolution_due_at",
+    "follow_up_due_at",
+    "sla_next_check_at",
+    "next_response_started_at",
+    "resolution_started_at",
+    "sla_paused_at",
+    "sla_paused_seconds",
+]
+
+
+class ScheduleCache:
+    """Calendars as Schedules, loaded once per calendar version (a sweep reuses them across batches)."""
+
+    def __init__(self):
+        self._schedules: dict[tuple[int, datetime], Schedule] = {}
+
+    def get(self, calendar: BusinessCalendar) -> Schedule:
+        key = (calendar.pk, calendar.updated_at)
+        if key not in self._schedules:
+            weekly: dict[int, list] = {}
+            for interval in calendar.intervals.all():
+                weekly.setdefault(interval.weekday, []).append((interval.start, interval.end))
+            holidays, workdays = set(), {}
+            for day in calendar.days.all():
+                if day.kind == day.Kind.HOLIDAY:
+                    holidays.add(day.date)
+                else:
+                    workdays[day.date] = day.works_like
+            self._schedules[key] = Schedule(
+                ZoneInfo(calendar.time_zone),
+                {weekday: tuple(sorted(spans)) for weekday, spans in weekly.items()},
+                frozenset(holidays),
+                workdays,
+            )
+        return self._schedules[key]
+
+
+@dataclass
+class SLAContext:
+    """What recomputing needs besides the ticket; built once and shared by a whole batch."""
+
+    policies: list[SLAPolicy]
+    promo_on: bool
+    schedules: ScheduleCache
+
+    @classmethod
+    def load(cls, now: datetime | None = None, schedules: ScheduleCache | None = None) -> SLAContext:
+        now = now or timezone.now()
+        return cls(
+            policies=list(SLAPolicy.objects.filter(is_active=True).select_related("calendar")),
+            promo_on=PromoPeriod.objects.filter(starts_at__lte=now, ends_at__gt=now).exists(),
+            schedules=schedules or ScheduleCache(),
+        )
+
+    def policy_for(self, ticket: Ticket) -> SLAPolicy | None:
+        """The most specific matching policy; a big-promo policy wins a tie during a promo."""
+        tier = ticket.customer.tier if ticket.customer_id else ""
+        facts = {
+            "priority": ticket.priority,
+            "ticket_type": ticket.type,
+            "channel": ticket.channel,
+            "customer_tier": tier,
+        }
+        matching = [
+            policy
+            for policy in self.policies
+            if (self.promo_on or not policy.big_promo_only)
+            and all(not getattr(policy, field) or getattr(policy, field) == value for field, value in facts.items())
+        ]
+        if not matching:
+            return None
+        return max(matching, key=lambda p: (p.specificity, p.big_promo_only, -p.pk))
+
+    def schedule(self, policy: SLAPolicy) -> Schedule:
+        return self.schedules.get(policy.calendar)
+
+
+@dataclass(frozen=True)
+class Clock:
+    kind: str
+    started_at: datetime
+    target_seconds: int
+    paused_seconds: int
+    due_at: datetime
+
+    def moment_at(self, schedule: Schedule, percent: int) -> datetime:
+        """When `percent` of the target is used (pauses deducted)."""
+        return schedule.add(self.started_at, self.target_seconds * percent / 100 + self.paused_seconds)
+
+
+def running_clocks(ticket: Ticket, policy: SLAPolicy, schedule: Schedule) -> list[Clock]:
+    """The clocks running for the ticket as it is now (none while closed or archived)."""
+    starts: list[tuple[str, datetime | None, int]] = []
+    if ticket.status in OPEN_STATUSES:
+        if ticket.first_response_at is None:
+            starts.append((FIRST_RESPONSE, ticket.created_at, ticket.sla_paused_seconds))
+        if ticket.next_response_started_at is not None:
+            starts.append((NEXT_RESPONSE, ticket.next_response_started_at, 0))
+        starts.append((RESOLUTION, ticket.resolution_started_at or ticket.created_at, ticket.sla_paused_seconds))
+    elif ticket.status == Status.RESOLVED and ticket.resolved_at is not None:
+        starts.append((FOLLOW_UP, ticket.resolved_at, 0))
+    clocks = []
+    for kind, started_at, paused in starts:
+        target = getattr(policy, TARGET_FIELD[kind]) * 60
+        clocks.append(Clock(kind, started_at, target, paused, schedule.add(started_at, target + paused)))
+    return clocks
+
+
+def check_moments(clock: Clock, policy: SLAPolicy, schedule: Schedule) -> list[tuple[int, datetime]]:
+    """(percent, moment) for each warning threshold and 100 for the breach; follow-up only falls due."""
+    percents = [100] if clock.kind == FOLLOW_UP else sorted({*policy.warning_thresholds, 100})
+    return [(p, clock.due_at if p == 100 else clock.moment_at(schedule, p)) for p in percents]
+
+
+def sla_refresh(ticket: Ticket, *, now: datetime | None = None, context: SLAContext | None = None) -> dict:
+    """Recompute the ticket's policy, due times, state and next check in place; return the changes
+    ({field: [old, new]}) so the caller can save them and put them on the timeline."""
+    now = now or timezone.now()
+    context = context or SLAContext.load(now)
+    before = {field: getattr(ticket, field) for field in SLA_FIELDS}
+    policy = context.policy_for(ticket)
+    ticket.sla_policy = policy
+    for field in DUE_FIELD.values():
+        setattr(ticket, field, None)
+    ticket.sla_next_check_at = None
+    if policy is None:
+        ticket.sla_state = SLAState.NONE
+    else:
+        schedule = context.schedule(policy)
+        clocks = running_clocks(ticket, policy, schedule)
+        moments = []
+        for clock in clocks:
+            setattr(ticket, DUE_FIELD[clock.kind], clock.due_at)
+            moments += [moment for _, moment in check_moments(clock, policy, schedule)]
+        ticket.sla_state = _state(ticket, clocks, policy, schedule, now)
+        if ticket.sla_state != SLAState.PAUSED and moments:
+            # A moment already passed may not have been notified yet: let the next sweep look now.
+            past = [m for m in moments if m <= now]
+            ticket.sla_next_check_at = now if past else min(moments)
+    return {
+        field: [_plain(before[field]), _plain(getattr(ticket, field))]
+        for field in SLA_FIELDS
+        if before[field] != getattr(ticket, field)
+    }
+
+
+def _state(ticket, clocks, policy, schedule, now) -> str:
+    if not clocks:
+        return SLAState.NONE
+    if ticket.status == Status.WAITING_CUSTOMER:
+        return SLAState.PAUSED
+    sla_clocks = [c for c in clocks if c.kind != FOLLOW_UP]
+    if any(c.due_at <= now for c in sla_clocks):
+        return SLAState.BREACHED
+    first_warning = min(policy.warning_thresholds, default=None)
+    if first_warning and any(c.moment_at(schedule, first_warning) <= now for c in sla_clocks):
+        return SLAState.WARNING
+    return SLAState.ON_TRACK
+
+
+def _plain(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, SLAPolicy):
+        return value.name
+    return value
+
+
+def sla_on_status_change(ticket: Ticket, *, from_status: str, actor, now: datetime) -> None:
+    """Pause, resume, stop and restart clocks for a status change (called by tickets/workflow.py
+    inside its transaction, after the new status and its event are saved)."""
+    context = SLAContext.load(now)
+    events = []
+    if ticket.status == Status.WAITING_CUSTOMER and ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+        # We are waiting on them: we have answered, so no response is owed until they write.
+        ticket.next_response_started_at = None
+        events.append(("sla_paused", _("Waiting for the customer: SLA clocks paused.")))
+    elif from_status == Status.WAITING_CUSTOMER and ticket.sla_paused_at is not None:
+        policy = context.policy_for(ticket)
+        paused = int(context.schedule(policy).between(ticket.sla_paused_at, now)) if policy else 0
+        ticket.sla_paused_seconds += paused
+        ticket.sla_paused_at = None
+        events.append(
+            (
+                "sla_resumed",
+                _("SLA clocks resumed; %(minutes)d business minutes paused were deducted.") % {"minutes": paused // 60},
+            )
+        )
+    if ticket.status == Status.IN_PROGRESS and from_status in (Status.RESOLVED, Status.CLOSED):
+        # Reopened: a new resolution clock from now.
+        ticket.resolution_started_at, ticket.sla_paused_seconds = now, 0
+        events.append(("sla_started", _("Reopened: the resolution clock starts again.")))
+    changes = sla_refresh(ticket, now=now, context=context)
+    ticket.save(update_fields=SLA_FIELDS)
+    for action, reason in events:
+        TicketEvent.objects.create(
+            ticket=ticket, actor=actor, action=action, reason=reason, changes=changes if action != "sla_paused" else {}
+        )
+    if changes and not events:
+        TicketEvent.objects.create(ticket=ticket, actor=actor, action="sla_recomputed", changes=changes)
+
+
+def sla_after_change(ticket: Ticket, *, actor, reason: str = "", action: str = "sla_recomputed") -> None:
+    """Recompute after intake, a message or a classification and save; a timeline event when dues moved."""
+    changes = sla_refresh(ticket)
+    if changes:
+        ticket.save(update_fields=[*SLA_FIELDS, "updated_at"])
+        TicketEvent.objects.create(ticket=ticket, actor=actor, action=action, changes=changes, reason=reason)
