@@ -229,3 +229,22 @@ LOGGING = {
 
 # New tickets go to the least-loaded on-duty agent (tickets/assignment.py).
 AUTO_ASSIGN_NEW_TICKETS = env.bool("AUTO_ASSIGN_NEW_TICKETS", default=True)
+
+# SLA sweep (tickets/sla/sweep.py, run by Celery beat).
+SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=60)
+SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=500)
+AUTO_CLOSE_DAYS = env.int("AUTO_CLOSE_DAYS", default=7)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="desk@localhost")
+CELERY_BEAT_SCHEDULE = {
+    "sla-sweep": {
+        "task": "tickets.tasks.sla_sweep_task",
+        "schedule": float(SLA_SWEEP_SECONDS),
+        # A sweep that could not start in time is superseded by the next one.
+        "options": {"expires": max(SLA_SWEEP_SECONDS - 5, 5)},
+    },
+    "auto-close": {
+        "task": "tickets.tasks.auto_close_task",
+        "schedule": 600.0,
+        "options": {"expires": 540},
+    },
+}

@@ -5,12 +5,14 @@ the same moment are serialised on the ticket row, so the last one to finish is t
 sees no active subtask left and moves the ticket out of waiting_department (exactly once).
 """
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Department, Status, Subtask, Ticket, TicketEvent
+from .models import Department, Notification, Status, Subtask, Ticket, TicketEvent
 from .workflow import Action, TransitionRefused, ensure_writable, ticket_transition
 
 # action -> (allowed from, target)
@@ -22,6 +24,10 @@ SUBTASK_TRANSITIONS = {
 }
 # A ticket in these states may get new subtasks (not before triage, not after resolution).
 _SUBTASK_TICKET_STATES = (Status.TRIAGED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER, Status.WAITING_DEPARTMENT)
+
+
+# The department hears "due soon" when this share of the time until the due time is used.
+DUE_SOON_SHARE = 0.8
 
 
 class SubtaskRefused(TransitionRefused):
@@ -59,12 +65,19 @@ def subtask_create(
     if not description.strip():
         raise ValidationError({"description": _("Say what the department should do.")})
     _check_assignee(department, assignee)
+    now = timezone.now()
+    if due_at is None:
+        # The department's own internal target, so a late handover can be attributed to it.
+        due_at = now + timedelta(hours=department.subtask_target_hours)
+    if due_at <= now:
+        raise ValidationError({"due_at": _("The due time must be in the future.")})
     subtask = Subtask.objects.create(
         ticket=ticket,
         department=department,
         kind=kind,
         description=description,
         due_at=due_at,
+        due_soon_at=now + (due_at - now) * DUE_SOON_SHARE,
         assignee=assignee,
         created_by=actor,
     )
@@ -126,6 +139,18 @@ def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "") -> 
         },
         reason=result,
     )
+    if action == "reject" and ticket.assignee_id:
+        # The case goes back to the agent with the department's reason.
+        Notification.objects.get_or_create(
+            recipient_id=ticket.assignee_id,
+            dedupe_key=f"subtask_rejected:{subtask.pk}",
+            defaults={
+                "kind": Notification.Kind.SUBTASK_REJECTED,
+                "ticket": ticket,
+                "subtask": subtask,
+                "data": {"department": subtask.department.code, "reason": result},
+            },
+        )
     if (
         target not in Subtask.ACTIVE_STATUSES
         and ticket.status == Status.WAITING_DEPARTMENT

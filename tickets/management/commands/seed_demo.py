@@ -265,7 +265,7 @@ DEMO_TICKETS = (
           ("out", "张先生，实在抱歉让您久等了。已经交给物流部直接联系京东物流分拣中心核实，"
                   "今天下班前给您回电。"),
           ("sub", "logistics", "contact_courier", "京东物流单号见订单：包裹在广州白云分拣中心停滞4天，"
-                                                  "请核实是否滞留或丢件，必要时申请拦截补发。", -4),
+                                                  "请核实是否滞留或丢件，必要时申请拦截补发。", 2),
       ]),
     T("demo-029", "zhoujie", "o24", ["XCQ-V8-PRO"], "phone", "return_refund", "product_quality", "merchant",
       "waiting_department", 5,
