@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from .models import Attachment, Department, Message, StaffProfile, Subtask, Tag, Ticket, TicketEvent
+from .models import Attachment, Department, Message, Notification, StaffProfile, Subtask, Tag, Ticket, TicketEvent
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -173,3 +173,20 @@ class DeskUserAdmin(UserAdmin):
     inlines = [StaffProfileInline]
     list_display = ["username", "first_name", "last_name", "is_active", "is_staff"]
     list_filter = ["groups", "staff_profile__department", "staff_profile__on_duty", "is_active"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "kind", "ticket", "created_at", "read_at", "email_sent_at"]
+    list_filter = ["kind"]
+    search_fields = ["ticket__number", "recipient__username", "dedupe_key"]
+    list_select_related = ["recipient", "ticket"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+from .sla import admin as sla_admin  # noqa: E402,F401  (registers the SLA configuration)

@@ -12,7 +12,7 @@ def ticket_list(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
 
 
 def ticket_detail(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
-    return ticket_list(queryset).prefetch_related(
+    return ticket_list(queryset).select_related("sla_policy").prefetch_related(
         "tags",
         Prefetch("subtasks", queryset=Subtask.objects.select_related("department", "assignee")),
         "affected_items__product",

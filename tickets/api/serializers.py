@@ -48,6 +48,7 @@ class TicketListSerializer(serializers.ModelSerializer):
         fields = [
             "id", "number", "status", "type", "category", "priority", "risk_level", "responsibility",
             "channel", "customer", "order_number", "assignee", "created_at", "updated_at",
+            "sla_state", "escalation_level", "first_response_due_at", "next_response_due_at", "resolution_due_at",
         ]
         read_only_fields = fields
 
@@ -58,6 +59,7 @@ class TicketDetailSerializer(TicketListSerializer):
     priority_reason_labels = serializers.SerializerMethodField()
     risk_reason_labels = serializers.SerializerMethodField()
     available_actions = serializers.SerializerMethodField()
+    sla_policy_name = serializers.CharField(source="sla_policy.name", default=None, read_only=True)
     timeline = TicketEventSerializer(source="events", many=True, read_only=True)
     messages = MessageSerializer(many=True, read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
@@ -68,7 +70,8 @@ class TicketDetailSerializer(TicketListSerializer):
             "frequency", "threatens_exposure", "platform_intervention", "tags", "affected_items",
             "priority_reasons", "priority_reason_labels", "priority_overridden", "risk_reasons",
             "risk_reason_labels", "risk_overridden", "summary", "status_changed_at", "first_response_at",
-            "resolved_at", "closed_at", "archived_at", "available_actions", "timeline", "messages", "attachments",
+            "resolved_at", "closed_at", "archived_at", "follow_up_due_at", "sla_policy_name", "sla_paused_at",
+            "available_actions", "timeline", "messages", "attachments",
         ]
         read_only_fields = fields
 

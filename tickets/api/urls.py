@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 from customers.api import CustomerViewSet
 from orders.api import OrderViewSet
 
+from .notifications import NotificationViewSet
 from .people import SubtaskViewSet
 from .views import TicketViewSet
 
@@ -11,5 +12,6 @@ router.register("tickets", TicketViewSet, basename="ticket")
 router.register("subtasks", SubtaskViewSet, basename="subtask")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("orders", OrderViewSet, basename="order")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = router.urls
