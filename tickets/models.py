@@ -272,6 +272,12 @@ class Ticket(models.Model):
         return self.status in OPEN_STATUSES
 
     @property
+    def sla_next_due_at(self):
+        """The nearest running due time (for the countdown in lists); no query."""
+        dues = [d for d in (self.first_response_due_at, self.next_response_due_at, self.resolution_due_at) if d]
+        return min(dues) if dues else None
+
+    @property
     def is_read_only(self) -> bool:
         return self.status == Status.ARCHIVED
 
@@ -407,6 +413,26 @@ class Attachment(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+class ReplyTemplate(models.Model):
+    """A canned reply; placeholders are filled from the ticket (tickets/replies.py)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    body = models.TextField(
+        _("text"),
+        help_text=_("Placeholders: {customer_name} {order_number} {ticket_number} {agent_name} {product}"),
+    )
+    ticket_type = models.CharField(_("type"), max_length=20, choices=TicketType.choices, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
 
 
 class TicketEvent(models.Model):

@@ -224,13 +224,14 @@ def message_add(*, ticket: Ticket, actor, direction: str, body: str, channel: st
 
 
 @transaction.atomic
-def attachment_add(*, ticket: Ticket, actor, upload, message: Message | None = None) -> Attachment:
+def attachment_add(*, ticket: Ticket, actor, upload, message: Message | None = None, subtask=None) -> Attachment:
     content_type = validate_upload(upload)
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     ensure_writable(ticket, "attach evidence")
     attachment = Attachment(
         ticket=ticket,
         message=message,
+        subtask=subtask,
         original_name=upload.name[:255],
         content_type=content_type,
         size=upload.size,
@@ -255,3 +256,41 @@ def ticket_set_summary(*, ticket: Ticket, actor, summary: str) -> Ticket:
     ticket.save(update_fields=["summary", "updated_at"])
     TicketEvent.objects.create(ticket=ticket, actor=actor, action="summary_written")
     return ticket
+
+
+@transaction.atomic
+def ticket_create_with_evidence(*, actor, evidence=None, **fields) -> Ticket:
+    """Intake with the customer's first photo or video: both or neither."""
+    ticket = ticket_create(actor=actor, **fields)
+    if evidence:
+        attachment_add(ticket=ticket, actor=actor, upload=evidence)
+    return ticket
+
+
+@transaction.atomic
+def message_add_with_attachment(*, ticket: Ticket, actor, direction: str, body: str, upload=None) -> Message:
+    message = message_add(ticket=ticket, actor=actor, direction=direction, body=body)
+    if upload:
+        attachment_add(ticket=ticket, actor=actor, upload=upload, message=message)
+    return message
+
+
+@transaction.atomic
+def tickets_bulk_update(
+    *, ticket_ids: list[int], actor, action: str, assignee=None, priority: str = "", tag: str = "", reason: str = ""
+) -> int:
+    """A supervisor's bulk action on a queue selection: all tickets change, or none (one transaction)."""
+    from .assignment import ticket_assign
+
+    tickets = list(Ticket.objects.filter(pk__in=ticket_ids).order_by("pk"))
+    for ticket in tickets:
+        if action == "assign":
+            ticket_assign(ticket=ticket, actor=actor, assignee=assignee, reason=reason)
+        elif action == "priority":
+            ticket_override_priority(ticket=ticket, actor=actor, priority=priority, reason=reason)
+        elif action == "tag":
+            names = [*ticket.tags.values_list("name", flat=True), tag]
+            ticket_classify(ticket=ticket, actor=actor, tags=names, reason=reason)
+        else:
+            raise ValidationError({"action": _("Unknown bulk action.")})
+    return len(tickets)

@@ -182,3 +182,22 @@ def subtask_reject(*, subtask: Subtask, actor, reason: str) -> Subtask:
 
 def subtask_cancel(*, subtask: Subtask, actor, reason: str) -> Subtask:
     return _subtask_move(subtask=subtask, actor=actor, action="cancel", result=reason)
+
+
+@transaction.atomic
+def subtask_act(*, subtask: Subtask, actor, action: str, result: str = "", upload=None) -> Subtask:
+    """A department's answer from the inbox: the move and its evidence together, or neither."""
+    from .services import attachment_add
+
+    moves = {
+        "start": lambda: subtask_start(subtask=subtask, actor=actor),
+        "complete": lambda: subtask_complete(subtask=subtask, actor=actor, result=result),
+        "reject": lambda: subtask_reject(subtask=subtask, actor=actor, reason=result),
+        "cancel": lambda: subtask_cancel(subtask=subtask, actor=actor, reason=result),
+    }
+    if action not in moves:
+        raise ValidationError({"action": _("Unknown action.")})
+    subtask = moves[action]()
+    if upload:
+        attachment_add(ticket=subtask.ticket, actor=actor, upload=upload, subtask=subtask)
+    return subtask

@@ -6,4 +6,23 @@ app_name = "tickets"
 
 urlpatterns = [
     path("", views.ticket_queue, name="queue"),
+    path("tickets/new/", views.ticket_new, name="new"),
+    path("tickets/lookup/", views.order_lookup, name="lookup"),
+    path("tickets/bulk/", views.bulk_action, name="bulk"),
+    path("tickets/<int:pk>/", views.ticket_detail, name="detail"),
+    path("tickets/<int:pk>/reply/", views.ticket_reply, name="reply"),
+    path("tickets/<int:pk>/classify/", views.ticket_classify, name="classify"),
+    path("tickets/<int:pk>/override/", views.ticket_override, name="override"),
+    path("tickets/<int:pk>/transition/", views.ticket_transition_view, name="transition"),
+    path("tickets/<int:pk>/summary/", views.ticket_summary, name="summary"),
+    path("tickets/<int:pk>/take/", views.ticket_take, name="take"),
+    path("tickets/<int:pk>/assign/", views.ticket_assign, name="assign"),
+    path("tickets/<int:pk>/subtasks/", views.subtask_new, name="subtask_new"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("subtasks/<int:pk>/", views.subtask_detail, name="subtask"),
+    path("subtasks/<int:pk>/act/", views.subtask_act, name="subtask_act"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
 ]

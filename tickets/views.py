@@ -1,14 +1,452 @@
+"""Browser views: access function, form, one service call, redirect or render.
+
+Refusals from the services (a refused transition, a validation error) come back to the user
+as a message on the same page; nothing was changed.
+"""
+
+from collections.abc import Callable
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.db.models import Count
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from .policies import tickets_visible_to
-from .selectors import ticket_list
+from customers.masking import mask_address, mask_phone
+from customers.services import customer_find_or_create
+from orders.models import Order
+
+from . import assignment, services, subtasks
+from .dashboard import dashboard_figures
+from .filters import QUEUE_LABELS, Queue, TicketFilter, queue_filter
+from .forms import (
+    AssignForm,
+    BulkActionForm,
+    ClassifyForm,
+    IntakeForm,
+    OverrideForm,
+    ReplyForm,
+    SubtaskActionForm,
+    SubtaskForm,
+    SummaryForm,
+    TransitionForm,
+)
+from .models import Attachment, Notification, Subtask, Ticket
+from .notifications import notification_mark_read
+from .policies import (
+    can_assign,
+    can_edit_ticket,
+    can_take,
+    can_work_subtask,
+    department_id_of,
+    is_department_staff,
+    is_desk_user,
+    is_supervisor,
+    sees_full_tickets,
+    sees_unmasked_pii,
+    subtask_get_for_user,
+    subtasks_visible_to,
+    ticket_get_for_user,
+    tickets_visible_to,
+)
+from .replies import render_reply, reply_placeholders, templates_for
+from .selectors import subtask_list, ticket_list
+from .suggestions import reason_labels
+from .workflow import ACTION_LABELS, TransitionRefused, available_actions, ticket_transition
+
+PAGE_SIZE = 50
 
 
-@login_required
+def desk_required(view):
+    """Logged in and holding a desk role; everyone else is refused."""
+
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not is_desk_user(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+def _attempt(request, action: Callable, success: str) -> bool:
+    """Run one service call; show its refusal to the user instead of an error page."""
+    try:
+        action()
+    except TransitionRefused as refused:
+        messages.error(request, str(refused))
+        return False
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+        return False
+    messages.success(request, success)
+    return True
+
+
+# Agent workspace -----------------------------------------------------------------------------
+
+@desk_required
 def ticket_queue(request):
-    """The open-ticket queue, newest first (the full workspace comes with the browser issue)."""
-    tickets = ticket_list(tickets_visible_to(request.user).open()).order_by("-created_at", "-id")
-    page = Paginator(tickets, 50).get_page(request.GET.get("page"))
-    return render(request, "tickets/queue.html", {"page": page})
+    """Queues with counts, filters kept in the URL, search, sort and pagination."""
+    if not sees_full_tickets(request.user):
+        return redirect("tickets:inbox")
+    visible = tickets_visible_to(request.user)
+    queue = request.GET.get("queue", Queue.MINE)
+    if queue not in QUEUE_LABELS:
+        queue = Queue.MINE
+    counts = visible.aggregate(
+        **{name: Count("id", filter=queue_filter(name, request.user)) for name in QUEUE_LABELS if name != Queue.ALL}
+    )
+    filterset = TicketFilter(request.GET, queryset=visible.filter(queue_filter(queue, request.user)),
+                             request=request)
+    tickets = ticket_list(filterset.qs)
+    if not request.GET.get("ordering"):
+        tickets = tickets.order_by("-created_at", "-id")
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "tickets/queue.html", {
+        "page": page, "filter": filterset, "queue": queue,
+        "queues": [(name, label, counts.get(name)) for name, label in QUEUE_LABELS.items()],
+        "query": query.urlencode(), "bulk_form": BulkActionForm() if is_supervisor(request.user) else None,
+    })
+
+
+@desk_required
+def ticket_new(request):
+    if not can_edit_ticket(request.user, Ticket()):
+        raise PermissionDenied
+    form = IntakeForm(request.POST or None, request.FILES or None, initial={"order_number": request.GET.get("order")})
+    order = None
+    if form.is_bound:
+        form.is_valid()
+        order = form.cleaned_data.get("order")
+    if form.is_bound and not form.errors:
+        data = form.cleaned_data
+        fields = {k: data[k] for k in ("customer_request", "requested_amount", "type", "category", "product_model",
+                                       "purchase_date", "symptom", "frequency", "threatens_exposure",
+                                       "platform_intervention") if data.get(k) not in (None, "")}
+        created = {}
+
+        def intake():
+            customer = data.get("customer") or (None if order else customer_find_or_create(
+                name=data["customer_name"], phone=data["customer_phone"], platform=data["customer_platform"]))
+            created["ticket"] = services.ticket_create_with_evidence(
+                actor=request.user, channel=data["channel"], description=data["description"], customer=customer,
+                order=order, affected_items=data.get("affected_items") or [], evidence=data.get("evidence"),
+                **fields,
+            )
+
+        if _attempt(request, intake, _("Ticket created.")):
+            return redirect("tickets:detail", pk=created["ticket"].pk)
+    matches = _orders_with_history(order.external_number) if order else []
+    return render(request, "tickets/new.html", {"form": form, "matches": matches})
+
+
+@desk_required
+def order_lookup(request):
+    """htmx: the order (with customer and items) for a number typed during the call."""
+    number = request.GET.get("order_number", "").strip()
+    if not sees_full_tickets(request.user):
+        raise PermissionDenied
+    return render(request, "tickets/partials/_order_lookup.html",
+                  {"matches": _orders_with_history(number), "number": number})
+
+
+def _orders_with_history(number: str) -> list:
+    """Orders with that number (one per platform at most), each with the customer's last tickets."""
+    if not number:
+        return []
+    orders = list(Order.objects.filter(external_number=number).select_related("customer")
+                  .prefetch_related("items__product")[:3])
+    return [(o, list(Ticket.objects.filter(customer=o.customer).order_by("-created_at")[:5])) for o in orders]
+
+
+# Ticket page -------------------------------------------------------------------------------------
+
+@desk_required
+def ticket_detail(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
+    editable = can_edit_ticket(request.user, ticket) and not ticket.is_read_only
+    show_pii = sees_unmasked_pii(request.user)
+    timeline = sorted(
+        [("message", m.created_at, m) for m in ticket.messages.all()]
+        + [("event", e.created_at, e) for e in ticket.events.all()]
+        + [("attachment", a.created_at, a) for a in ticket.attachments.all()],
+        key=lambda item: (item[1], item[0]),
+    )
+    previous = []
+    if show_pii:
+        previous = list(Ticket.objects.filter(customer_id=ticket.customer_id).exclude(pk=ticket.pk)
+                        .order_by("-created_at").values("pk", "number", "status", "type", "created_at")[:5])
+    placeholders = reply_placeholders(ticket, request.user) if editable else {}
+    reply_templates = [{"name": t.name, "body": render_reply(t.body, placeholders)}
+                       for t in templates_for(ticket)] if editable else []
+    customer = ticket.customer
+    context = {
+        "ticket": ticket,
+        "editable": editable,
+        "show_pii": show_pii,
+        "customer_phone": customer.phone if show_pii else mask_phone(customer.phone),
+        "customer_address": customer.address if show_pii else mask_address(customer.address),
+        "shipping_address": (ticket.order.shipping_address if show_pii else mask_address(ticket.order.shipping_address))
+        if ticket.order_id else "",
+        "order_items": list(ticket.order.items.select_related("product")) if ticket.order_id else [],
+        "timeline": timeline,
+        "previous": previous,
+        "actions": [(a, ACTION_LABELS[a]) for a in available_actions(ticket)] if editable else [],
+        "priority_reasons": reason_labels(ticket.priority_reasons),
+        "risk_reasons": reason_labels(ticket.risk_reasons),
+        "reply_form": ReplyForm(),
+        "reply_templates": reply_templates,
+        "classify_form": ClassifyForm(initial={
+            "type": ticket.type, "category": ticket.category, "responsibility": ticket.responsibility,
+            "product_model": ticket.product_model, "symptom": ticket.symptom, "frequency": ticket.frequency,
+            "tags": ", ".join(t.name for t in ticket.tags.all()),
+        }),
+        "override_form": OverrideForm(),
+        "summary_form": SummaryForm(initial={"summary": ticket.summary}),
+        "subtask_form": SubtaskForm(),
+        "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}) if can_assign(request.user) else None,
+        "can_take": can_take(request.user) and ticket.assignee_id is None and ticket.is_open,
+        "subtask_action_form": SubtaskActionForm(),
+    }
+    return render(request, "tickets/detail.html", context)
+
+
+def _back(pk):
+    return redirect(reverse("tickets:detail", args=[pk]))
+
+
+@require_POST
+@desk_required
+def ticket_reply(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        _attempt(request, lambda: services.message_add_with_attachment(
+            ticket=ticket, actor=request.user, direction=data["direction"], body=data["body"],
+            upload=data.get("attachment")), _("Saved."))
+    else:
+        messages.error(request, _("The message is empty."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_classify(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = ClassifyForm(request.POST)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        tags = data.pop("tags")
+        _attempt(request, lambda: services.ticket_classify(ticket=ticket, actor=request.user, tags=tags, **data),
+                 _("Classification saved."))
+    else:
+        messages.error(request, _("Choose a type, a category and the responsibility."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_override(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = OverrideForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why you override the suggestion."))
+        return _back(pk)
+    data = form.cleaned_data
+    if data["priority"]:
+        _attempt(request, lambda: services.ticket_override_priority(
+            ticket=ticket, actor=request.user, priority=data["priority"], reason=data["reason"]), _("Priority set."))
+    if data["risk_level"]:
+        _attempt(request, lambda: services.ticket_override_risk(
+            ticket=ticket, actor=request.user, risk_level=data["risk_level"], reason=data["reason"]), _("Risk set."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_transition_view(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        _attempt(request, lambda: ticket_transition(ticket=ticket, actor=request.user, **form.cleaned_data),
+                 _("Status updated."))
+    else:
+        messages.error(request, _("Unknown action."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_summary(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = SummaryForm(request.POST)
+    if form.is_valid():
+        _attempt(request, lambda: services.ticket_set_summary(
+            ticket=ticket, actor=request.user, summary=form.cleaned_data["summary"]), _("Summary saved."))
+    else:
+        messages.error(request, _("The summary is empty."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_take(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
+    if not can_take(request.user):
+        raise PermissionDenied
+    _attempt(request, lambda: assignment.ticket_take(ticket=ticket, actor=request.user), _("The ticket is yours."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_assign(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
+    if not can_assign(request.user):
+        raise PermissionDenied
+    form = AssignForm(request.POST)
+    if form.is_valid():
+        _attempt(request, lambda: assignment.ticket_assign(ticket=ticket, actor=request.user, **form.cleaned_data),
+                 _("Assignment saved."))
+    return redirect(request.POST.get("next") or reverse("tickets:detail", args=[pk]))
+
+
+@require_POST
+@desk_required
+def subtask_new(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = SubtaskForm(request.POST)
+    if form.is_valid():
+        _attempt(request, lambda: subtasks.subtask_create(ticket=ticket, actor=request.user, **form.cleaned_data),
+                 _("Handed to the department."))
+    else:
+        messages.error(request, _("Choose a department and say what is needed."))
+    return _back(pk)
+
+
+@desk_required
+def attachment_download(request, pk):
+    """Evidence is served only to people who may see its ticket (never from a public media URL)."""
+    attachment = get_object_or_404(Attachment.objects.select_related("ticket"), pk=pk)
+    ticket_get_for_user(user=request.user, ticket_id=attachment.ticket_id)
+    inline = attachment.is_image or attachment.content_type == "application/pdf"
+    return FileResponse(attachment.file.open("rb"), as_attachment=not inline, filename=attachment.original_name,
+                        content_type=attachment.content_type)
+
+
+# Supervisor ----------------------------------------------------------------------------------------
+
+@desk_required
+def dashboard(request):
+    if not is_supervisor(request.user):
+        raise PermissionDenied
+    figures = dashboard_figures()
+    return render(request, "tickets/dashboard.html", {
+        "figures": figures, "assign_form": AssignForm(),
+    })
+
+
+@require_POST
+@desk_required
+def bulk_action(request):
+    if not is_supervisor(request.user):
+        raise PermissionDenied
+    form = BulkActionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        _attempt(request, lambda: services.tickets_bulk_update(
+            ticket_ids=data["tickets"], actor=request.user, action=data["action"], assignee=data.get("assignee"),
+            priority=data.get("priority"), tag=data.get("tag"), reason=data.get("reason") or ""),
+            _("Bulk action applied."))
+    else:
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, text)
+    return redirect(request.POST.get("next") or reverse("tickets:queue"))
+
+
+# Department inbox -------------------------------------------------------------------------------------
+
+@desk_required
+def inbox(request):
+    """My department's subtasks: open, mine, overdue."""
+    view = request.GET.get("view", "open")
+    queryset = subtask_list(subtasks_visible_to(request.user))
+    department_id = department_id_of(request.user)
+    if is_department_staff(request.user) and department_id:
+        queryset = queryset.filter(department_id=department_id)
+    active = queryset.filter(status__in=Subtask.ACTIVE_STATUSES)
+    views = {
+        "open": active,
+        "mine": active.filter(assignee=request.user),
+        "overdue": active.filter(due_at__lt=timezone.now()),
+        "done": queryset.exclude(status__in=Subtask.ACTIVE_STATUSES),
+    }
+    counts = {name: qs.count() for name, qs in views.items() if name != "done"}
+    chosen = views.get(view, active).order_by("due_at", "id")
+    page = Paginator(chosen, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "tickets/inbox.html", {"page": page, "view": view, "counts": counts,
+                                                  "show_pii": sees_unmasked_pii(request.user)})
+
+
+@desk_required
+def subtask_detail(request, pk):
+    subtask = subtask_get_for_user(user=request.user, subtask_id=pk)
+    ticket = subtask.ticket
+    show_pii = sees_unmasked_pii(request.user)
+    return render(request, "tickets/subtask.html", {
+        "subtask": subtask, "ticket": ticket, "form": SubtaskActionForm(),
+        "customer_phone": ticket.customer.phone if show_pii else mask_phone(ticket.customer.phone),
+        "shipping_address": (ticket.order.shipping_address if show_pii else mask_address(ticket.order.shipping_address))
+        if ticket.order_id else "",
+        "can_work": can_work_subtask(request.user, subtask),
+        "attachments": list(subtask.attachments.all()),
+    })
+
+
+@require_POST
+@desk_required
+def subtask_act(request, pk):
+    form = SubtaskActionForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Unknown action."))
+        return redirect("tickets:subtask", pk=pk)
+    data = form.cleaned_data
+    subtask = subtask_get_for_user(user=request.user, subtask_id=pk, for_work=data["action"] != "cancel")
+    if data["action"] == "cancel" and not can_edit_ticket(request.user, subtask.ticket):
+        raise PermissionDenied
+    _attempt(request, lambda: subtasks.subtask_act(subtask=subtask, actor=request.user, action=data["action"],
+                                                   result=data["result"], upload=data.get("attachment")),
+             _("Subtask updated."))
+    return redirect(request.POST.get("next") or reverse("tickets:subtask", args=[pk]))
+
+
+# Notifications ---------------------------------------------------------------------------------------
+
+@desk_required
+def notifications(request):
+    items = Notification.objects.filter(recipient=request.user).select_related("ticket")[:100]
+    return render(request, "tickets/notifications.html", {"items": items})
+
+
+@require_POST
+@desk_required
+def notification_open(request, pk):
+    notification = Notification.objects.filter(recipient=request.user, pk=pk).select_related("ticket").first()
+    if notification is None:
+        raise Http404
+    notification_mark_read(notification=notification)
+    return redirect("tickets:detail", pk=notification.ticket_id)

@@ -121,13 +121,7 @@ class SubtaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         subtask = subtask_get_for_user(user=request.user, subtask_id=pk, for_work=move != "cancel")
         if move == "cancel" and not can_cancel_subtask(request.user, subtask):
             raise PermissionDenied
-        service = {
-            "start": lambda: subtasks.subtask_start(subtask=subtask, actor=request.user),
-            "complete": lambda: subtasks.subtask_complete(subtask=subtask, actor=request.user, result=result),
-            "reject": lambda: subtasks.subtask_reject(subtask=subtask, actor=request.user, reason=result),
-            "cancel": lambda: subtasks.subtask_cancel(subtask=subtask, actor=request.user, reason=result),
-        }[move]
-        subtask = service()
+        subtask = subtasks.subtask_act(subtask=subtask, actor=request.user, action=move, result=result)
         subtask = subtask_get_for_user(user=request.user, subtask_id=subtask.pk)
         return Response(SubtaskSerializer(subtask).data)
 

@@ -1,0 +1,21 @@
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .models import Customer, Platform
+
+
+@transaction.atomic
+def customer_find_or_create(*, name: str, phone: str = "", platform: str = Platform.OTHER) -> Customer:
+    """The customer on the phone: matched by phone number when we know it, else created."""
+    phone = phone.strip()
+    if phone:
+        existing = Customer.objects.filter(phone=phone).order_by("id").first()
+        if existing:
+            return existing
+    if not name.strip():
+        raise ValidationError({"customer_name": _("Name the customer.")})
+    customer = Customer(name=name.strip(), phone=phone, platform=platform or Platform.OTHER)
+    customer.full_clean()
+    customer.save()
+    return customer
