@@ -4,6 +4,8 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from customers.models import Platform
 
@@ -58,6 +60,11 @@ ORDERING_CHOICES = (
 )
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class TagNameFilter(django_filters.ModelMultipleChoiceFilter):
+    """Tickets carrying any of the named tags (repeat the parameter for several)."""
+
+
 class TicketFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("Status"))
@@ -70,7 +77,7 @@ class TicketFilter(django_filters.FilterSet):
     platform = django_filters.MultipleChoiceFilter(
         field_name="customer__platform", choices=Platform.choices, label=_("Platform")
     )
-    tags = django_filters.ModelMultipleChoiceFilter(
+    tags = TagNameFilter(
         field_name="tags__name", to_field_name="name", queryset=Tag.objects.all(), label=_("Tags")
     )
     assignee = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all(), label=_("Assignee"))

@@ -1,5 +1,3 @@
-import django_filters
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -8,7 +6,7 @@ from rest_framework.response import Response
 from orders.selectors import order_get_by_number
 
 from .. import services
-from ..models import Ticket
+from ..filters import TicketFilter
 from ..policies import ticket_get_for_user, tickets_visible_to
 from ..selectors import ticket_list
 from ..workflow import ticket_transition
@@ -21,14 +19,6 @@ from .serializers import (
     TransitionRefusedSerializer,
     TransitionSerializer,
 )
-
-
-class TicketFilter(django_filters.FilterSet):
-    assignee = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all())
-
-    class Meta:
-        model = Ticket
-        fields = ["status", "type", "priority", "assignee", "category", "channel", "risk_level"]
 
 
 class TicketViewSet(
