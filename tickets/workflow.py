@@ -46,6 +46,13 @@ ACTION_LABELS = {
 }
 
 
+STATUS_LABELS = dict(Status.choices)
+
+
+def _label(labels: dict, code: str) -> str:
+    return str(labels.get(code, code))
+
+
 class TransitionRefused(Exception):
     """A transition that may not happen now; nothing was changed."""
 
@@ -57,7 +64,7 @@ class TransitionRefused(Exception):
         self.reason = reason
         super().__init__(
             _("Cannot %(action)s a ticket that is %(status)s: %(reason)s")
-            % {"action": action, "status": status, "reason": reason}
+            % {"action": _label(ACTION_LABELS, action), "status": _label(STATUS_LABELS, status), "reason": reason}
         )
 
 

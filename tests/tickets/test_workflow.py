@@ -10,6 +10,7 @@ from tickets import services
 from tickets.models import Department, Message, Status, Subtask, Ticket, TicketEvent
 from tickets.subtasks import subtask_complete, subtask_create
 from tickets.workflow import (
+    ACTION_LABELS,
     MANUAL_ACTIONS,
     TRANSITIONS,
     Action,
@@ -153,8 +154,9 @@ def test_forbidden_transition_is_refused_and_changes_nothing(agent, action, stat
     assert TicketEvent.objects.filter(ticket=ticket).count() == events_before
     assert refused.value.status == status
     assert refused.value.action == action
-    assert status in str(refused.value)
-    assert action in str(refused.value)
+    # The message names the current state and the action in words people read (the codes are on the exception)
+    assert str(Status(status).label) in str(refused.value)
+    assert str(ACTION_LABELS[action]) in str(refused.value)
 
 
 def test_unknown_action_is_refused(agent):
