@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import Platform
+
 
 class Status(models.TextChoices):
     """The ticket lifecycle; transitions live only in tickets/workflow.py."""
@@ -139,12 +141,30 @@ class Tag(models.Model):
         return self.name
 
 
+class Versioned(models.Model):
+    """Optimistic concurrency: `version` is bumped by every save and sent as the ETag; a write that
+    names an older version is refused (tickets/workflow.py `ensure_version`). Bookkeeping, not
+    business logic; the SLA sweep's bulk_update leaves it alone (a reminder is not an edit)."""
+
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        super().save(*args, **kwargs)
+
+
 class TicketQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
 
 
-class Ticket(models.Model):
+class Ticket(Versioned):
     # Human-friendly number (AS00001234) given right after the row exists; agents read it out.
     number = models.CharField(_("number"), max_length=20, unique=True, null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
@@ -218,7 +238,6 @@ class Ticket(models.Model):
     # The earliest moment a warning or breach falls due; the sweep picks tickets where it has passed.
     sla_next_check_at = models.DateTimeField(_("next SLA check"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
-
     summary = models.TextField(_("closing summary"), blank=True, help_text=_("Root cause, what was done, what worked."))
 
     # Where the case came from by machine (platform + its after-sales id): intake is idempotent on it.
@@ -307,7 +326,7 @@ class Message(models.Model):
         return f"{self.get_direction_display()}: {self.body[:40]}"
 
 
-class Subtask(models.Model):
+class Subtask(Versioned):
     """Work handed to a department (inspect a return, pay a refund...). While any subtask is
     open the ticket waits on departments and cannot be resolved (tickets/subtasks.py)."""
 
@@ -413,6 +432,43 @@ class Attachment(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+class IntakeSource(models.Model):
+    """A system allowed to post platform after-sales events to /api/v1/intake/, with its shared secret."""
+
+    name = models.SlugField(_("name"), max_length=50, unique=True)
+    platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
+    secret = models.CharField(_("shared secret"), max_length=128)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("intake source")
+        verbose_name_plural = _("intake sources")
+
+    def __str__(self):
+        return self.name
+
+
+class IntakeEvent(models.Model):
+    """One platform after-sales record as received (raw payload kept); unique per platform and id."""
+
+    source = models.ForeignKey(IntakeSource, on_delete=models.PROTECT, related_name="events", verbose_name=_("source"))
+    platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
+    external_id = models.CharField(_("external after-sales id"), max_length=100)
+    payload = models.JSONField(_("payload"))
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="intake_events", verbose_name=_("ticket"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("intake event")
+        verbose_name_plural = _("intake events")
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "external_id"], name="intake_event_once_per_platform_id")
+        ]
+
+    def __str__(self):
+        return f"{self.platform}:{self.external_id}"
 
 
 class ReplyTemplate(models.Model):

@@ -21,9 +21,13 @@ from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticke
 from .sla.clock import sla_after_change
 from .suggestions import CaseFacts, suggest
 from .uploads import validate_upload
-from .workflow import Action, ensure_writable, ticket_transition
+from .workflow import Action, ensure_version, ensure_writable, ticket_transition
 
-CLASSIFICATION_FIELDS = ("type", "category", "responsibility", "product_model", "symptom", "frequency")
+# What a person may edit on a ticket after intake (status, assignee and money have their own services).
+CLASSIFICATION_FIELDS = (
+    "type", "category", "responsibility", "product_model", "symptom", "frequency", "description",
+    "customer_request", "requested_amount", "purchase_date", "threatens_exposure", "platform_intervention",
+)
 
 
 def _recent_contacts(ticket: Ticket) -> int:
@@ -128,13 +132,16 @@ def _tags_named(names: Iterable[str]) -> list[Tag]:
 
 
 @transaction.atomic
-def ticket_classify(*, ticket: Ticket, actor, tags: Iterable[str] | None = None, reason: str = "", **fields) -> Ticket:
-    """Set type, category, responsibility and recorded facts; priority and risk are re-suggested."""
+def ticket_classify(
+    *, ticket: Ticket, actor, tags: Iterable[str] | None = None, reason: str = "", expected_version=None, **fields
+) -> Ticket:
+    """Set type, category, responsibility and the recorded facts; priority and risk are re-suggested."""
     unknown = set(fields) - set(CLASSIFICATION_FIELDS)
     if unknown:
-        raise ValidationError({name: _("This field cannot be classified.") for name in unknown})
+        raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket.pk)
     ensure_writable(ticket, "classify")
+    ensure_version(ticket, expected_version)
     changes = {}
     for name, value in fields.items():
         if getattr(ticket, name) != value:

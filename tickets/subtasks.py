@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Department, Notification, Status, Subtask, Ticket, TicketEvent
-from .workflow import Action, TransitionRefused, ensure_writable, ticket_transition
+from .workflow import Action, TransitionRefused, ensure_version, ensure_writable, ticket_transition
 
 # action -> (allowed from, target)
 SUBTASK_TRANSITIONS = {
@@ -99,10 +99,11 @@ def subtask_create(
 
 
 @transaction.atomic
-def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "") -> Subtask:
+def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "", expected_version=None) -> Subtask:
     ticket = Ticket.objects.select_for_update().get(pk=subtask.ticket_id)
     subtask = Subtask.objects.select_for_update(of=("self",)).select_related("department").get(pk=subtask.pk)
     ensure_writable(ticket, f"{action} subtask")
+    ensure_version(subtask, expected_version)
     sources, target = SUBTASK_TRANSITIONS[action]
     if subtask.status not in sources:
         raise SubtaskRefused(
@@ -185,19 +186,17 @@ def subtask_cancel(*, subtask: Subtask, actor, reason: str) -> Subtask:
 
 
 @transaction.atomic
-def subtask_act(*, subtask: Subtask, actor, action: str, result: str = "", upload=None) -> Subtask:
-    """A department's answer from the inbox: the move and its evidence together, or neither."""
+def subtask_act(
+    *, subtask: Subtask, actor, action: str, result: str = "", upload=None, expected_version=None
+) -> Subtask:
+    """A department's answer (inbox or API): the move and its evidence together, or neither.
+    `result` is what was found or done; for reject and cancel it is the reason."""
     from .services import attachment_add
 
-    moves = {
-        "start": lambda: subtask_start(subtask=subtask, actor=actor),
-        "complete": lambda: subtask_complete(subtask=subtask, actor=actor, result=result),
-        "reject": lambda: subtask_reject(subtask=subtask, actor=actor, reason=result),
-        "cancel": lambda: subtask_cancel(subtask=subtask, actor=actor, reason=result),
-    }
-    if action not in moves:
+    if action not in SUBTASK_TRANSITIONS:
         raise ValidationError({"action": _("Unknown action.")})
-    subtask = moves[action]()
+    subtask = _subtask_move(subtask=subtask, actor=actor, action=action, result=result,
+                            expected_version=expected_version)
     if upload:
         attachment_add(ticket=subtask.ticket, actor=actor, upload=upload, subtask=subtask)
     return subtask

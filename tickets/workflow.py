@@ -68,6 +68,23 @@ class TransitionRefused(Exception):
         )
 
 
+class StaleVersion(Exception):
+    """The writer saw an older version of the ticket or subtask than the one stored now."""
+
+    def __init__(self, *, current: int, expected: int):
+        self.current, self.expected = current, expected
+        super().__init__(
+            _("Someone else changed this in the meantime (your version %(expected)d, now %(current)d). "
+              "Reload and try again.") % {"expected": expected, "current": current}
+        )
+
+
+def ensure_version(obj, expected: int | None) -> None:
+    """Refuse a write based on a stale copy (the caller holds the row lock)."""
+    if expected is not None and obj.version != expected:
+        raise StaleVersion(current=obj.version, expected=expected)
+
+
 class TicketReadOnly(TransitionRefused):
     """Archived tickets are evidence: nothing about them changes any more."""
 
@@ -180,7 +197,7 @@ def available_actions(ticket: Ticket) -> list[str]:
 
 @transaction.atomic
 def ticket_transition(
-    *, ticket: Ticket, action: str, actor=None, reason: str = "", manual: bool = True
+    *, ticket: Ticket, action: str, actor=None, reason: str = "", manual: bool = True, expected_version=None
 ) -> Ticket:
     """Move `ticket` by `action`; raise TransitionRefused (changing nothing) when not allowed.
 
@@ -188,6 +205,7 @@ def ticket_transition(
     """
     # Lock first, then decide: the state we check is the state we change.
     locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ensure_version(locked, expected_version)
     transition = TRANSITIONS.get(action)
     if transition is not None and manual and not transition.manual:
         raise TransitionRefused(

@@ -21,7 +21,8 @@ from ..policies import (
     ticket_get_for_user,
 )
 from ..selectors import subtask_list
-from .serializers import TicketDetailSerializer, TransitionRefusedSerializer
+from .serializers import StaleVersionSerializer, TicketDetailSerializer, TransitionRefusedSerializer
+from .versioning import VersionedWrites
 
 
 class SubtaskSerializer(serializers.ModelSerializer):
@@ -48,8 +49,10 @@ class SubtaskSerializer(serializers.ModelSerializer):
             "updated_at",
             "started_at",
             "finished_at",
+            "version",
         ]
         read_only_fields = [
+            "version",
             "id",
             "ticket",
             "ticket_number",
@@ -64,6 +67,7 @@ class SubtaskSerializer(serializers.ModelSerializer):
 
 class SubtaskActionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=list(subtasks.SUBTASK_TRANSITIONS))
+    version = serializers.IntegerField(required=False, min_value=1, write_only=True)
     result = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -96,7 +100,7 @@ class SubtaskFilter(django_filters.FilterSet):
         return queryset.filter(department_id=department_id_of(self.request.user)) if value else queryset
 
 
-class SubtaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SubtaskViewSet(VersionedWrites, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Department subtasks. Department staff see and work only their own department's."""
 
     serializer_class = SubtaskSerializer
@@ -110,7 +114,11 @@ class SubtaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(
         request=SubtaskActionSerializer,
-        responses={200: SubtaskSerializer, 409: OpenApiResponse(TransitionRefusedSerializer)},
+        responses={
+            200: SubtaskSerializer,
+            409: OpenApiResponse(TransitionRefusedSerializer),
+            412: OpenApiResponse(StaleVersionSerializer),
+        },
     )
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
@@ -121,7 +129,10 @@ class SubtaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         subtask = subtask_get_for_user(user=request.user, subtask_id=pk, for_work=move != "cancel")
         if move == "cancel" and not can_cancel_subtask(request.user, subtask):
             raise PermissionDenied
-        subtask = subtasks.subtask_act(subtask=subtask, actor=request.user, action=move, result=result)
+        subtask = subtasks.subtask_act(
+            subtask=subtask, actor=request.user, action=move, result=result,
+            expected_version=self.expected_version(request),
+        )
         subtask = subtask_get_for_user(user=request.user, subtask_id=subtask.pk)
         return Response(SubtaskSerializer(subtask).data)
 

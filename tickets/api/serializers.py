@@ -49,6 +49,7 @@ class TicketListSerializer(serializers.ModelSerializer):
             "id", "number", "status", "type", "category", "priority", "risk_level", "responsibility",
             "channel", "customer", "order_number", "assignee", "created_at", "updated_at",
             "sla_state", "escalation_level", "first_response_due_at", "next_response_due_at", "resolution_due_at",
+            "version",
         ]
         read_only_fields = fields
 
@@ -117,6 +118,7 @@ class TicketCreateSerializer(serializers.ModelSerializer):
 class TransitionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=MANUAL_ACTIONS)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    version = serializers.IntegerField(required=False, min_value=1, write_only=True)
 
 
 class ClassifySerializer(serializers.Serializer):
@@ -130,6 +132,37 @@ class ClassifySerializer(serializers.Serializer):
     frequency = serializers.CharField(required=False, allow_blank=True, max_length=100)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TicketUpdateSerializer(ClassifySerializer):
+    """PATCH: the editable facts of a ticket; send `version` (or If-Match) to refuse stale writes."""
+
+    description = serializers.CharField(required=False, allow_blank=False)
+    customer_request = serializers.CharField(required=False, allow_blank=True)
+    requested_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    purchase_date = serializers.DateField(required=False, allow_null=True)
+    threatens_exposure = serializers.BooleanField(required=False)
+    platform_intervention = serializers.BooleanField(required=False)
+    version = serializers.IntegerField(required=False, min_value=1, write_only=True)
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    direction = serializers.ChoiceField(choices=Message.Direction.choices)
+    body = serializers.CharField(max_length=20000)
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    message = serializers.IntegerField(required=False, help_text="Attach to this message of the ticket.")
+
+
+class StaleVersionSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    current_version = serializers.IntegerField()
+    current = serializers.DictField()
 
 
 class TransitionRefusedSerializer(serializers.Serializer):

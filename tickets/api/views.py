@@ -1,6 +1,8 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from orders.selectors import order_get_by_number
@@ -12,25 +14,35 @@ from ..selectors import ticket_list
 from ..workflow import ticket_transition
 from .people import TicketPeopleMixin
 from .serializers import (
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
     ClassifySerializer,
+    MessageCreateSerializer,
+    MessageSerializer,
+    StaleVersionSerializer,
     TicketCreateSerializer,
     TicketDetailSerializer,
     TicketListSerializer,
+    TicketUpdateSerializer,
     TransitionRefusedSerializer,
     TransitionSerializer,
 )
+from .versioning import VersionedWrites
 
 
 class TicketViewSet(
+    VersionedWrites,
     TicketPeopleMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     """After-sales tickets: list (filtered, cursor-paginated), intake, detail with timeline, transitions."""
 
     filterset_class = TicketFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]  # PATCH edits; no PUT, no DELETE
 
     def get_queryset(self):
         return ticket_list(tickets_visible_to(self.request.user))
@@ -72,9 +84,13 @@ class TicketViewSet(
         ticket = self.get_object()
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ticket_transition(ticket=ticket, actor=request.user, **serializer.validated_data)
-        ticket = ticket_get_for_user(user=request.user, ticket_id=ticket.pk)
-        return Response(TicketDetailSerializer(ticket).data)
+        data = {k: v for k, v in serializer.validated_data.items() if k != "version"}
+        ticket_transition(ticket=ticket, actor=request.user, expected_version=self.expected_version(request), **data)
+        return self._fresh(ticket)
+
+    def _fresh(self, ticket, status_code=status.HTTP_200_OK) -> Response:
+        ticket = ticket_get_for_user(user=self.request.user, ticket_id=ticket.pk)
+        return Response(TicketDetailSerializer(ticket).data, status=status_code)
 
     @extend_schema(
         request=ClassifySerializer,
@@ -83,9 +99,58 @@ class TicketViewSet(
     @action(detail=True, methods=["post"])
     def classify(self, request, pk=None):
         """Set type, category, responsibility, recorded facts and tags; priority and risk are re-suggested."""
+        return self._update(request, ClassifySerializer)
+
+    @extend_schema(
+        request=TicketUpdateSerializer,
+        responses={
+            200: TicketDetailSerializer,
+            409: OpenApiResponse(TransitionRefusedSerializer),
+            412: OpenApiResponse(StaleVersionSerializer, description="Stale version; the current state is returned."),
+        },
+    )
+    def partial_update(self, request, *args, **kwargs):
+        """Edit the recorded facts and classification. Send the version you read (If-Match or `version`)."""
+        return self._update(request, TicketUpdateSerializer)
+
+    def _update(self, request, serializer_class):
         ticket = self.get_object()
-        serializer = ClassifySerializer(data=request.data)
+        serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.ticket_classify(ticket=ticket, actor=request.user, **serializer.validated_data)
-        ticket = ticket_get_for_user(user=request.user, ticket_id=ticket.pk)
-        return Response(TicketDetailSerializer(ticket).data)
+        data = {k: v for k, v in serializer.validated_data.items() if k != "version"}
+        services.ticket_classify(ticket=ticket, actor=request.user, expected_version=self.expected_version(request),
+                                 **data)
+        return self._fresh(ticket)
+
+    @extend_schema(methods=["get"], responses={200: MessageSerializer(many=True)})
+    @extend_schema(methods=["post"], request=MessageCreateSerializer,
+                   responses={201: MessageSerializer, 409: OpenApiResponse(TransitionRefusedSerializer)})
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request, pk=None):
+        """The conversation: replies to the customer, what the customer said, internal notes."""
+        if request.method == "GET":
+            ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
+            return Response(MessageSerializer(ticket.messages.all(), many=True).data)
+        ticket = self.get_object()
+        serializer = MessageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = services.message_add(ticket=ticket, actor=request.user, **serializer.validated_data)
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request={"multipart/form-data": AttachmentUploadSerializer},
+                   responses={201: AttachmentSerializer, 409: OpenApiResponse(TransitionRefusedSerializer)})
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def attachments(self, request, pk=None):
+        """Upload evidence (photo, video, PDF; type checked by content, size limited)."""
+        ticket = self.get_object()
+        serializer = AttachmentUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = None
+        if serializer.validated_data.get("message"):
+            message = ticket.messages.filter(pk=serializer.validated_data["message"]).first()
+            if message is None:
+                raise ValidationError({"message": ["No such message on this ticket."]})
+        attachment = services.attachment_add(
+            ticket=ticket, actor=request.user, upload=serializer.validated_data["file"], message=message
+        )
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)

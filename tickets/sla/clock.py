@@ -10,16 +10,19 @@ deducted exactly, however many nights, weekends and holidays it spans.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import OPEN_STATUSES, SLAState, Status, Ticket, TicketEvent
-from .business_time import Schedule
+from .business_time import CalendarHasNoWorkingTime, Schedule
 from .models import BusinessCalendar, PromoPeriod, SLAPolicy
+
+logger = logging.getLogger(__name__)
 
 # The clocks a ticket can have running, with the policy field holding each target.
 FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION, FOLLOW_UP = "first_response", "next_response", "resolution", "follow_up"
@@ -165,11 +168,18 @@ def sla_refresh(ticket: Ticket, *, now: datetime | None = None, context: SLACont
     for field in DUE_FIELD.values():
         setattr(ticket, field, None)
     ticket.sla_next_check_at = None
+    clocks = []
+    if policy is not None:
+        schedule = context.schedule(policy)
+        try:
+            clocks = running_clocks(ticket, policy, schedule)
+        except CalendarHasNoWorkingTime:
+            # A calendar saved before its hours were filled in must not block intake: no SLA until it is.
+            logger.warning("SLA policy %s uses calendar %s without working time", policy, policy.calendar)
+            policy = ticket.sla_policy = None
     if policy is None:
         ticket.sla_state = SLAState.NONE
     else:
-        schedule = context.schedule(policy)
-        clocks = running_clocks(ticket, policy, schedule)
         moments = []
         for clock in clocks:
             setattr(ticket, DUE_FIELD[clock.kind], clock.due_at)
@@ -202,7 +212,7 @@ def _state(ticket, clocks, policy, schedule, now) -> str:
 
 def _plain(value):
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, SLAPolicy):
         return value.name
     return value
