@@ -187,6 +187,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/minute"),
         "user": env.str("THROTTLE_USER", default="2000/minute"),
+        "intake": env.str("THROTTLE_INTAKE", default="6000/minute"),
     },
 }
 SPECTACULAR_SETTINGS = {

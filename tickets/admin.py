@@ -2,7 +2,19 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from .models import Attachment, Department, Message, Notification, StaffProfile, Subtask, Tag, Ticket, TicketEvent
+from .models import (
+    Attachment,
+    Department,
+    IntakeEvent,
+    IntakeSource,
+    Message,
+    Notification,
+    StaffProfile,
+    Subtask,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -173,6 +185,26 @@ class DeskUserAdmin(UserAdmin):
     inlines = [StaffProfileInline]
     list_display = ["username", "first_name", "last_name", "is_active", "is_staff"]
     list_filter = ["groups", "staff_profile__department", "staff_profile__on_duty", "is_active"]
+
+
+@admin.register(IntakeSource)
+class IntakeSourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "platform", "is_active"]
+    list_filter = ["platform", "is_active"]
+
+
+@admin.register(IntakeEvent)
+class IntakeEventAdmin(admin.ModelAdmin):
+    list_display = ["platform", "external_id", "source", "ticket", "received_at"]
+    list_filter = ["platform", "source"]
+    search_fields = ["external_id", "ticket__number"]
+    list_select_related = ["source", "ticket"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Notification)

@@ -36,6 +36,7 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("Phone")
     EMAIL = "email", _("Email")
     SOCIAL = "social", _("Social media")
+    PLATFORM = "platform", _("Platform after-sales request")  # arrived by the intake webhook
     PLATFORM_DISPUTE = "platform_dispute", _("Platform dispute")
     OTHER = "other", _("Other")
 

@@ -1,8 +1,10 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from customers.api import CustomerViewSet
 from orders.api import OrderViewSet
 
+from .intake import IntakeView
 from .notifications import NotificationViewSet
 from .people import SubtaskViewSet
 from .views import TicketViewSet
@@ -14,4 +16,4 @@ router.register("customers", CustomerViewSet, basename="customer")
 router.register("orders", OrderViewSet, basename="order")
 router.register("notifications", NotificationViewSet, basename="notification")
 
-urlpatterns = router.urls
+urlpatterns = [path("intake/", IntakeView.as_view(), name="intake"), *router.urls]

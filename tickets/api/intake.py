@@ -1,0 +1,118 @@
+"""POST /api/v1/intake/: platform after-sales events, signed per source (see tickets/intake.py)."""
+
+import json
+from decimal import Decimal
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed, ParseError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from customers.models import Platform
+
+from ..intake import SignatureInvalid, intake_receive, intake_verify
+
+
+class IntakePayloadSerializer(serializers.Serializer):
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    aftersale_id = serializers.CharField(max_length=100, help_text="The platform's after-sales (refund) id.")
+    order_id = serializers.CharField(max_length=64, help_text="The platform order number.")
+    buyer_account = serializers.CharField(max_length=100)
+    buyer_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    type = serializers.CharField(
+        max_length=30, help_text="Our type (return_refund, refund_only, exchange, ...) or the platform's code."
+    )
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True,
+                                      help_text="Yuan. Platforms that send fen: use amount_fen.")
+    amount_fen = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    evidence_urls = serializers.ListField(child=serializers.URLField(max_length=1000), required=False, max_length=20)
+    platform_intervention = serializers.BooleanField(required=False, default=False)
+    created_at = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        fen = attrs.pop("amount_fen", None)
+        if fen is not None and attrs.get("amount") is None:
+            attrs["amount"] = Decimal(fen) / 100
+        return attrs
+
+
+class IntakeResultSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField()
+    number = serializers.CharField()
+    created = serializers.BooleanField()
+
+
+EXAMPLES = [
+    OpenApiExample("Taobao return (yuan)", request_only=True, value={
+        "platform": "taobao", "aftersale_id": "TB-RF-20261111-0001", "order_id": "3912345678901234567",
+        "buyer_account": "tb_小王2026", "type": "return_refund", "reason": "尺码不符",
+        "description": "买的M码，收到是L码", "amount": "399.00",
+        "evidence_urls": ["https://img.example.com/a.jpg"], "created_at": "2026-11-12T10:00:00+08:00"}),
+    OpenApiExample("Douyin refund (fen, platform code)", request_only=True, value={
+        "platform": "douyin", "aftersale_id": "7300000000000000001", "order_id": "6920000000000000001",
+        "buyer_account": "dy_用户123", "type": "1", "reason": "商品破损", "amount_fen": 9900}),
+    OpenApiExample("Pinduoduo reship", request_only=True, value={
+        "platform": "pinduoduo", "aftersale_id": "PDD-AS-0001", "order_id": "261111-000000001",
+        "buyer_account": "pdd_buyer", "type": "5", "reason": "少件/漏发", "amount": "0"}),
+    OpenApiExample("JD repair", request_only=True, value={
+        "platform": "jd", "aftersale_id": "JD-SV-0001", "order_id": "280000000001", "buyer_account": "jd_buyer",
+        "type": "30", "reason": "无法开机", "platform_intervention": False}),
+]
+
+
+class IntakeView(APIView):
+    """Receive one platform after-sales event; idempotent on platform + aftersale_id.
+
+    Sign with the source's shared secret: `X-Intake-Signature: sha256=HEX(HMAC_SHA256(secret, TS + "." + body))`
+    with `X-Intake-Timestamp: TS` (Unix seconds, within 5 minutes) and `X-Intake-Source: <source name>`.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "intake"
+
+    @extend_schema(
+        request=IntakePayloadSerializer,
+        parameters=[
+            OpenApiParameter("X-Intake-Source", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("X-Intake-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("X-Intake-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+        ],
+        examples=EXAMPLES,
+        responses={
+            201: IntakeResultSerializer,
+            200: OpenApiResponse(IntakeResultSerializer, description="Already received: the same ticket."),
+            400: OpenApiResponse(description="Invalid payload, with field messages."),
+            403: OpenApiResponse(description="Bad or missing signature."),
+        },
+    )
+    def post(self, request):
+        try:
+            source = intake_verify(
+                source_name=request.headers.get("X-Intake-Source", ""),
+                timestamp=request.headers.get("X-Intake-Timestamp", ""),
+                signature=request.headers.get("X-Intake-Signature", ""),
+                body=request.body,
+            )
+        except SignatureInvalid as invalid:
+            raise AuthenticationFailed(str(invalid)) from None
+        try:
+            payload = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise ParseError("The body is not JSON.") from None
+        if not isinstance(payload, dict):
+            raise ParseError("The body must be a JSON object.")
+        serializer = IntakePayloadSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        ticket, created = intake_receive(source=source, data=serializer.validated_data, payload=payload)
+        return Response(
+            {"ticket": ticket.pk, "number": ticket.number, "created": created},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
