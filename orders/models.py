@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -103,3 +104,110 @@ class OrderItem(models.Model):
 
     def __str__(self):
         return f"{self.product.name} × {self.quantity}"
+
+
+class Refund(models.Model):
+    """Money back to the buyer. Never more than was paid for its items minus earlier refunds
+    (orders/services.py checks it under the order's row lock)."""
+
+    class Method(models.TextChoices):
+        ORIGINAL = "original", _("Original payment")
+        STORE_CREDIT = "store_credit", _("Store credit")
+        COUPON = "coupon", _("Coupon")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")  # waiting for approval (above the agent's limit)
+        APPROVED = "approved", _("Approved")  # finance may pay it
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")  # payment failed or the request was rejected; counts for nothing
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order"))
+    items = models.ManyToManyField(OrderItem, blank=True, related_name="refunds", verbose_name=_("items"))
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds",
+        verbose_name=_("ticket"),
+    )
+    amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    reason = models.CharField(_("reason"), max_length=300)
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices, default=Method.ORIGINAL)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED)
+    # Bulk imports: one refund per (batch, order line); re-importing the same file creates nothing new.
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, null=True, blank=True, unique=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("requested by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+        indexes = [models.Index(fields=["order", "status"], name="refund_order_status_idx")]
+
+    def __str__(self):
+        return f"¥{self.amount} {self.get_status_display()}"
+
+
+class ReturnShipment(models.Model):
+    """The parcel the buyer sends back, inspected by the warehouse."""
+
+    class Inspection(models.TextChoices):
+        PENDING = "pending", _("Not inspected yet")
+        AS_DESCRIBED = "as_described", _("As the customer described")
+        DAMAGED_BY_CUSTOMER = "damaged_by_customer", _("Damaged by the customer")
+        NOT_OUR_ITEM = "not_our_item", _("Not the shop's item")
+
+    class Disposition(models.TextChoices):
+        UNDECIDED = "undecided", _("Undecided")
+        RESTOCK = "restock", _("Restock")
+        WRITE_OFF = "write_off", _("Write off")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns", verbose_name=_("order"))
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="returns",
+                               verbose_name=_("ticket"))
+    carrier = models.CharField(_("carrier"), max_length=50, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True, db_index=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    inspection = models.CharField(_("inspection result"), max_length=20, choices=Inspection.choices,
+                                  default=Inspection.PENDING)
+    disposition = models.CharField(_("restock or write-off"), max_length=20, choices=Disposition.choices,
+                                   default=Disposition.UNDECIDED)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("return shipment")
+        verbose_name_plural = _("return shipments")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class Shipment(models.Model):
+    """A replacement parcel we send (exchange or reship)."""
+
+    class Reason(models.TextChoices):
+        EXCHANGE = "exchange", _("Exchange")
+        RESHIP = "reship", _("Reship missing or wrong item")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="replacements", verbose_name=_("order"))
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="shipments",
+                               verbose_name=_("ticket"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    items = models.ManyToManyField(OrderItem, blank=True, related_name="replacements", verbose_name=_("items"))
+    carrier = models.CharField(_("carrier"), max_length=50, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("replacement shipment")
+        verbose_name_plural = _("replacement shipments")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} {self.tracking_number}"

@@ -19,6 +19,8 @@ class Notification(models.Model):
         SUBTASK_REJECTED = "subtask_rejected", _("Subtask rejected")
         FOLLOW_UP_DUE = "follow_up_due", _("Follow-up due")
         AUTO_CLOSED = "auto_closed", _("Closed automatically")
+        APPROVAL_REQUESTED = "approval_requested", _("Approval requested")
+        APPROVAL_DECIDED = "approval_decided", _("Approval decided")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications",

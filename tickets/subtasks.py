@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from orders.services import refund_mark_failed, refund_mark_paid
+
 from .models import Department, Notification, Status, Subtask, Ticket, TicketEvent
 from .workflow import Action, TransitionRefused, ensure_version, ensure_writable, ticket_transition
 
@@ -140,6 +142,12 @@ def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "", exp
         },
         reason=result,
     )
+    if subtask.refund_id and action != "start":
+        # Finance's answer is the refund's fate: done means paid, rejected or cancelled means not paid.
+        if action == "complete":
+            refund_mark_paid(refund=subtask.refund)
+        else:
+            refund_mark_failed(refund=subtask.refund, reason=result)
     if action == "reject" and ticket.assignee_id:
         # The case goes back to the agent with the department's reason.
         Notification.objects.get_or_create(

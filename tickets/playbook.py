@@ -1,0 +1,287 @@
+"""The after-sales playbook: solutions agreed with the customer, approvals, and the money and goods
+that follow (refunds paid by finance, returns inspected by the warehouse, replacements shipped).
+
+Rules from the seeds (003): when the shop is at fault the agent should call the customer; when
+the customer is at fault the agreement must be confirmed in writing; a quality defect requires the
+defective item back unless a supervisor waives it. Money above the agent's limit waits for a
+supervisor's approval, and nothing is paid before it.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders import services as orders
+from orders.models import Refund, Shipment
+
+from .models import (
+    ApprovalRequest,
+    Category,
+    Channel,
+    Department,
+    Notification,
+    Responsibility,
+    Solution,
+    Subtask,
+    Ticket,
+    TicketEvent,
+)
+from .policies import is_supervisor
+from .roles import Role
+from .subtasks import subtask_create
+from .workflow import ensure_writable
+
+MONEY_KINDS = (Solution.Kind.REFUND_ONLY, Solution.Kind.RETURN_REFUND, Solution.Kind.COMPENSATION)
+RETURN_KINDS = (Solution.Kind.RETURN_REFUND, Solution.Kind.EXCHANGE, Solution.Kind.REPAIR)
+WRITTEN_CHANNELS = (Channel.CHAT, Channel.EMAIL, Channel.SOCIAL, Channel.PLATFORM, Channel.PLATFORM_DISPUTE)
+
+
+def refund_limit_of(user) -> Decimal:
+    if is_supervisor(user):
+        return Decimal("Infinity")
+    profile = getattr(user, "staff_profile", None)
+    return profile.refund_limit if profile else Decimal("0")
+
+
+def call_prompt(ticket: Ticket) -> str | None:
+    """What the agent should do before confirming (shown on the ticket page)."""
+    if ticket.responsibility == Responsibility.MERCHANT:
+        return _("The shop is at fault: call the customer to apologise and agree the solution.")
+    if ticket.responsibility == Responsibility.CUSTOMER:
+        return _("The customer is at fault: the agreement must be confirmed in writing (chat, e-mail, platform).")
+    return None
+
+
+def _event(ticket, actor, action, changes=None, reason=""):
+    TicketEvent.objects.create(ticket=ticket, actor=actor, action=action, changes=changes or {}, reason=reason)
+
+
+def _notify_supervisors(ticket, kind, data, key):
+    from django.contrib.auth import get_user_model
+
+    supervisors = get_user_model().objects.filter(is_active=True, groups__name=Role.SUPERVISOR).distinct()
+    Notification.objects.bulk_create(
+        [Notification(recipient=s, kind=kind, ticket=ticket, data=data, dedupe_key=key) for s in supervisors],
+        ignore_conflicts=True,
+    )
+
+
+@transaction.atomic
+def solution_propose(
+    *,
+    ticket: Ticket,
+    actor,
+    kind: str,
+    amount: Decimal = Decimal("0"),
+    return_required: bool | None = None,
+    customer_sends_back: str = "",
+    expected_days: int | None = None,
+    shop_cost: Decimal = Decimal("0"),
+    note: str = "",
+    waiver_reason: str = "",
+) -> Solution:
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ensure_writable(ticket, "propose solution")
+    if kind not in Solution.Kind.values:
+        raise ValidationError({"kind": _("Unknown solution.")})
+    if amount < 0 or shop_cost < 0:
+        raise ValidationError({"amount": _("Amounts cannot be negative.")})
+    if kind in MONEY_KINDS and amount <= 0:
+        raise ValidationError({"amount": _("Say how much is refunded or compensated.")})
+    quality_defect = ticket.category == Category.PRODUCT_QUALITY and kind in RETURN_KINDS + (Solution.Kind.REFUND_ONLY,)
+    if return_required is None:
+        return_required = kind in RETURN_KINDS or quality_defect
+    solution = Solution.objects.create(
+        ticket=ticket,
+        kind=kind,
+        amount=amount,
+        return_required=return_required,
+        customer_sends_back=customer_sends_back,
+        expected_days=expected_days,
+        shop_cost=shop_cost,
+        note=note,
+        proposed_by=actor,
+    )
+    _event(
+        ticket,
+        actor,
+        "solution_proposed",
+        {"solution": [None, solution.pk], "kind": [None, kind], "amount": [None, str(amount)]},
+    )
+    if quality_defect and not return_required:
+        # The seeds' lesson: a defect claim without the item back cannot be verified. A supervisor decides.
+        if not waiver_reason.strip():
+            raise ValidationError(
+                {
+                    "return_required": _(
+                        "A quality defect needs the item back; give a reason to ask a supervisor for a waiver."
+                    )
+                }
+            )
+        approval = ApprovalRequest.objects.create(
+            ticket=ticket,
+            kind=ApprovalRequest.Kind.RETURN_WAIVER,
+            solution=solution,
+            reason=waiver_reason,
+            requested_by=actor,
+        )
+        _notify_supervisors(
+            ticket, Notification.Kind.APPROVAL_REQUESTED, {"approval": approval.pk}, f"approval:{approval.pk}"
+        )
+    return solution
+
+
+@transaction.atomic
+def solution_confirm(*, solution: Solution, actor, channel: str, text: str) -> Solution:
+    """Record the customer's agreement (evidence) and start what it sets in motion."""
+    solution = Solution.objects.select_for_update().select_related("ticket", "ticket__order").get(pk=solution.pk)
+    ticket = Ticket.objects.select_for_update().get(pk=solution.ticket_id)
+    ensure_writable(ticket, "confirm solution")
+    if solution.status != Solution.Status.PROPOSED:
+        raise ValidationError({"solution": _("Only a proposed solution can be confirmed.")})
+    if not text.strip():
+        raise ValidationError({"text": _("Record the exact words the customer agreed to.")})
+    if ticket.responsibility == Responsibility.CUSTOMER and channel not in WRITTEN_CHANNELS:
+        raise ValidationError({"channel": _("The customer is at fault: confirm in writing, not by phone.")})
+    if solution.approvals.filter(
+        kind=ApprovalRequest.Kind.RETURN_WAIVER, status=ApprovalRequest.Status.PENDING
+    ).exists():
+        raise ValidationError({"solution": _("Waiting for the supervisor's decision on the return waiver.")})
+    if solution.approvals.filter(
+        kind=ApprovalRequest.Kind.RETURN_WAIVER, status=ApprovalRequest.Status.REJECTED
+    ).exists():
+        raise ValidationError({"solution": _("The return waiver was rejected: propose a solution with the return.")})
+    now = timezone.now()
+    solution.status, solution.confirmed_at, solution.confirmed_channel = Solution.Status.CONFIRMED, now, channel
+    solution.confirmed_text, solution.recorded_by = text, actor
+    solution.save()
+    ticket.solutions.filter(status=Solution.Status.PROPOSED).exclude(pk=solution.pk).update(
+        status=Solution.Status.WITHDRAWN
+    )
+    _event(
+        ticket, actor, "solution_confirmed", {"solution": [None, solution.pk], "channel": [None, channel]}, reason=text
+    )
+    _set_in_motion(solution, ticket, actor)
+    return solution
+
+
+def _department(code: str) -> Department:
+    return Department.objects.get(code=code)
+
+
+def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
+    order = ticket.order
+    if solution.kind in MONEY_KINDS:
+        if order is None:
+            raise ValidationError({"solution": _("A refund needs the order: link the order first.")})
+        within_limit = solution.amount <= refund_limit_of(actor)
+        refund = orders.refund_request(
+            order=order,
+            amount=solution.amount,
+            reason=str(solution),
+            actor=actor,
+            ticket=ticket,
+            items=ticket.affected_items.all(),
+            approved=within_limit,
+            method=Refund.Method.COUPON if solution.kind == Solution.Kind.COMPENSATION else Refund.Method.ORIGINAL,
+        )
+        _event(
+            ticket,
+            actor,
+            "refund_requested",
+            {"refund": [None, refund.pk], "amount": [None, str(refund.amount)], "status": [None, refund.status]},
+        )
+        if within_limit:
+            _finance_subtask(ticket, actor, refund)
+        else:
+            approval = ApprovalRequest.objects.create(
+                ticket=ticket,
+                kind=ApprovalRequest.Kind.REFUND,
+                solution=solution,
+                refund=refund,
+                amount=refund.amount,
+                reason=_("Above the agent's limit."),
+                requested_by=actor,
+            )
+            _notify_supervisors(
+                ticket, Notification.Kind.APPROVAL_REQUESTED, {"approval": approval.pk}, f"approval:{approval.pk}"
+            )
+    if solution.return_required and not solution.return_waived and order is not None:
+        parcel = orders.return_shipment_create(order=order, ticket=ticket)
+        subtask = subtask_create(
+            ticket=ticket,
+            actor=actor,
+            department=_department("warehouse"),
+            kind=Subtask.Kind.INSPECT_RETURN,
+            description=_("Receive and inspect the returned item; restock or write off."),
+        )
+        Subtask.objects.filter(pk=subtask.pk).update(return_shipment=parcel)
+    if solution.kind in (Solution.Kind.EXCHANGE, Solution.Kind.RESHIP) and order is not None:
+        reason = Shipment.Reason.EXCHANGE if solution.kind == Solution.Kind.EXCHANGE else Shipment.Reason.RESHIP
+        parcel = orders.shipment_create(order=order, ticket=ticket, reason=reason, items=ticket.affected_items.all())
+        subtask = subtask_create(
+            ticket=ticket,
+            actor=actor,
+            department=_department("warehouse"),
+            kind=Subtask.Kind.RESHIP,
+            description=_("Ship the replacement and enter its tracking."),
+        )
+        Subtask.objects.filter(pk=subtask.pk).update(shipment=parcel)
+
+
+def _finance_subtask(ticket, actor, refund) -> None:
+    subtask = subtask_create(
+        ticket=ticket,
+        actor=actor,
+        department=_department("finance"),
+        kind=Subtask.Kind.REFUND_PAYMENT,
+        description=_("Pay the approved refund of ¥%(amount)s.") % {"amount": refund.amount},
+    )
+    Subtask.objects.filter(pk=subtask.pk).update(refund=refund)
+
+
+@transaction.atomic
+def approval_decide(*, approval: ApprovalRequest, actor, approve: bool, reason: str = "") -> ApprovalRequest:
+    """A supervisor approves or rejects; never the person who asked."""
+    approval = ApprovalRequest.objects.select_for_update().select_related("refund", "solution").get(pk=approval.pk)
+    if not is_supervisor(actor):
+        raise PermissionDenied(_("Only supervisors decide approvals."))
+    if approval.requested_by_id == actor.pk:
+        raise PermissionDenied(_("Nobody approves their own request."))
+    if approval.status != ApprovalRequest.Status.PENDING:
+        raise ValidationError({"approval": _("This request is already decided.")})
+    if not approve and not reason.strip():
+        raise ValidationError({"reason": _("Say why it is rejected.")})
+    ticket = Ticket.objects.select_for_update().get(pk=approval.ticket_id)
+    approval.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
+    approval.decided_by, approval.decision_reason, approval.decided_at = actor, reason, timezone.now()
+    approval.save()
+    if approval.kind == ApprovalRequest.Kind.REFUND and approval.refund:
+        if approve:
+            refund = orders.refund_approve(refund=approval.refund)
+            _finance_subtask(ticket, actor, refund)
+        else:
+            orders.refund_mark_failed(refund=approval.refund, reason=reason)
+    if approval.kind == ApprovalRequest.Kind.RETURN_WAIVER and approve and approval.solution:
+        Solution.objects.filter(pk=approval.solution_id).update(return_waived=True)
+    _event(
+        ticket,
+        actor,
+        "approval_decided",
+        {"approval": [None, approval.pk], "status": [None, approval.status]},
+        reason=reason,
+    )
+    if approval.requested_by_id:
+        Notification.objects.get_or_create(
+            recipient_id=approval.requested_by_id,
+            dedupe_key=f"approval_decided:{approval.pk}",
+            defaults={
+                "kind": Notification.Kind.APPROVAL_DECIDED,
+                "ticket": ticket,
+                "data": {"approval": approval.pk, "status": approval.status, "reason": reason},
+            },
+        )
+    return approval
