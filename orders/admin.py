@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Order, OrderItem, Product
+from .models import Order, OrderItem, Product, Refund, ReturnShipment, Shipment
 
 
 @admin.register(Product)
@@ -35,3 +35,40 @@ class OrderAdmin(admin.ModelAdmin):
     autocomplete_fields = ["customer"]
     date_hierarchy = "placed_at"
     inlines = [OrderItemInline]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money and parcels move through orders/services.py (caps, approvals); the admin only shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["order", "ticket", "amount", "method", "status", "created_at", "paid_at"]
+    list_filter = ["status", "method"]
+    search_fields = ["order__external_number", "ticket__number", "dedupe_key"]
+    list_select_related = ["order", "ticket"]
+
+
+@admin.register(ReturnShipment)
+class ReturnShipmentAdmin(ReadOnlyAdmin):
+    list_display = ["order", "ticket", "carrier", "tracking_number", "received_at", "inspection", "disposition"]
+    list_filter = ["inspection", "disposition"]
+    search_fields = ["order__external_number", "tracking_number"]
+    list_select_related = ["order", "ticket"]
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(ReadOnlyAdmin):
+    list_display = ["order", "ticket", "reason", "carrier", "tracking_number", "shipped_at"]
+    list_filter = ["reason"]
+    search_fields = ["order__external_number", "tracking_number"]
+    list_select_related = ["order", "ticket"]

@@ -3,12 +3,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from .models import (
+    ApprovalRequest,
     Attachment,
     Department,
     IntakeEvent,
     IntakeSource,
     Message,
     Notification,
+    ReplyTemplate,
+    Solution,
     StaffProfile,
     Subtask,
     Tag,
@@ -185,6 +188,40 @@ class DeskUserAdmin(UserAdmin):
     inlines = [StaffProfileInline]
     list_display = ["username", "first_name", "last_name", "is_active", "is_staff"]
     list_filter = ["groups", "staff_profile__department", "staff_profile__on_duty", "is_active"]
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "ticket_type", "is_active"]
+    list_filter = ["ticket_type", "is_active"]
+    search_fields = ["name", "body"]
+
+
+@admin.register(Solution)
+class SolutionAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "kind", "amount", "status", "confirmed_channel", "confirmed_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["ticket__number", "confirmed_text"]
+    list_select_related = ["ticket"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "kind", "amount", "status", "requested_by", "decided_by", "created_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["ticket", "requested_by", "decided_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(IntakeSource)

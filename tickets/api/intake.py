@@ -9,9 +9,9 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, ParseError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from aftersales.throttling import ScopedRateThrottle
 from customers.models import Platform
 
 from ..intake import SignatureInvalid, intake_receive, intake_verify

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Message, Notification, RiskLevel, Status, Subtask, Ticket, TicketEvent
 from ..roles import Role
-from .clock import FOLLOW_UP, SLA_FIELDS, ScheduleCache, SLAContext, check_moments, running_clocks, sla_refresh
+from .clock import FOLLOW_UP, ScheduleCache, SLAContext, check_moments, running_clocks, sla_refresh
 
 logger = logging.getLogger(__name__)
 MAX_ESCALATION = 2
@@ -68,15 +68,20 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
     )
     if not ids:
         return False
-    tickets = list(Ticket.objects.filter(pk__in=ids).select_related("customer", "assignee"))
+    tickets = list(Ticket.objects.filter(pk__in=ids).select_related("customer", "assignee", "sla_policy"))
     known_keys = set(Notification.objects.filter(ticket_id__in=ids).values_list("dedupe_key", flat=True))
     holders = _departments_holding(ids)
-    notifications, events = [], []
+    notifications, events, changed_fields = [], [], {"sla_next_check_at", "sla_state"}
     for ticket in tickets:
+        escalation = ticket.escalation_level
+        changed_fields |= set(sla_refresh(ticket, now=now, context=context))
         _check_ticket(ticket, now, context, supervisors, known_keys, holders, notifications, events, result)
+        if ticket.escalation_level != escalation:
+            changed_fields.add("escalation_level")
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     TicketEvent.objects.bulk_create(events)
-    Ticket.objects.bulk_update(tickets, [*SLA_FIELDS, "escalation_level"])
+    # Only the columns that moved: a CASE per column per row is the sweep's main cost.
+    Ticket.objects.bulk_update(tickets, sorted(changed_fields))
     result.tickets += len(tickets)
     result.notifications += len(notifications)
     return True
@@ -93,7 +98,6 @@ def _departments_holding(ticket_ids) -> dict[int, list[str]]:
 
 
 def _check_ticket(ticket, now, context, supervisors, known_keys, holders, notifications, events, result):
-    sla_refresh(ticket, now=now, context=context)
     policy = ticket.sla_policy
     if policy is None:
         return
@@ -105,7 +109,9 @@ def _check_ticket(ticket, now, context, supervisors, known_keys, holders, notifi
         for percent, moment in moments:
             if moment > now:
                 continue
-            key = f"{clock.kind}:{percent}:{clock.due_at.isoformat()}:{ticket.pk}"
+            # Keyed on the clock's start and policy, not its due time: a pause moves the due time but
+            # must not repeat a notice already sent; a restarted clock (reopen) or a new policy may.
+            key = f"{clock.kind}:{percent}:{clock.started_at.isoformat()}:{policy.pk}:{ticket.pk}"
             if key in known_keys:
                 continue
             known_keys.add(key)
