@@ -7,7 +7,18 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer, Platform
 from orders.models import Order, OrderItem
 
-from .models import Category, Channel, Department, Message, Priority, Responsibility, RiskLevel, Subtask, TicketType
+from .models import (
+    Category,
+    Channel,
+    Department,
+    Message,
+    Priority,
+    Responsibility,
+    RiskLevel,
+    Solution,
+    Subtask,
+    TicketType,
+)
 from .roles import Role
 from .subtasks import SUBTASK_TRANSITIONS
 from .workflow import MANUAL_ACTIONS
@@ -172,3 +183,25 @@ class BulkActionForm(forms.Form):
         if data.get("action") == "priority" and not (data.get("reason") or "").strip():
             self.add_error("reason", _("Say why you override the priority."))
         return data
+
+
+class SolutionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Solution"), choices=Solution.Kind.choices)
+    amount = forms.DecimalField(label=_("Amount (CNY)"), min_value=0, max_digits=12, decimal_places=2, initial=0)
+    return_required = forms.BooleanField(label=_("The item must come back"), required=False, initial=True)
+    customer_sends_back = forms.CharField(label=_("What the customer sends back"), max_length=200, required=False)
+    expected_days = forms.IntegerField(label=_("Expected days"), min_value=0, max_value=365, required=False)
+    shop_cost = forms.DecimalField(label=_("Cost to the shop (CNY)"), min_value=0, max_digits=12, decimal_places=2,
+                                   initial=0)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    waiver_reason = forms.CharField(label=_("Why the item need not come back (asks a supervisor)"), required=False)
+
+
+class ConfirmSolutionForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Confirmed by"), choices=Channel.choices)
+    text = forms.CharField(label=_("The exact words the customer agreed to"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ApprovalDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=(("approve", _("Approve")), ("reject", _("Reject"))))
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=1000)

@@ -15,6 +15,7 @@ def ticket_detail(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
     return ticket_list(queryset).select_related("sla_policy").prefetch_related(
         "tags",
         Prefetch("subtasks", queryset=Subtask.objects.select_related("department", "assignee")),
+        "solutions",
         "affected_items__product",
         Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
         Prefetch("messages", queryset=Message.objects.select_related("author")),

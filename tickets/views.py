@@ -22,22 +22,25 @@ from customers.masking import mask_address, mask_phone
 from customers.services import customer_find_or_create
 from orders.models import Order
 
-from . import assignment, services, subtasks
+from . import assignment, playbook, services, subtasks
 from .dashboard import dashboard_figures
 from .filters import QUEUE_LABELS, Queue, TicketFilter, queue_filter
 from .forms import (
+    ApprovalDecisionForm,
     AssignForm,
     BulkActionForm,
     ClassifyForm,
+    ConfirmSolutionForm,
     IntakeForm,
     OverrideForm,
     ReplyForm,
+    SolutionForm,
     SubtaskActionForm,
     SubtaskForm,
     SummaryForm,
     TransitionForm,
 )
-from .models import Attachment, Notification, Subtask, Ticket
+from .models import ApprovalRequest, Attachment, Notification, Subtask, Ticket
 from .notifications import notification_mark_read
 from .policies import (
     can_assign,
@@ -219,6 +222,10 @@ def ticket_detail(request, pk):
         "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}) if can_assign(request.user) else None,
         "can_take": can_take(request.user) and ticket.assignee_id is None and ticket.is_open,
         "subtask_action_form": SubtaskActionForm(),
+        "solutions": list(ticket.solutions.all()),
+        "solution_form": SolutionForm(),
+        "confirm_form": ConfirmSolutionForm(initial={"channel": ticket.channel}),
+        "call_prompt": playbook.call_prompt(ticket),
     }
     return render(request, "tickets/detail.html", context)
 
@@ -345,6 +352,64 @@ def attachment_download(request, pk):
     inline = attachment.is_image or attachment.content_type == "application/pdf"
     return FileResponse(attachment.file.open("rb"), as_attachment=not inline, filename=attachment.original_name,
                         content_type=attachment.content_type)
+
+
+@require_POST
+@desk_required
+def solution_new(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = SolutionForm(request.POST)
+    if form.is_valid():
+        _attempt(request, lambda: playbook.solution_propose(ticket=ticket, actor=request.user, **form.cleaned_data),
+                 _("Solution proposed."))
+    else:
+        messages.error(request, _("Check the solution's fields."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def solution_confirm(request, pk, solution_pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    solution = get_object_or_404(ticket.solutions, pk=solution_pk)
+    form = ConfirmSolutionForm(request.POST)
+    if form.is_valid():
+        _attempt(request, lambda: playbook.solution_confirm(solution=solution, actor=request.user,
+                                                            **form.cleaned_data), _("Agreement recorded."))
+    else:
+        messages.error(request, _("Record the channel and the exact words agreed."))
+    return _back(pk)
+
+
+@desk_required
+def approvals(request):
+    if not is_supervisor(request.user):
+        raise PermissionDenied
+    pending = (ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING)
+               .select_related("ticket", "requested_by", "solution").order_by("created_at"))
+    decided = (ApprovalRequest.objects.exclude(status=ApprovalRequest.Status.PENDING)
+               .select_related("ticket", "requested_by", "decided_by").order_by("-decided_at")[:30])
+    return render(request, "tickets/approvals.html", {"pending": pending, "decided": decided,
+                                                      "form": ApprovalDecisionForm()})
+
+
+@require_POST
+@desk_required
+def approval_decide(request, pk):
+    approval = get_object_or_404(ApprovalRequest, pk=pk)
+    form = ApprovalDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            playbook.approval_decide(approval=approval, actor=request.user,
+                                     approve=form.cleaned_data["decision"] == "approve",
+                                     reason=form.cleaned_data["reason"])
+            messages.success(request, _("Decision recorded."))
+        except PermissionDenied as denied:
+            messages.error(request, str(denied) or _("You may not decide this request."))
+        except ValidationError as error:
+            for text in error.messages:
+                messages.error(request, text)
+    return redirect("tickets:approvals")
 
 
 # Supervisor ----------------------------------------------------------------------------------------
