@@ -577,6 +577,8 @@ class ReplyTemplate(models.Model):
         help_text=_("Placeholders: {customer_name} {order_number} {ticket_number} {agent_name} {product}"),
     )
     ticket_type = models.CharField(_("type"), max_length=20, choices=TicketType.choices, blank=True)
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices, blank=True)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

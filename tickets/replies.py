@@ -25,10 +25,14 @@ def render_reply(body: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), body)
 
 
-def templates_for(ticket: Ticket):
-    """Active templates for the ticket's type first, then the general ones."""
+def templates_for(ticket: Ticket, language: str = "zh-hans"):
+    """Active templates in the agent's language: the ticket's type and category first, then general ones."""
     return (
-        ReplyTemplate.objects.filter(Q(ticket_type="") | Q(ticket_type=ticket.type), is_active=True)
-        .annotate(rank=Case(When(ticket_type="", then=Value(1)), default=Value(0), output_field=IntegerField()))
+        ReplyTemplate.objects.filter(
+            Q(ticket_type="") | Q(ticket_type=ticket.type), Q(category="") | Q(category=ticket.category),
+            is_active=True, language=language,
+        )
+        .annotate(rank=Case(When(ticket_type="", category="", then=Value(1)), default=Value(0),
+                            output_field=IntegerField()))
         .order_by("rank", "name")
     )

@@ -193,7 +193,7 @@ def ticket_detail(request, pk):
                         .order_by("-created_at").values("pk", "number", "status", "type", "created_at")[:5])
     placeholders = reply_placeholders(ticket, request.user) if editable else {}
     reply_templates = [{"name": t.name, "body": render_reply(t.body, placeholders)}
-                       for t in templates_for(ticket)] if editable else []
+                       for t in templates_for(ticket, request.LANGUAGE_CODE)] if editable else []
     customer = ticket.customer
     context = {
         "ticket": ticket,
