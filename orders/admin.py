@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from aftersales.admin import ViewOnlyAdmin
+
 from .models import Order, OrderItem, Product, Refund, ReturnShipment, Shipment
 
 
@@ -37,21 +39,8 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderItemInline]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money and parcels move through orders/services.py (caps, approvals); the admin only shows them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(ViewOnlyAdmin):
     list_display = ["order", "ticket", "amount", "method", "status", "created_at", "paid_at"]
     list_filter = ["status", "method"]
     search_fields = ["order__external_number", "ticket__number", "dedupe_key"]
@@ -59,7 +48,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReturnShipment)
-class ReturnShipmentAdmin(ReadOnlyAdmin):
+class ReturnShipmentAdmin(ViewOnlyAdmin):
     list_display = ["order", "ticket", "carrier", "tracking_number", "received_at", "inspection", "disposition"]
     list_filter = ["inspection", "disposition"]
     search_fields = ["order__external_number", "tracking_number"]
@@ -67,7 +56,7 @@ class ReturnShipmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(ReadOnlyAdmin):
+class ShipmentAdmin(ViewOnlyAdmin):
     list_display = ["order", "ticket", "reason", "carrier", "tracking_number", "shipped_at"]
     list_filter = ["reason"]
     search_fields = ["order__external_number", "tracking_number"]

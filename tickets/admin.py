@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from aftersales.admin import ViewOnlyAdmin
+
 from .models import (
     ApprovalRequest,
     Attachment,
@@ -50,7 +52,7 @@ class AttachmentInline(ReadOnlyInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ViewOnlyAdmin):
     """Status changes only through the workflow, so status and its timestamps are read-only here."""
 
     list_display = [
@@ -91,32 +93,13 @@ class TicketAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return [SubtaskInline, *self.inlines]
 
-    # View-only: every change of a ticket goes through the services so it lands on the timeline.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # tickets are evidence; archive instead
-
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(admin.ModelAdmin):
+class TicketEventAdmin(ViewOnlyAdmin):
     list_display = ["ticket", "created_at", "actor", "action", "from_status", "to_status"]
     list_filter = ["action"]
     search_fields = ["ticket__number", "reason"]
     list_select_related = ["ticket", "actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Message)
@@ -149,22 +132,13 @@ class SubtaskInline(ReadOnlyInline):
 
 
 @admin.register(Subtask)
-class SubtaskAdmin(admin.ModelAdmin):
+class SubtaskAdmin(ViewOnlyAdmin):
     """Read-only: subtasks move through tickets/subtasks.py so the parent ticket follows."""
 
     list_display = ["ticket", "department", "kind", "status", "assignee", "due_at", "created_at"]
     list_filter = ["department", "kind", "status"]
     search_fields = ["ticket__number", "description", "result"]
     list_select_related = ["ticket", "department", "assignee"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Department)
@@ -198,30 +172,18 @@ class ReplyTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Solution)
-class SolutionAdmin(admin.ModelAdmin):
+class SolutionAdmin(ViewOnlyAdmin):
     list_display = ["ticket", "kind", "amount", "status", "confirmed_channel", "confirmed_at"]
     list_filter = ["kind", "status"]
     search_fields = ["ticket__number", "confirmed_text"]
     list_select_related = ["ticket"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(admin.ModelAdmin):
+class ApprovalRequestAdmin(ViewOnlyAdmin):
     list_display = ["ticket", "kind", "amount", "status", "requested_by", "decided_by", "created_at"]
     list_filter = ["kind", "status"]
     list_select_related = ["ticket", "requested_by", "decided_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(IntakeSource)
@@ -231,31 +193,19 @@ class IntakeSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntakeEvent)
-class IntakeEventAdmin(admin.ModelAdmin):
+class IntakeEventAdmin(ViewOnlyAdmin):
     list_display = ["platform", "external_id", "source", "ticket", "received_at"]
     list_filter = ["platform", "source"]
     search_fields = ["external_id", "ticket__number"]
     list_select_related = ["source", "ticket"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ViewOnlyAdmin):
     list_display = ["recipient", "kind", "ticket", "created_at", "read_at", "email_sent_at"]
     list_filter = ["kind"]
     search_fields = ["ticket__number", "recipient__username", "dedupe_key"]
     list_select_related = ["recipient", "ticket"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 from .sla import admin as sla_admin  # noqa: E402,F401  (registers the SLA configuration)
