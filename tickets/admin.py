@@ -8,6 +8,7 @@ from .models import (
     ApprovalRequest,
     Attachment,
     Department,
+    Incident,
     IntakeEvent,
     IntakeSource,
     Message,
@@ -184,6 +185,14 @@ class ApprovalRequestAdmin(ViewOnlyAdmin):
     list_display = ["ticket", "kind", "amount", "status", "requested_by", "decided_by", "created_at"]
     list_filter = ["kind", "status"]
     list_select_related = ["ticket", "requested_by", "decided_by"]
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["title", "cause", "status", "product", "category", "window_start", "window_end"]
+    list_filter = ["cause", "status", "category"]
+    search_fields = ["title", "agreed_reply"]
+    raw_id_fields = ["tickets", "product"]
 
 
 @admin.register(IntakeSource)

@@ -531,6 +531,55 @@ class ApprovalRequest(models.Model):
         return f"{self.get_kind_display()} ({self.get_status_display()})"
 
 
+class Incident(models.Model):
+    """批量问题: many tickets with one cause (a defective batch, a SKU binding error, a stalled hub),
+    handled once with one agreed reply (统一口径) and plan."""
+
+    class Cause(models.TextChoices):
+        PRODUCT_DEFECT = "product_defect", _("Same product, same problem")
+        SKU_BINDING = "sku_binding", _("SKU binding error (wrong item sent)")
+        CARRIER_STALLED = "carrier_stalled", _("Courier stalled")
+        LATE_SHIPMENT = "late_shipment", _("Shipped past the promised time")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        SUGGESTED = "suggested", _("Suggested by detection")
+        CONFIRMED = "confirmed", _("Confirmed")
+        RESOLVED = "resolved", _("Resolved")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    title = models.CharField(_("title"), max_length=200)
+    cause = models.CharField(_("cause"), max_length=20, choices=Cause.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SUGGESTED)
+    product = models.ForeignKey("orders.Product", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="incidents", verbose_name=_("product"))
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=50, blank=True)
+    window_start = models.DateTimeField(_("window start"))
+    window_end = models.DateTimeField(_("window end"))
+    agreed_reply = models.TextField(_("agreed reply (统一口径)"), blank=True)
+    plan = models.TextField(_("plan"), blank=True)
+    tickets = models.ManyToManyField(Ticket, blank=True, related_name="incidents", verbose_name=_("tickets"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+", verbose_name=_("confirmed by"))
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Detection suggests one open incident per product and category, however often it runs.
+            models.UniqueConstraint(
+                fields=["product", "category"], condition=Q(status__in=["suggested", "confirmed"]),
+                name="incident_one_open_per_product_category",
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+
 class IntakeSource(models.Model):
     """A system allowed to post platform after-sales events to /api/v1/intake/, with its shared secret."""
 
