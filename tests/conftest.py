@@ -13,7 +13,11 @@ def pytest_collection_modifyitems(config, items):
     them; in CI (REQUIRE_SERVICES=1) they run, and fail loudly if the service is missing."""
     on_postgres = connection.vendor == "postgresql"
     has_redis = bool(os.environ.get("REDIS_URL"))
-    missing = {"postgres": not on_postgres, "redis": not has_redis}
+    missing = {
+        "postgres": not on_postgres,
+        "redis": not has_redis,
+        "browser": not os.path.exists("/usr/bin/chromium"),
+    }
     for item in items:
         for marker, is_missing in missing.items():
             if marker in item.keywords and is_missing:

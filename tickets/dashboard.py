@@ -5,8 +5,9 @@ from datetime import timedelta
 from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import OPEN_STATUSES, RiskLevel, SLAState, Status, Ticket, TicketEvent
+from .models import OPEN_STATUSES, RiskLevel, SLAState, Status, Ticket, TicketEvent, TicketType
 from .selectors import ticket_list
 
 LIST_LIMIT = 20
@@ -83,7 +84,8 @@ def _series_by_type(rows, days) -> dict[str, list[int]]:
     index = {d: i for i, d in enumerate(days)}
     for row in rows:
         if row["day"] in index:
-            series.setdefault(row["type"] or "unclassified", [0] * len(days))[index[row["day"]]] += row["n"]
+            label = str(TicketType(row["type"]).label) if row["type"] else str(_("Unclassified"))
+            series.setdefault(label, [0] * len(days))[index[row["day"]]] += row["n"]
     return series
 
 

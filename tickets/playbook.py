@@ -137,7 +137,9 @@ def solution_propose(
 @transaction.atomic
 def solution_confirm(*, solution: Solution, actor, channel: str, text: str) -> Solution:
     """Record the customer's agreement (evidence) and start what it sets in motion."""
-    solution = Solution.objects.select_for_update().select_related("ticket", "ticket__order").get(pk=solution.pk)
+    solution = (
+        Solution.objects.select_for_update(of=("self",)).select_related("ticket", "ticket__order").get(pk=solution.pk)
+    )
     ticket = Ticket.objects.select_for_update().get(pk=solution.ticket_id)
     ensure_writable(ticket, "confirm solution")
     if solution.status != Solution.Status.PROPOSED:
@@ -246,7 +248,9 @@ def _finance_subtask(ticket, actor, refund) -> None:
 @transaction.atomic
 def approval_decide(*, approval: ApprovalRequest, actor, approve: bool, reason: str = "") -> ApprovalRequest:
     """A supervisor approves or rejects; never the person who asked."""
-    approval = ApprovalRequest.objects.select_for_update().select_related("refund", "solution").get(pk=approval.pk)
+    approval = (
+        ApprovalRequest.objects.select_for_update(of=("self",)).select_related("refund", "solution").get(pk=approval.pk)
+    )
     if not is_supervisor(actor):
         raise PermissionDenied(_("Only supervisors decide approvals."))
     if approval.requested_by_id == actor.pk:

@@ -39,6 +39,7 @@ from .forms import (
     SubtaskForm,
     SummaryForm,
     TransitionForm,
+    desk_workers,
 )
 from .models import ApprovalRequest, Attachment, Notification, Subtask, Ticket
 from .notifications import notification_mark_read
@@ -420,7 +421,8 @@ def dashboard(request):
         raise PermissionDenied
     figures = dashboard_figures()
     return render(request, "tickets/dashboard.html", {
-        "figures": figures, "assign_form": AssignForm(),
+        # The staff list is read once and drawn as a plain <select> in every row (no query per row).
+        "figures": figures, "workers": list(desk_workers()),
     })
 
 
