@@ -211,3 +211,69 @@ class Shipment(models.Model):
 
     def __str__(self):
         return f"{self.get_reason_display()} {self.tracking_number}"
+
+
+class PriceDiffBatch(models.Model):
+    """A bulk price-difference (退差/价保) upload: previewed row by row, then executed by a Celery job."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    file_name = models.CharField(_("file name"), max_length=255)
+    # Uploading the same file again finds this batch (and refunds nothing twice).
+    file_sha256 = models.CharField(_("file checksum"), max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                    related_name="+", verbose_name=_("uploaded by"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PREVIEWED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    valid_rows = models.PositiveIntegerField(_("valid rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("processed rows"), default=0)
+    refunded_rows = models.PositiveIntegerField(_("refunded rows"), default=0)
+    refunded_amount = models.DecimalField(_("refunded amount"), **MONEY, default=Decimal("0"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("price-difference batch")
+        verbose_name_plural = _("price-difference batches")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.file_name
+
+
+class PriceDiffRow(models.Model):
+    class Status(models.TextChoices):
+        VALID = "valid", _("Valid")
+        INVALID = "invalid", _("Invalid")
+        REFUNDED = "refunded", _("Refunded")
+        SKIPPED = "skipped", _("Skipped (already refunded for this drop)")
+        FAILED = "failed", _("Failed")
+
+    batch = models.ForeignKey(PriceDiffBatch, on_delete=models.CASCADE, related_name="rows", verbose_name=_("batch"))
+    row_number = models.PositiveIntegerField(_("row"))
+    order_number = models.CharField(_("order number"), max_length=64)
+    sku = models.CharField(_("SKU"), max_length=64)
+    new_price = models.DecimalField(_("new price"), **MONEY, null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    order_item = models.ForeignKey(OrderItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("order item"))
+    amount = models.DecimalField(_("difference"), **MONEY, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    refund = models.ForeignKey(Refund, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                               verbose_name=_("refund"))
+
+    class Meta:
+        verbose_name = _("price-difference row")
+        verbose_name_plural = _("price-difference rows")
+        ordering = ["batch_id", "row_number"]
+        constraints = [models.UniqueConstraint(fields=["batch", "row_number"], name="pricediff_row_unique")]
+        indexes = [models.Index(fields=["batch", "status", "row_number"], name="pricediff_batch_status_idx")]
+
+    def __str__(self):
+        return f"{self.batch_id}:{self.row_number}"

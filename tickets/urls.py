@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -28,5 +28,6 @@ urlpatterns = [
     path("subtasks/<int:pk>/", views.subtask_detail, name="subtask"),
     path("subtasks/<int:pk>/act/", views.subtask_act, name="subtask_act"),
     path("notifications/", views.notifications, name="notifications"),
+    path("price-differences/", include("tickets.pricediff_urls")),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
 ]
