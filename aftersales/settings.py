@@ -244,9 +244,20 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep that could not start in time is superseded by the next one.
         "options": {"expires": max(SLA_SWEEP_SECONDS - 5, 5)},
     },
+    "incident-detect": {
+        "task": "tickets.tasks.incident_detect_task",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
     "auto-close": {
         "task": "tickets.tasks.auto_close_task",
         "schedule": 600.0,
         "options": {"expires": 540},
     },
 }
+
+# Price protection (价保): a price drop within this many days of the order is refunded in bulk.
+PRICE_PROTECTION_DAYS = env.int("PRICE_PROTECTION_DAYS", default=30)
+# Incident detection (tickets/incidents.py): N tickets sharing product and category within T hours.
+INCIDENT_MIN_TICKETS = env.int("INCIDENT_MIN_TICKETS", default=5)
+INCIDENT_WINDOW_HOURS = env.int("INCIDENT_WINDOW_HOURS", default=24)

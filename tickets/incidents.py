@@ -4,6 +4,7 @@ and reach the customers who have not contacted us yet (seed 003: contact them be
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef
@@ -17,9 +18,6 @@ from .replies import render_reply, reply_placeholders
 from .services import message_add, ticket_create
 from .workflow import TransitionRefused, ticket_transition
 
-DEFAULT_MIN_TICKETS = 5
-DEFAULT_WINDOW_HOURS = 24
-
 
 @dataclass
 class BulkReport:
@@ -27,13 +25,12 @@ class BulkReport:
     refused: dict[int, str] = field(default_factory=dict)  # ticket id -> why
 
 
-def incident_detect(
-    *, now=None, min_tickets: int = DEFAULT_MIN_TICKETS, window_hours: int = DEFAULT_WINDOW_HOURS
-) -> list[Incident]:
+def incident_detect(*, now=None, min_tickets: int | None = None, window_hours: int | None = None) -> list[Incident]:
     """Suggest an incident wherever at least `min_tickets` tickets of the last `window_hours` share a
     product and a category (one aggregate query; an open incident for the pair is reused)."""
     now = now or timezone.now()
-    since = now - timedelta(hours=window_hours)
+    min_tickets = min_tickets or settings.INCIDENT_MIN_TICKETS
+    since = now - timedelta(hours=window_hours or settings.INCIDENT_WINDOW_HOURS)
     Through = Ticket.affected_items.through
     groups = (
         Through.objects.filter(ticket__created_at__gte=since)

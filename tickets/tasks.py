@@ -23,3 +23,10 @@ def sla_sweep_task(self) -> dict:
 @shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def auto_close_task(self) -> int:
     return auto_close_silent_tickets()
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def incident_detect_task(self) -> int:
+    from .incidents import incident_detect
+
+    return len(incident_detect())

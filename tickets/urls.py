@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import incident_views, views
 
 app_name = "tickets"
 
@@ -21,6 +21,9 @@ urlpatterns = [
     path("tickets/<int:pk>/solutions/", views.solution_new, name="solution_new"),
     path("tickets/<int:pk>/solutions/<int:solution_pk>/confirm/", views.solution_confirm, name="solution_confirm"),
     path("approvals/", views.approvals, name="approvals"),
+    path("incidents/", incident_views.incident_list, name="incidents"),
+    path("incidents/<int:pk>/", incident_views.incident_detail, name="incident"),
+    path("incidents/<int:pk>/act/", incident_views.incident_act, name="incident_act"),
     path("approvals/<int:pk>/decide/", views.approval_decide, name="approval_decide"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("dashboard/", views.dashboard, name="dashboard"),

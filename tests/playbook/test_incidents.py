@@ -107,3 +107,22 @@ def test_customers_who_have_not_contacted_us_get_a_proactive_ticket(jacket):
     assert ticket.order == silent and ticket.incidents.filter(pk=incident.pk).exists()
     assert ticket.messages.filter(direction="outbound").exists()
     assert list(incident_unreached_orders(incident=incident)) == []
+
+
+def test_supervisors_work_incidents_in_the_browser_and_agents_are_refused(client, jacket):
+    agent = make_user("agent", username="inc_agent5")
+    supervisor = make_user("supervisor", username="inc_super5")
+    tickets = [complaint(agent, jacket) for _ in range(5)]
+    incident = incident_detect()[0]
+
+    client.force_login(agent)
+    assert client.get("/incidents/").status_code == 403
+    assert client.post(f"/incidents/{incident.pk}/act/", {"action": "reply"}).status_code == 403
+
+    client.force_login(supervisor)
+    assert client.get("/incidents/").status_code == 200
+    assert jacket.name in client.get(f"/incidents/{incident.pk}/").content.decode()
+    client.post(f"/incidents/{incident.pk}/act/", {"action": "confirm", "agreed_reply": "您好，统一换新。", "plan": ""})
+    response = client.post(f"/incidents/{incident.pk}/act/", {"action": "reply"}, follow=True)
+    assert response.status_code == 200
+    assert all(Message.objects.filter(ticket=t, direction="outbound").exists() for t in tickets)
