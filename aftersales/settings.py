@@ -261,3 +261,5 @@ PRICE_PROTECTION_DAYS = env.int("PRICE_PROTECTION_DAYS", default=30)
 # Incident detection (tickets/incidents.py): N tickets sharing product and category within T hours.
 INCIDENT_MIN_TICKETS = env.int("INCIDENT_MIN_TICKETS", default=5)
 INCIDENT_WINDOW_HOURS = env.int("INCIDENT_WINDOW_HOURS", default=24)
+# Shipping watch: a parcel with no tracking update for this many hours counts as stalled (Tmall: 48 h same region).
+LOGISTICS_STALL_HOURS = env.int("LOGISTICS_STALL_HOURS", default=48)

@@ -61,6 +61,8 @@ class Order(models.Model):
     logistics_status = models.CharField(
         _("logistics status"), max_length=20, choices=LogisticsStatus.choices, default=LogisticsStatus.NOT_SHIPPED
     )
+    # The last tracking update from the carrier: the stalled-parcel watch compares it with now.
+    logistics_updated_at = models.DateTimeField(_("last tracking update"), null=True, blank=True)
     warehouse = models.CharField(_("warehouse"), max_length=50, blank=True)
     shipping_address = models.CharField(_("shipping address"), max_length=300, blank=True)
 
@@ -72,7 +74,11 @@ class Order(models.Model):
             models.UniqueConstraint(fields=["platform", "external_number"], name="order_unique_platform_number"),
             models.CheckConstraint(condition=Q(paid_amount__gte=0), name="order_paid_amount_not_negative"),
         ]
-        indexes = [models.Index(fields=["external_number"], name="order_external_number_idx")]
+        indexes = [
+            models.Index(fields=["external_number"], name="order_external_number_idx"),
+            models.Index(fields=["status", "ship_by"], name="order_status_ship_by_idx"),
+            models.Index(fields=["logistics_status", "logistics_updated_at"], name="order_logistics_updated_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_platform_display()} {self.external_number}"

@@ -1,6 +1,7 @@
-"""Supervisor pages for incidents (批量问题): list, detail, confirm with the agreed reply, bulk actions."""
+"""Supervisor pages for incidents (批量问题) and the shipping watch: list, confirm, act in bulk."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,11 +9,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from orders.selectors import orders_logistics_stalled, orders_shipping_overdue
+
 from . import incidents
-from .models import Incident
+from .models import Incident, ReplyTemplate
 from .policies import is_supervisor
 from .selectors import ticket_list
 from .views import desk_required
+from .watch import orders_inform
 
 
 class ConfirmIncidentForm(forms.Form):
@@ -76,3 +80,42 @@ def incident_act(request, pk):
         for text in error.messages:
             messages.error(request, text)
     return redirect("tickets:incident", pk=pk)
+
+
+# Shipping watch ------------------------------------------------------------------------------------
+
+WATCH_LIMIT = 200
+
+
+@desk_required
+def shipping_watch(request):
+    _supervisor_only(request)
+    return render(request, "tickets/watch.html", {
+        "overdue": orders_shipping_overdue()[:WATCH_LIMIT],
+        "stalled": orders_logistics_stalled(hours=settings.LOGISTICS_STALL_HOURS)[:WATCH_LIMIT],
+        "templates": ReplyTemplate.objects.filter(is_active=True, language=request.LANGUAGE_CODE),
+        "stall_hours": settings.LOGISTICS_STALL_HOURS,
+    })
+
+
+@require_POST
+@desk_required
+def shipping_inform(request):
+    _supervisor_only(request)
+    template = ReplyTemplate.objects.filter(pk=request.POST.get("template"), is_active=True).first()
+    try:
+        order_ids = [int(v) for v in request.POST.getlist("orders")]
+    except ValueError:
+        order_ids = []
+    if template is None or not order_ids:
+        messages.error(request, _("Choose orders and a reply template."))
+        return redirect("tickets:watch")
+    try:
+        report = orders_inform(order_ids=order_ids, actor=request.user, template=template,
+                               reason=_("Proactive contact: shipping is late or the parcel is stalled."))
+        messages.success(request, _("%(done)d customers informed, %(refused)d skipped.")
+                         % {"done": len(report.done), "refused": len(report.refused)})
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+    return redirect("tickets:watch")

@@ -126,3 +126,34 @@ def test_supervisors_work_incidents_in_the_browser_and_agents_are_refused(client
     response = client.post(f"/incidents/{incident.pk}/act/", {"action": "reply"}, follow=True)
     assert response.status_code == 200
     assert all(Message.objects.filter(ticket=t, direction="outbound").exists() for t in tickets)
+
+
+def test_shipping_watch_lists_late_and_stalled_orders_and_informs_customers_once(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.models import Order
+    from tickets.models import ReplyTemplate
+
+    supervisor = make_user("supervisor", username="watch_super")
+    now = timezone.now()
+    late = OrderFactory(status=Order.Status.PAID, ship_by=now - timedelta(hours=3))
+    on_time = OrderFactory(status=Order.Status.PAID, ship_by=now + timedelta(hours=3))
+    stalled = OrderFactory(status=Order.Status.SHIPPED, logistics_status=Order.LogisticsStatus.IN_TRANSIT,
+                           logistics_updated_at=now - timedelta(hours=60))
+    moving = OrderFactory(status=Order.Status.SHIPPED, logistics_status=Order.LogisticsStatus.IN_TRANSIT,
+                          logistics_updated_at=now - timedelta(hours=2))
+    template = ReplyTemplate.objects.get(name="发货延迟致歉")
+
+    client.force_login(supervisor)
+    page = client.get("/watch/").content.decode()
+    assert late.external_number in page and stalled.external_number in page
+    assert on_time.external_number not in page and moving.external_number not in page
+
+    client.post("/watch/inform/", {"orders": [late.pk, stalled.pk], "template": template.pk})
+    client.post("/watch/inform/", {"orders": [late.pk], "template": template.pk})  # again: skipped
+
+    assert Ticket.objects.filter(order=late).count() == 1 and Ticket.objects.filter(order=stalled).count() == 1
+    reply = Message.objects.get(ticket__order=late, direction="outbound")
+    assert late.external_number in reply.body and late.customer.name in reply.body
