@@ -47,7 +47,8 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"顾客{n}")
     phone = factory.Sequence(lambda n: f"138{n:08d}")
     address = "浙江省杭州市西湖区文三路100号"
-    platform = Platform.TAOBAO
+    # The shop's own site: no platform SLA policy applies unless a test asks for a platform.
+    platform = Platform.OWN_SITE
     platform_account = factory.Sequence(lambda n: f"buyer_{n}")
 
 

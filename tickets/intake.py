@@ -25,10 +25,21 @@ SIGNATURE_MAX_AGE_SECONDS = 300
 
 # Platform type codes normalised to ours (DOMAIN.md); our own values are accepted as they are.
 PLATFORM_TYPES = {
-    "douyin": {"0": TicketType.RETURN_REFUND, "1": TicketType.REFUND_ONLY, "2": TicketType.REFUND_ONLY,
-               "3": TicketType.EXCHANGE, "6": TicketType.PRICE_DIFFERENCE, "7": TicketType.RESHIP},
-    "pinduoduo": {"2": TicketType.REFUND_ONLY, "3": TicketType.RETURN_REFUND, "4": TicketType.EXCHANGE,
-                  "5": TicketType.RESHIP, "6": TicketType.REPAIR},
+    "douyin": {
+        "0": TicketType.RETURN_REFUND,
+        "1": TicketType.REFUND_ONLY,
+        "2": TicketType.REFUND_ONLY,
+        "3": TicketType.EXCHANGE,
+        "6": TicketType.PRICE_DIFFERENCE,
+        "7": TicketType.RESHIP,
+    },
+    "pinduoduo": {
+        "2": TicketType.REFUND_ONLY,
+        "3": TicketType.RETURN_REFUND,
+        "4": TicketType.EXCHANGE,
+        "5": TicketType.RESHIP,
+        "6": TicketType.REPAIR,
+    },
     "jd": {"10": TicketType.RETURN_REFUND, "20": TicketType.EXCHANGE, "30": TicketType.REPAIR},
 }
 
@@ -65,16 +76,18 @@ def normalise_type(platform: str, raw: str) -> str:
         return raw
     mapped = PLATFORM_TYPES.get(platform, {}).get(raw)
     if mapped is None:
-        raise ValidationError({"type": _("Unknown after-sales type %(type)s for %(platform)s.")
-                               % {"type": raw, "platform": platform}})
+        raise ValidationError(
+            {"type": _("Unknown after-sales type %(type)s for %(platform)s.") % {"type": raw, "platform": platform}}
+        )
     return mapped
 
 
 def intake_receive(*, source: IntakeSource, data: dict, payload: dict) -> tuple[Ticket, bool]:
     """Turn a validated event into a ticket (or find the one it already made). Returns (ticket, created)."""
     if data["platform"] != source.platform:
-        raise ValidationError({"platform": _("This source may only send %(platform)s events.")
-                               % {"platform": source.platform}})
+        raise ValidationError(
+            {"platform": _("This source may only send %(platform)s events.") % {"platform": source.platform}}
+        )
     existing = _existing(data)
     if existing is not None:
         return existing, False
@@ -97,27 +110,43 @@ def _existing(data) -> Ticket | None:
 def _create(*, source: IntakeSource, data: dict, payload: dict) -> Ticket:
     platform = data["platform"]
     customer, _created = Customer.objects.get_or_create(
-        platform=platform, platform_account=data["buyer_account"],
+        platform=platform,
+        platform_account=data["buyer_account"],
         defaults={"name": data.get("buyer_name") or data["buyer_account"]},
     )
     order = Order.objects.filter(platform=platform, external_number=data["order_id"]).first()
     if order is None:
         order = Order.objects.create(
-            platform=platform, external_number=data["order_id"], customer=customer,
-            placed_at=data.get("created_at") or timezone.now(), paid_amount=data.get("amount") or Decimal("0"),
+            platform=platform,
+            external_number=data["order_id"],
+            customer=customer,
+            placed_at=data.get("created_at") or timezone.now(),
+            paid_amount=data.get("amount") or Decimal("0"),
         )
     words = "\n".join(filter(None, [data.get("reason", ""), data.get("description", "")])) or _("(no text)")
     ticket = ticket_create(
-        actor=None, channel=Channel.PLATFORM, description=words, customer=customer,
+        actor=None,
+        channel=Channel.PLATFORM,
+        description=words,
+        customer=customer,
         order=order if order.customer_id == customer.pk else None,
-        type=normalise_type(platform, data["type"]), requested_amount=data.get("amount"),
-        customer_request=data.get("reason", ""), platform_intervention=data.get("platform_intervention", False),
-        external_source=platform, external_id=data["aftersale_id"],
+        type=normalise_type(platform, data["type"]),
+        requested_amount=data.get("amount"),
+        customer_request=data.get("reason", ""),
+        platform_intervention=data.get("platform_intervention", False),
+        external_source=platform,
+        external_id=data["aftersale_id"],
+        platform_deadline_at=data.get("deadline_at"),
     )
     evidence = data.get("evidence_urls") or []
     if evidence:
-        message_add(ticket=ticket, actor=None, direction=Message.Direction.INBOUND,
-                    body=_("Evidence from the platform:") + "\n" + "\n".join(evidence))
-    IntakeEvent.objects.create(source=source, platform=platform, external_id=data["aftersale_id"],
-                               payload=payload, ticket=ticket)
+        message_add(
+            ticket=ticket,
+            actor=None,
+            direction=Message.Direction.INBOUND,
+            body=_("Evidence from the platform:") + "\n" + "\n".join(evidence),
+        )
+    IntakeEvent.objects.create(
+        source=source, platform=platform, external_id=data["aftersale_id"], payload=payload, ticket=ticket
+    )
     return ticket

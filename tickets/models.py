@@ -241,6 +241,9 @@ class Ticket(Versioned):
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     summary = models.TextField(_("closing summary"), blank=True, help_text=_("Root cause, what was done, what worked."))
 
+    # The platform's own deadline for the shop (e.g. Taobao refund_remind_timeout, Douyin status_deadline):
+    # past it the platform decides for the buyer. Preferred over any default (DOMAIN.md).
+    platform_deadline_at = models.DateTimeField(_("platform deadline"), null=True, blank=True)
     # Where the case came from by machine (platform + its after-sales id): intake is idempotent on it.
     external_source = models.CharField(_("external source"), max_length=20, blank=True)
     external_id = models.CharField(_("external id"), max_length=100, blank=True)

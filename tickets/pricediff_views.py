@@ -1,14 +1,113 @@
+"""Supervisor pages for bulk price-difference refunds (退差): upload, preview, run, progress, reports.
+
+Every page and download goes through tickets/pricediff.py's access functions (supervisors only).
+"""
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
-from orders.models import PriceDiffBatch
+from . import pricediff
 
-from .policies import is_supervisor
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("CSV or XLSX file"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > pricediff.MAX_FILE_BYTES:
+            raise ValidationError(_("The file is larger than %(mb)d MB: split it.")
+                                  % {"mb": pricediff.MAX_FILE_BYTES // 2**20})
+        return upload
+
+
+def _list_page(request, form, status=200):
+    return render(request, "tickets/pricediff_list.html",
+                  {"form": form, "batches": pricediff.pricediff_batch_list(),
+                   "price_protection_days": pricediff.price_protection_days()}, status=status)
 
 
 @login_required
 def batch_list(request):
-    if not is_supervisor(request.user):
-        raise PermissionDenied
-    return render(request, "tickets/pricediff_list.html", {"batches": PriceDiffBatch.objects.all()[:50]})
+    pricediff.pricediff_require_supervisor(request.user)
+    return _list_page(request, UploadForm())
+
+
+@require_POST
+@login_required
+def batch_upload(request):
+    pricediff.pricediff_require_supervisor(request.user)
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            batch, created = pricediff.pricediff_preview(actor=request.user, file_name=upload.name,
+                                                         content=upload.read())
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            if not created:
+                messages.info(request, _("This file was uploaded before: here is its batch. Nothing is imported "
+                                         "or refunded twice."))
+            return redirect("tickets:pricediff_detail", pk=batch.pk)
+    return _list_page(request, form, status=400)
+
+
+def _progress_context(batch):
+    return {"batch": batch, "percent": pricediff.pricediff_progress(batch)}
+
+
+@login_required
+def batch_detail(request, pk):
+    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    return render(request, "tickets/pricediff_detail.html", {
+        **_progress_context(batch), **pricediff.pricediff_batch_summary(batch),
+        "problems_shown": pricediff.PROBLEMS_SHOWN,
+    })
+
+
+@require_POST
+@login_required
+def batch_execute(request, pk):
+    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    try:
+        pricediff.pricediff_execute(batch=batch, actor=request.user)
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, _("Refunding the valid rows: the progress bar follows the job."))
+    return redirect("tickets:pricediff_detail", pk=pk)
+
+
+@login_required
+def batch_progress(request, pk):
+    """The progress partial: htmx polls it every second while the batch runs."""
+    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    context = {**_progress_context(batch), "ticket": pricediff.pricediff_ticket_of(batch)}
+    return render(request, "tickets/pricediff_progress.html", context)
+
+
+def _csv_download(batch, name: str, problems_only: bool):
+    response = StreamingHttpResponse(pricediff.pricediff_report_csv(batch, problems_only=problems_only),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="pricediff-{batch.pk}-{name}.csv"'
+    return response
+
+
+@login_required
+def batch_problems_csv(request, pk):
+    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    return _csv_download(batch, "errors", problems_only=True)
+
+
+@login_required
+def batch_report_csv(request, pk):
+    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    return _csv_download(batch, "report", problems_only=False)

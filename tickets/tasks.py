@@ -30,3 +30,4 @@ def incident_detect_task(self) -> int:
     from .incidents import incident_detect
 
     return len(incident_detect())
+import tickets.pricediff_tasks  # noqa

@@ -28,12 +28,21 @@ class IntakePayloadSerializer(serializers.Serializer):
     )
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True,
-                                      help_text="Yuan. Platforms that send fen: use amount_fen.")
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="Yuan. Platforms that send fen: use amount_fen.",
+    )
     amount_fen = serializers.IntegerField(min_value=0, required=False, allow_null=True)
     evidence_urls = serializers.ListField(child=serializers.URLField(max_length=1000), required=False, max_length=20)
     platform_intervention = serializers.BooleanField(required=False, default=False)
     created_at = serializers.DateTimeField(required=False)
+    deadline_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="The platform's deadline for the shop (e.g. refund_remind_timeout)."
+    )
 
     def validate(self, attrs):
         fen = attrs.pop("amount_fen", None)
@@ -49,20 +58,61 @@ class IntakeResultSerializer(serializers.Serializer):
 
 
 EXAMPLES = [
-    OpenApiExample("Taobao return (yuan)", request_only=True, value={
-        "platform": "taobao", "aftersale_id": "TB-RF-20261111-0001", "order_id": "3912345678901234567",
-        "buyer_account": "tb_小王2026", "type": "return_refund", "reason": "尺码不符",
-        "description": "买的M码，收到是L码", "amount": "399.00",
-        "evidence_urls": ["https://img.example.com/a.jpg"], "created_at": "2026-11-12T10:00:00+08:00"}),
-    OpenApiExample("Douyin refund (fen, platform code)", request_only=True, value={
-        "platform": "douyin", "aftersale_id": "7300000000000000001", "order_id": "6920000000000000001",
-        "buyer_account": "dy_用户123", "type": "1", "reason": "商品破损", "amount_fen": 9900}),
-    OpenApiExample("Pinduoduo reship", request_only=True, value={
-        "platform": "pinduoduo", "aftersale_id": "PDD-AS-0001", "order_id": "261111-000000001",
-        "buyer_account": "pdd_buyer", "type": "5", "reason": "少件/漏发", "amount": "0"}),
-    OpenApiExample("JD repair", request_only=True, value={
-        "platform": "jd", "aftersale_id": "JD-SV-0001", "order_id": "280000000001", "buyer_account": "jd_buyer",
-        "type": "30", "reason": "无法开机", "platform_intervention": False}),
+    OpenApiExample(
+        "Taobao return (yuan)",
+        request_only=True,
+        value={
+            "platform": "taobao",
+            "aftersale_id": "TB-RF-20261111-0001",
+            "order_id": "3912345678901234567",
+            "buyer_account": "tb_小王2026",
+            "type": "return_refund",
+            "reason": "尺码不符",
+            "description": "买的M码，收到是L码",
+            "amount": "399.00",
+            "evidence_urls": ["https://img.example.com/a.jpg"],
+            "created_at": "2026-11-12T10:00:00+08:00",
+        },
+    ),
+    OpenApiExample(
+        "Douyin refund (fen, platform code)",
+        request_only=True,
+        value={
+            "platform": "douyin",
+            "aftersale_id": "7300000000000000001",
+            "order_id": "6920000000000000001",
+            "buyer_account": "dy_用户123",
+            "type": "1",
+            "reason": "商品破损",
+            "amount_fen": 9900,
+        },
+    ),
+    OpenApiExample(
+        "Pinduoduo reship",
+        request_only=True,
+        value={
+            "platform": "pinduoduo",
+            "aftersale_id": "PDD-AS-0001",
+            "order_id": "261111-000000001",
+            "buyer_account": "pdd_buyer",
+            "type": "5",
+            "reason": "少件/漏发",
+            "amount": "0",
+        },
+    ),
+    OpenApiExample(
+        "JD repair",
+        request_only=True,
+        value={
+            "platform": "jd",
+            "aftersale_id": "JD-SV-0001",
+            "order_id": "280000000001",
+            "buyer_account": "jd_buyer",
+            "type": "30",
+            "reason": "无法开机",
+            "platform_intervention": False,
+        },
+    ),
 ]
 
 

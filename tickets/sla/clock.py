@@ -99,12 +99,13 @@ class SLAContext:
 
     def policy_for(self, ticket: Ticket) -> SLAPolicy | None:
         """The most specific matching policy; a big-promo policy wins a tie during a promo."""
-        tier = ticket.customer.tier if ticket.customer_id else ""
+        customer = ticket.customer if ticket.customer_id else None
         facts = {
             "priority": ticket.priority,
             "ticket_type": ticket.type,
             "channel": ticket.channel,
-            "customer_tier": tier,
+            "customer_tier": customer.tier if customer else "",
+            "platform": customer.platform if customer else "",
         }
         matching = [
             policy
@@ -146,6 +147,11 @@ def running_clocks(ticket: Ticket, policy: SLAPolicy, schedule: Schedule) -> lis
         starts.append((FOLLOW_UP, ticket.resolved_at, 0))
     clocks = []
     for kind, started_at, paused in starts:
+        if kind == FIRST_RESPONSE and ticket.platform_deadline_at:
+            # The platform's own deadline wins over the default target (it agrees for the buyer then).
+            target = int(schedule.between(started_at, ticket.platform_deadline_at))
+            clocks.append(Clock(kind, started_at, target, 0, ticket.platform_deadline_at))
+            continue
         target = getattr(policy, TARGET_FIELD[kind]) * 60
         clocks.append(Clock(kind, started_at, target, paused, schedule.add(started_at, target + paused)))
     return clocks

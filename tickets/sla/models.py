@@ -115,6 +115,8 @@ class SLAPolicy(models.Model):
     ticket_type = models.CharField(_("type"), max_length=20, blank=True)
     channel = models.CharField(_("channel"), max_length=20, blank=True)
     customer_tier = models.CharField(_("customer tier"), max_length=10, blank=True)
+    platform = models.CharField(_("platform"), max_length=20, blank=True,
+                                help_text=_("The customer's platform (taobao, tmall, jd, douyin, pinduoduo...)."))
     calendar = models.ForeignKey(
         BusinessCalendar, on_delete=models.PROTECT, related_name="policies", verbose_name=_("calendar")
     )
@@ -143,7 +145,7 @@ class SLAPolicy(models.Model):
 
     @property
     def specificity(self) -> int:
-        return sum(bool(v) for v in (self.priority, self.ticket_type, self.channel, self.customer_tier))
+        return sum(bool(v) for v in (self.priority, self.ticket_type, self.channel, self.customer_tier, self.platform))
 
     def clean(self):
         thresholds = self.warning_thresholds

@@ -1,0 +1,693 @@
+"""Bulk price-difference refunds (退差/价保): read an uploaded CSV or XLSX, validate every row in
+bulk (a few queries per few thousand rows, none per row), store the preview, refund the valid rows
+from a Celery task in bounded chunks, and report on every row.
+
+Why running it twice pays nothing twice:
+- the same file (same sha256) finds its earlier batch instead of making a new one;
+- every refund carries the dedupe key `pricediff:<order item>:<new price>` (unique on Refund), so a
+  line already refunded for this drop, by this batch or any other, is skipped;
+- the task claims VALID rows with `SELECT ... FOR UPDATE SKIP LOCKED`, so a re-delivered task running
+  next to the first never takes the same rows, and a done batch is left alone;
+- the refund cap is orders.services.refund_request's own, checked under the order's row lock, so a
+  refund made between preview and run makes that row fail instead of overpaying.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import time
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Sum
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from orders.models import Order, OrderItem, PriceDiffBatch, PriceDiffRow, Refund
+from orders.services import COUNTING, refund_request
+
+from .models import Category, Channel, Department, Subtask, Ticket, TicketType
+from .playbook import refund_limit_of
+from .policies import is_supervisor
+from .services import ticket_create
+from .subtasks import subtask_create
+from .workflow import Action, ticket_transition
+
+Row = PriceDiffRow.Status
+BatchStatus = PriceDiffBatch.Status
+
+PREVIEW_CHUNK = 5_000  # rows per bulk insert in the preview
+RUN_CHUNK = 500  # rows per transaction in the run
+# A task refunds for at most this long, then hands the rest to a fresh task: every run stays far
+# below CELERY_TASK_SOFT_TIME_LIMIT however big the file is.
+RUN_SLICE_SECONDS = 60
+MAX_FILE_BYTES = 30 * 1024 * 1024
+MAX_ROWS = 200_000
+PROBLEMS_SHOWN = 200
+TICKET_SOURCE = "pricediff"  # Ticket.external_source of a batch's payment ticket; external_id = batch id
+CENT = Decimal("0.01")
+MAX_PRICE = Decimal("9999999999.99")  # what a MONEY field (12 digits, 2 decimals) holds
+
+# Accepted header names, compared without case, spaces, "_" or "-".
+COLUMNS = {
+    "order_number": ("order_number", "order_no", "order_id", "订单号", "订单编号"),
+    "sku": ("sku", "sku_code", "商品编码", "SKU编码"),
+    "new_price": ("new_price", "新价格", "新价"),
+    "reason": ("reason", "原因", "退差原因"),
+    "platform": ("platform", "平台"),  # optional: only needed when an order number exists on two platforms
+}
+REQUIRED = ("order_number", "sku", "new_price")
+PROBLEM_STATUSES = (Row.INVALID, Row.SKIPPED, Row.FAILED)
+RUNNABLE = (BatchStatus.PREVIEWED, BatchStatus.FAILED)  # a failed job is resumed, never restarted
+PLATFORM_NAMES = {"淘宝": "taobao", "天猫": "tmall", "京东": "jd", "抖音": "douyin", "拼多多": "pinduoduo"}
+
+
+def _header_key(name) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name or "")).lower()
+
+
+_HEADER_ALIASES = {_header_key(alias): field for field, aliases in COLUMNS.items() for alias in aliases}
+
+
+def dedupe_key(order_item_id: int, new_price: Decimal) -> str:
+    """One refund per order line and price drop (Refund.dedupe_key is unique)."""
+    return f"pricediff:{order_item_id}:{new_price.quantize(CENT)}"
+
+
+# --- access -------------------------------------------------------------------------------------
+
+
+def pricediff_require_supervisor(user) -> None:
+    """Bulk refunds are a supervisor's tool (every page, every download)."""
+    if not is_supervisor(user):
+        raise PermissionDenied
+
+
+def pricediff_batch_get_for_user(*, user, batch_id: int) -> PriceDiffBatch:
+    pricediff_require_supervisor(user)
+    return get_object_or_404(PriceDiffBatch.objects.select_related("uploaded_by"), pk=batch_id)
+
+
+# --- reading the file ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    row_number: int
+    order_number: str
+    sku: str
+    reason: str
+    platform: str
+    new_price: Decimal | None = None
+    order_item_id: int | None = None
+    amount: Decimal | None = None
+    status: str = Row.VALID
+    error: str = ""
+
+    def refuse(self, message: str, status: str = Row.INVALID) -> None:
+        if self.status == Row.VALID:  # the first problem found is the one reported
+            self.status, self.error = status, str(message)[:300]
+
+
+class _BadCell(Exception):
+    pass
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        # Excel keeps numbers as floats: 12.0 is "12"; order numbers past 15 digits are already
+        # rounded by Excel, and come out in exponent form so _clean_code can say why.
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _clean_code(text: str) -> str:
+    """Order numbers and SKUs as people keep them away from Excel: ="123", '123 or a leading tab."""
+    text = text.strip().lstrip("'")
+    match = re.fullmatch(r'="(.*)"', text)
+    return (match.group(1) if match else text).strip()
+
+
+def _parse_price(text: str) -> Decimal:
+    cleaned = text.strip().replace(",", "").lstrip("¥￥").removesuffix("元").strip()
+    if not cleaned:
+        raise _BadCell(_("The new price is missing."))
+    try:
+        price = Decimal(cleaned)
+    except InvalidOperation:
+        raise _BadCell(_("“%(value)s” is not a price.") % {"value": text[:50]}) from None
+    if not price.is_finite():
+        raise _BadCell(_("“%(value)s” is not a price.") % {"value": text[:50]})
+    if price < 0:
+        raise _BadCell(_("The new price cannot be negative."))
+    if price > MAX_PRICE:
+        raise _BadCell(_("“%(value)s” is too large for a price.") % {"value": text[:50]})
+    if price != price.quantize(CENT):
+        raise _BadCell(_("“%(value)s” has more than two decimals.") % {"value": text[:50]})
+    return price.quantize(CENT)
+
+
+def _csv_records(content: bytes) -> Iterator[list]:
+    # Excel's "CSV UTF-8" starts with a BOM; plain "CSV" from a Chinese Excel is GBK (a subset of gb18030).
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = content.decode("gb18030")
+        except UnicodeDecodeError:
+            raise ValidationError(_("The file is neither UTF-8 nor GBK text: save it as CSV or XLSX.")) from None
+    if "\x00" in text:
+        raise ValidationError(_("This is not a CSV or XLSX file."))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise ValidationError(
+            _("The CSV cannot be read near line %(line)d: %(error)s") % {"line": reader.line_num, "error": error}
+        ) from None
+
+
+def _xlsx_records(content: bytes) -> Iterator[list]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise ValidationError(_("The XLSX file cannot be opened: save it again from Excel, or as CSV.")) from None
+    try:
+        if not workbook.worksheets:
+            raise ValidationError(_("The XLSX file has no sheet."))
+        for values in workbook.worksheets[0].iter_rows(values_only=True):
+            yield list(values)
+    finally:
+        workbook.close()
+
+
+def _records(content: bytes) -> Iterator[list]:
+    if content[:4] == b"PK\x03\x04":
+        return _xlsx_records(content)
+    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ValidationError(_("Old Excel .xls files cannot be read: save it as .xlsx or CSV."))
+    return _csv_records(content)
+
+
+def _columns_of(header: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        field = _HEADER_ALIASES.get(_header_key(name))
+        if field and field not in columns:
+            columns[field] = index
+    missing = [field for field in REQUIRED if field not in columns]
+    if missing:
+        raise ValidationError(
+            _(
+                "The first row must name the columns; missing: %(missing)s. Expected: order_number (订单号), "
+                "sku (商品编码), new_price (新价格), and optionally reason (原因) and platform (平台)."
+            )
+            % {"missing": ", ".join(missing)}
+        )
+    return columns
+
+
+def _cell(cells: list[str], columns: dict[str, int], field: str) -> str:
+    index = columns.get(field)
+    return cells[index] if index is not None and index < len(cells) else ""
+
+
+def _read_rows(content: bytes) -> list[_Row]:
+    """Every data row of the file; row_number is the spreadsheet's row (the header is row 1)."""
+    columns: dict[str, int] | None = None
+    rows: list[_Row] = []
+    for row_number, record in enumerate(_records(content), start=1):
+        cells = [_cell_text(value) for value in record]
+        if not any(cells):
+            continue  # blank lines (Excel leaves some at the end)
+        if columns is None:
+            columns = _columns_of(cells)
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise ValidationError(_("More than %(max)d rows: split the file.") % {"max": MAX_ROWS})
+        platform = _cell(cells, columns, "platform")
+        row = _Row(
+            row_number=row_number,
+            order_number=_clean_code(_cell(cells, columns, "order_number")),
+            sku=_clean_code(_cell(cells, columns, "sku")),
+            reason=_cell(cells, columns, "reason")[:300],
+            platform=PLATFORM_NAMES.get(platform, platform.lower()),
+        )
+        if not row.order_number:
+            row.refuse(_("The order number is missing."))
+        elif re.fullmatch(r"[\d.]+[eE]\+?\d+", row.order_number):
+            row.refuse(_("Excel turned order number %(value)s into a number and rounded it: format the column as "
+                         "text and export again.") % {"value": row.order_number})
+        if not row.sku:
+            row.refuse(_("The SKU is missing."))
+        try:
+            row.new_price = _parse_price(_cell(cells, columns, "new_price"))
+        except _BadCell as error:
+            row.refuse(str(error))
+        rows.append(row)
+    if columns is None:
+        raise ValidationError(_("The file is empty."))
+    if not rows:
+        raise ValidationError(_("The file has a header row but no data rows."))
+    return rows
+
+
+# --- validating in bulk -------------------------------------------------------------------------
+
+
+def _chunks(values: Iterable, size: int) -> Iterator[list]:
+    chunk = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _in_size() -> int:
+    # SQLite allows 999 parameters per query; PostgreSQL takes thousands easily.
+    return min(5_000, (connection.features.max_query_params or 5_000) - 50)
+
+
+def price_protection_days() -> int:
+    return getattr(settings, "PRICE_PROTECTION_DAYS", 30)
+
+
+def _validate(rows: list[_Row], *, actor, now: datetime) -> None:
+    """Check every row against the database with queries per chunk of keys, never per row."""
+    days = price_protection_days()
+    window_start = now - timedelta(days=days)
+    limit = refund_limit_of(actor)
+    step = _in_size()
+
+    orders_by_number: dict[str, list[dict]] = defaultdict(list)
+    numbers = sorted({row.order_number[:64] for row in rows if row.status == Row.VALID})
+    for chunk in _chunks(numbers, step):
+        for order in Order.objects.filter(external_number__in=chunk).values(
+            "id", "external_number", "platform", "placed_at", "status", "paid_amount"
+        ):
+            orders_by_number[order["external_number"]].append(order)
+
+    orders = {order["id"]: order for found in orders_by_number.values() for order in found}
+    lines: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    items: dict[int, dict] = {}
+    order_paid: dict[int, Decimal] = defaultdict(Decimal)
+    for chunk in _chunks(orders, step):
+        for item in OrderItem.objects.filter(order_id__in=chunk).values(
+            "id", "order_id", "product__sku", "unit_price", "quantity", "paid_amount"
+        ):
+            items[item["id"]] = item
+            lines[(item["order_id"], item["product__sku"])].append(item)
+            order_paid[item["order_id"]] += item["paid_amount"]
+
+    # Pass 1: which order line each row means.
+    first_row_of_item: dict[int, int] = {}
+    for row in rows:
+        if row.status != Row.VALID:
+            continue
+        found = orders_by_number.get(row.order_number, [])
+        if row.platform:
+            found = [order for order in found if order["platform"] == row.platform]
+        if not found:
+            row.refuse(_("Unknown order number %(number)s.") % {"number": row.order_number})
+            continue
+        if len(found) > 1:
+            row.refuse(_("Order number %(number)s exists on several platforms: add a platform column.")
+                       % {"number": row.order_number})
+            continue
+        order = found[0]
+        if order["status"] == Order.Status.CANCELLED:
+            row.refuse(_("The order is cancelled."))
+            continue
+        if order["placed_at"] < window_start:
+            row.refuse(_("Ordered on %(date)s, outside the %(days)d-day price-protection window.")
+                       % {"date": date_format(timezone.localtime(order["placed_at"]), "Y-m-d"), "days": days})
+            continue
+        matching = lines.get((order["id"], row.sku), [])
+        if not matching:
+            row.refuse(_("SKU %(sku)s is not on order %(number)s.") % {"sku": row.sku, "number": row.order_number})
+            continue
+        if len(matching) > 1:
+            row.refuse(_("Order %(number)s has several lines with SKU %(sku)s: refund them one by one on a ticket.")
+                       % {"sku": row.sku, "number": row.order_number})
+            continue
+        item_id = matching[0]["id"]
+        row.order_item_id = item_id
+        if item_id in first_row_of_item:
+            row.refuse(_("The same order line is already in row %(row)d.") % {"row": first_row_of_item[item_id]})
+            continue
+        first_row_of_item[item_id] = row.row_number
+
+    # What each order and line already gave back, and earlier price drops refunded on each line.
+    item_ids = sorted(first_row_of_item)
+    order_ids = sorted({items[item_id]["order_id"] for item_id in item_ids})
+    Through = Refund.items.through  # noqa: N806
+    order_refunded: dict[int, Decimal] = {}
+    item_refunded: dict[int, Decimal] = {}
+    lowest_refunded_price: dict[int, Decimal] = {}
+    taken_keys: dict[str, int] = {}
+    for chunk in _chunks(order_ids, step):
+        order_refunded.update(
+            Refund.objects.filter(order_id__in=chunk, status__in=COUNTING)
+            .values_list("order_id").annotate(total=Sum("amount")).values_list("order_id", "total")
+        )
+    for chunk in _chunks(item_ids, step):
+        item_refunded.update(
+            Through.objects.filter(orderitem_id__in=chunk, refund__status__in=COUNTING)
+            .values_list("orderitem_id").annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total")
+        )
+        for item_id, key, status in Through.objects.filter(
+            orderitem_id__in=chunk, refund__dedupe_key__startswith="pricediff:"
+        ).values_list("orderitem_id", "refund__dedupe_key", "refund__status"):
+            if status in COUNTING:
+                price = Decimal(key.rsplit(":", 1)[1])
+                lowest_refunded_price[item_id] = min(price, lowest_refunded_price.get(item_id, price))
+    keys = [dedupe_key(row.order_item_id, row.new_price) for row in rows if row.status == Row.VALID]
+    for chunk in _chunks(keys, step):
+        taken_keys.update(Refund.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", "id"))
+
+    # Pass 2: the amount, within what is left to refund (rows earlier in the file use it up first).
+    used_by_order: dict[int, Decimal] = defaultdict(Decimal)
+    used_by_item: dict[int, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        if row.status != Row.VALID:
+            continue
+        item = items[row.order_item_id]
+        order = orders[item["order_id"]]
+        refund_id = taken_keys.get(dedupe_key(item["id"], row.new_price))
+        if refund_id is not None:
+            row.refuse(_("Already refunded for this price drop (refund #%(id)d).") % {"id": refund_id}, Row.SKIPPED)
+            continue
+        unit_price = item["unit_price"]
+        if row.new_price >= unit_price:
+            row.refuse(_("The new price ¥%(new)s is not below the price paid (¥%(paid)s).")
+                       % {"new": row.new_price, "paid": unit_price})
+            continue
+        # A line refunded earlier for a drop to ¥80 gets only the further difference for a drop to ¥70.
+        base = min(unit_price, lowest_refunded_price.get(item["id"], unit_price))
+        if row.new_price >= base:
+            row.refuse(_("An earlier drop to ¥%(earlier)s was already refunded on this line.") % {"earlier": base})
+            continue
+        # refundable_amount's rule: the line's payment and the order's payment, minus refunds that count.
+        paid_for_order = order_paid.get(order["id"]) or order["paid_amount"]
+        left = min(
+            item["paid_amount"] - item_refunded.get(item["id"], 0) - used_by_item[item["id"]],
+            paid_for_order - order_refunded.get(order["id"], 0) - used_by_order[order["id"]],
+        )
+        row.amount = min((base - row.new_price) * item["quantity"], left).quantize(CENT)
+        if row.amount <= 0:
+            row.amount = None
+            row.refuse(_("Nothing is left to refund on this order line."))
+            continue
+        if row.amount > limit:
+            row.refuse(_("¥%(amount)s is above your refund limit of ¥%(limit)s: it needs an individual approval.")
+                       % {"amount": row.amount, "limit": limit})
+            continue
+        used_by_item[item["id"]] += row.amount
+        used_by_order[order["id"]] += row.amount
+
+
+# --- services -----------------------------------------------------------------------------------
+
+
+def pricediff_preview(*, actor, file_name: str, content: bytes, now: datetime | None = None):
+    """Read, validate and store an upload; return (batch, created). Refunds nothing.
+
+    The same file uploaded again returns its earlier batch (created=False). A file that cannot be
+    read at all raises ValidationError with one file-level message; row problems are stored per row.
+    """
+    if len(content) > MAX_FILE_BYTES:
+        raise ValidationError(_("The file is larger than %(mb)d MB: split it.") % {"mb": MAX_FILE_BYTES // 2**20})
+    checksum = hashlib.sha256(content).hexdigest()
+    earlier = PriceDiffBatch.objects.filter(file_sha256=checksum).order_by("created_at", "id").first()
+    if earlier is not None:
+        return earlier, False
+    rows = _read_rows(content)
+    _validate(rows, actor=actor, now=now or timezone.now())
+    return _batch_store(actor=actor, file_name=file_name, checksum=checksum, rows=rows), True
+
+
+@transaction.atomic
+def _batch_store(*, actor, file_name: str, checksum: str, rows: list[_Row]) -> PriceDiffBatch:
+    batch = PriceDiffBatch.objects.create(
+        file_name=file_name[:255],
+        file_sha256=checksum,
+        uploaded_by=actor,
+        total_rows=len(rows),
+        valid_rows=sum(1 for row in rows if row.status == Row.VALID),
+    )
+    for chunk in _chunks(rows, PREVIEW_CHUNK):
+        PriceDiffRow.objects.bulk_create(
+            PriceDiffRow(
+                batch=batch,
+                row_number=row.row_number,
+                order_number=row.order_number[:64],
+                sku=row.sku[:64],
+                new_price=row.new_price,
+                reason=row.reason,
+                order_item_id=row.order_item_id,
+                amount=row.amount,
+                status=row.status,
+                error=row.error,
+            )
+            for row in chunk
+        )
+    return batch
+
+
+@transaction.atomic
+def pricediff_execute(*, batch: PriceDiffBatch, actor) -> PriceDiffBatch:
+    """Confirm a previewed batch (or resume a failed one): mark it running, start the job after commit.
+
+    Resuming a failed batch is safe: only rows still VALID are taken, and refunds carry dedupe keys.
+    """
+    from .pricediff_tasks import pricediff_run_task
+
+    pricediff_require_supervisor(actor)
+    # Locked: two clicks on "Run" (or two supervisors at once) start the job once.
+    batch = PriceDiffBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status not in RUNNABLE:
+        raise ValidationError(_("This batch is %(status)s; only a previewed batch can be run.")
+                              % {"status": batch.get_status_display()})
+    if not batch.valid_rows:
+        raise ValidationError(_("This batch has no valid row to refund."))
+    batch.status, batch.started_at = BatchStatus.RUNNING, timezone.now()
+    batch.save(update_fields=["status", "started_at"])
+    batch_id = batch.pk
+    transaction.on_commit(lambda: pricediff_run_task.delay(batch_id))
+    return batch
+
+
+def pricediff_run(*, batch_id: int, seconds: float | None = None) -> bool:
+    """Refund the valid rows of a running batch, one chunk per transaction; finish the batch.
+
+    Returns True when there is nothing more to do (finished, already done, not running), False when
+    the time slice ran out first and the caller should continue later.
+    """
+    batch = PriceDiffBatch.objects.filter(pk=batch_id).select_related("uploaded_by").first()
+    if batch is None or batch.status != BatchStatus.RUNNING:
+        return True
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while _run_chunk(batch):
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+    _batch_finish(batch_id=batch.pk)
+    return True
+
+
+@transaction.atomic
+def _run_chunk(batch: PriceDiffBatch) -> int:
+    # SKIP LOCKED: a second worker on the same batch (a re-delivered task) takes the next chunk, never this one.
+    rows = list(
+        PriceDiffRow.objects.select_for_update(skip_locked=True)
+        .filter(batch_id=batch.pk, status=Row.VALID)
+        .order_by("row_number")[:RUN_CHUNK]
+    )
+    if not rows:
+        return 0
+    items = OrderItem.objects.select_related("order").in_bulk([row.order_item_id for row in rows if row.order_item_id])
+    keys = {row.pk: dedupe_key(row.order_item_id, row.new_price) for row in rows if row.order_item_id}
+    taken = dict(Refund.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", "id"))
+    refunded, refunded_amount = 0, Decimal("0")
+    for row in rows:
+        item = items.get(row.order_item_id)
+        if item is None:
+            row.status, row.error = Row.FAILED, _("The order line no longer exists.")
+            continue
+        key = keys[row.pk]
+        if key in taken:
+            row.status, row.refund_id = Row.SKIPPED, taken[key]
+            row.error = _("Already refunded for this price drop (refund #%(id)d).") % {"id": taken[key]}
+            continue
+        try:
+            # refund_request is atomic itself: a savepoint here, so a refused row rolls back alone.
+            refund = refund_request(
+                order=item.order,
+                amount=row.amount,
+                reason=(row.reason or _("Price protection: new price ¥%(price)s") % {"price": row.new_price})[:300],
+                actor=batch.uploaded_by,
+                items=[item],
+                approved=True,
+                dedupe_key=key,
+            )
+        except ValidationError as error:
+            row.status, row.error = Row.FAILED, "; ".join(error.messages)[:300]
+        except IntegrityError:
+            # Another batch refunded this drop between our check and the insert (Refund.dedupe_key is unique).
+            row.status, row.error = Row.SKIPPED, _("Already refunded for this price drop.")
+        else:
+            row.status, row.refund_id, row.error = Row.REFUNDED, refund.pk, ""
+            refunded += 1
+            refunded_amount += refund.amount
+    # Batches of 100: one CASE over 500 rows costs PostgreSQL more to plan than five small ones.
+    PriceDiffRow.objects.bulk_update(rows, ["status", "error", "refund"], batch_size=100)
+    PriceDiffBatch.objects.filter(pk=batch.pk).update(
+        processed_rows=F("processed_rows") + len(rows),
+        refunded_rows=F("refunded_rows") + refunded,
+        refunded_amount=F("refunded_amount") + refunded_amount,
+    )
+    return len(rows)
+
+
+def pricediff_mark_failed(*, batch_id: int) -> bool:
+    """The job stopped on an unexpected error: stop the progress bar; "Run" resumes it later."""
+    return bool(
+        PriceDiffBatch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
+            status=BatchStatus.FAILED, finished_at=timezone.now()
+        )
+    )
+
+
+@transaction.atomic
+def _batch_finish(*, batch_id: int) -> None:
+    # Locked so two workers finishing at once make one ticket; the ticket's unique external id backs it up.
+    batch = PriceDiffBatch.objects.select_for_update().get(pk=batch_id)
+    if batch.status != BatchStatus.RUNNING:
+        return
+    if PriceDiffRow.objects.filter(batch_id=batch_id, status=Row.VALID).exists():
+        return  # another worker still holds a chunk; it finishes the batch after its last one
+    if batch.refunded_rows:
+        _payment_ticket_create(batch)
+    batch.status, batch.finished_at = BatchStatus.DONE, timezone.now()
+    batch.save(update_fields=["status", "finished_at"])
+
+
+def _payment_ticket_create(batch: PriceDiffBatch) -> Ticket:
+    """One ticket per batch, on the first refunded order, with one finance subtask to pay them all."""
+    actor = batch.uploaded_by
+    first = (
+        PriceDiffRow.objects.filter(batch_id=batch.pk, status=Row.REFUNDED)
+        .select_related("refund__order")
+        .order_by("row_number")
+        .first()
+    )
+    figures = {"file": batch.file_name, "batch": batch.pk, "count": batch.refunded_rows,
+               "amount": batch.refunded_amount}
+    ticket = ticket_create(
+        actor=actor,
+        channel=Channel.OTHER,
+        order=first.refund.order,
+        description=_("Price-difference refund batch %(file)s (#%(batch)d): %(count)d refunds, ¥%(amount)s.")
+        % figures,
+        type=TicketType.PRICE_DIFFERENCE,
+        category=Category.PRICE,
+        external_source=TICKET_SOURCE,
+        external_id=str(batch.pk),
+    )
+    ticket_transition(ticket=ticket, action=Action.TRIAGE, actor=actor, manual=False)
+    subtask_create(
+        ticket=ticket,
+        actor=actor,
+        department=Department.objects.get(code="finance"),
+        kind=Subtask.Kind.REFUND_PAYMENT,
+        description=_("Pay the %(count)d approved refunds (¥%(amount)s) of price-difference batch #%(batch)d "
+                      "%(file)s; its result report lists every refund.") % figures,
+    )
+    return ticket
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+def pricediff_batch_list():
+    return PriceDiffBatch.objects.select_related("uploaded_by").order_by("-created_at", "-id")[:100]
+
+
+def pricediff_batch_summary(batch: PriceDiffBatch) -> dict:
+    """Counts per row status, the first problems, and the batch's payment ticket (4 queries)."""
+    counts = dict(
+        PriceDiffRow.objects.filter(batch_id=batch.pk).values_list("status").annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    problems = list(
+        PriceDiffRow.objects.filter(batch_id=batch.pk, status__in=PROBLEM_STATUSES).order_by("row_number")[
+            :PROBLEMS_SHOWN
+        ]
+    )
+    return {
+        "counts": [(label, counts.get(value, 0)) for value, label in Row.choices],
+        "problem_count": sum(counts.get(status, 0) for status in PROBLEM_STATUSES),
+        "problems": problems,
+        "ticket": pricediff_ticket_of(batch),
+    }
+
+
+def pricediff_ticket_of(batch: PriceDiffBatch) -> Ticket | None:
+    return Ticket.objects.filter(external_source=TICKET_SOURCE, external_id=str(batch.pk)).first()
+
+
+def pricediff_progress(batch: PriceDiffBatch) -> int:
+    """Percent of the valid rows processed (for the progress bar)."""
+    return 100 if not batch.valid_rows else min(100, batch.processed_rows * 100 // batch.valid_rows)
+
+
+def _safe_cell(value) -> str:
+    """Spreadsheet formula injection: a cell starting with = + - @ (or a tab/CR) is shown as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def pricediff_report_csv(batch: PriceDiffBatch, *, problems_only: bool = False) -> Iterator[bytes]:
+    """Every row (or only those with a problem) as CSV in UTF-8 with a BOM, streamed in chunks."""
+    writer = csv.writer(_Echo())
+    labels = dict(Row.choices)
+    yield "\ufeff".encode()
+    yield writer.writerow([_("row"), _("order number"), _("SKU"), _("new price"), _("reason"), _("status"),
+                           _("amount"), _("refund"), _("error")]).encode()
+    rows = PriceDiffRow.objects.filter(batch_id=batch.pk).order_by("row_number")
+    if problems_only:
+        rows = rows.filter(status__in=PROBLEM_STATUSES)
+    fields = ("row_number", "order_number", "sku", "new_price", "reason", "status", "amount", "refund_id", "error")
+    for chunk in _chunks(rows.values_list(*fields).iterator(chunk_size=2_000), 1_000):
+        yield "".join(
+            writer.writerow([_safe_cell(value) for value in (
+                number, order_number, sku, price, reason, labels.get(status, status), amount, refund_id, error
+            )])
+            for number, order_number, sku, price, reason, status, amount, refund_id, error in chunk
+        ).encode()
