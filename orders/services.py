@@ -34,8 +34,16 @@ def refundable_amount(order: Order, items: Iterable[OrderItem] = ()) -> Decimal:
 
 @transaction.atomic
 def refund_request(
-    *, order: Order, amount: Decimal, reason: str, actor, items: Iterable[OrderItem] = (), ticket=None,
-    method: str = Refund.Method.ORIGINAL, approved: bool = False, dedupe_key: str | None = None,
+    *,
+    order: Order,
+    amount: Decimal,
+    reason: str,
+    actor,
+    items: Iterable[OrderItem] = (),
+    ticket=None,
+    method: str = Refund.Method.ORIGINAL,
+    approved: bool = False,
+    dedupe_key: str | None = None,
 ) -> Refund:
     """Record a refund; `approved` when within the requester's limit (else an approval decides)."""
     order = Order.objects.select_for_update().get(pk=order.pk)
@@ -46,11 +54,18 @@ def refund_request(
         raise ValidationError({"amount": _("The amount must be positive.")})
     left = refundable_amount(order, items)
     if amount > left:
-        raise ValidationError({"amount": _("At most ¥%(left)s can still be refunded for this order or these items.")
-                               % {"left": left}})
+        raise ValidationError(
+            {"amount": _("At most ¥%(left)s can still be refunded for this order or these items.") % {"left": left}}
+        )
     refund = Refund.objects.create(
-        order=order, ticket=ticket, amount=amount, reason=reason, method=method, requested_by=actor,
-        status=Refund.Status.APPROVED if approved else Refund.Status.REQUESTED, dedupe_key=dedupe_key,
+        order=order,
+        ticket=ticket,
+        amount=amount,
+        reason=reason,
+        method=method,
+        requested_by=actor,
+        status=Refund.Status.APPROVED if approved else Refund.Status.REQUESTED,
+        dedupe_key=dedupe_key,
     )
     if items:
         refund.items.set(items)
@@ -60,8 +75,12 @@ def refund_request(
 def _move(refund: Refund, sources: tuple, target: str, **fields) -> Refund:
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
     if refund.status not in sources:
-        raise ValidationError({"status": _("This refund is %(status)s; it cannot become %(target)s.")
-                               % {"status": refund.get_status_display(), "target": Refund.Status(target).label}})
+        raise ValidationError(
+            {
+                "status": _("This refund is %(status)s; it cannot become %(target)s.")
+                % {"status": refund.get_status_display(), "target": Refund.Status(target).label}
+            }
+        )
     refund.status = target
     for name, value in fields.items():
         setattr(refund, name, value)
@@ -82,8 +101,9 @@ def refund_mark_paid(*, refund: Refund) -> Refund:
 
 @transaction.atomic
 def refund_mark_failed(*, refund: Refund, reason: str) -> Refund:
-    return _move(refund, (Refund.Status.REQUESTED, Refund.Status.APPROVED), Refund.Status.FAILED,
-                 failure_reason=reason[:300])
+    return _move(
+        refund, (Refund.Status.REQUESTED, Refund.Status.APPROVED), Refund.Status.FAILED, failure_reason=reason[:300]
+    )
 
 
 @transaction.atomic
@@ -110,4 +130,14 @@ def shipment_create(*, order: Order, ticket, reason: str, items: Iterable[OrderI
     shipment = Shipment.objects.create(order=order, ticket=ticket, reason=reason)
     if items:
         shipment.items.set(items)
+    return shipment
+
+
+@transaction.atomic
+def shipment_ship(*, shipment: Shipment, carrier: str, tracking_number: str) -> Shipment:
+    if not carrier.strip() or not tracking_number.strip():
+        raise ValidationError({"tracking_number": _("Enter the carrier and the tracking number.")})
+    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    shipment.carrier, shipment.tracking_number, shipment.shipped_at = carrier, tracking_number, timezone.now()
+    shipment.save(update_fields=["carrier", "tracking_number", "shipped_at"])
     return shipment

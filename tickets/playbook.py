@@ -289,3 +289,36 @@ def approval_decide(*, approval: ApprovalRequest, actor, approve: bool, reason: 
             },
         )
     return approval
+
+
+@transaction.atomic
+def warehouse_inspect_return(*, subtask: Subtask, actor, inspection: str, disposition: str, note: str = "") -> Subtask:
+    """The warehouse records what came back. As described: done. Damaged by the customer or not the
+    shop's item: the subtask goes back to the agent with the finding (they talk to the customer)."""
+    from orders.models import ReturnShipment
+
+    from .subtasks import subtask_act
+
+    if subtask.return_shipment_id is None:
+        raise ValidationError({"subtask": _("This subtask has no returned parcel.")})
+    parcel = orders.return_shipment_inspect(
+        shipment=subtask.return_shipment, inspection=inspection, disposition=disposition, note=note
+    )
+    finding = f"{parcel.get_inspection_display()} · {parcel.get_disposition_display()}" + (f" · {note}" if note else "")
+    action = "complete" if inspection == ReturnShipment.Inspection.AS_DESCRIBED else "reject"
+    return subtask_act(subtask=subtask, actor=actor, action=action, result=finding)
+
+
+@transaction.atomic
+def warehouse_ship_replacement(*, subtask: Subtask, actor, carrier: str, tracking_number: str) -> Subtask:
+    from .subtasks import subtask_act
+
+    if subtask.shipment_id is None:
+        raise ValidationError({"subtask": _("This subtask has no replacement shipment.")})
+    orders.shipment_ship(shipment=subtask.shipment, carrier=carrier, tracking_number=tracking_number)
+    return subtask_act(
+        subtask=subtask,
+        actor=actor,
+        action="complete",
+        result=_("Shipped with %(carrier)s %(number)s.") % {"carrier": carrier, "number": tracking_number},
+    )

@@ -32,6 +32,7 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("subtasks/<int:pk>/", views.subtask_detail, name="subtask"),
     path("subtasks/<int:pk>/act/", views.subtask_act, name="subtask_act"),
+    path("subtasks/<int:pk>/goods/", views.subtask_goods, name="subtask_goods"),
     path("notifications/", views.notifications, name="notifications"),
     path("price-differences/", include("tickets.pricediff_urls")),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from customers.masking import mask_address, mask_phone
 from customers.services import customer_find_or_create
-from orders.models import Order
+from orders.models import Order, ReturnShipment
 
 from . import assignment, playbook, services, subtasks
 from .dashboard import dashboard_figures
@@ -480,8 +480,27 @@ def subtask_detail(request, pk):
         "shipping_address": (ticket.order.shipping_address if show_pii else mask_address(ticket.order.shipping_address))
         if ticket.order_id else "",
         "can_work": can_work_subtask(request.user, subtask),
+        "inspection_choices": ReturnShipment.Inspection.choices,
+        "disposition_choices": ReturnShipment.Disposition.choices,
         "attachments": list(subtask.attachments.all()),
     })
+
+
+@require_POST
+@desk_required
+def subtask_goods(request, pk):
+    """The warehouse's inspection of a returned parcel, or the tracking of a replacement it shipped."""
+    subtask = subtask_get_for_user(user=request.user, subtask_id=pk, for_work=True)
+    post = request.POST
+    if subtask.return_shipment_id:
+        _attempt(request, lambda: playbook.warehouse_inspect_return(
+            subtask=subtask, actor=request.user, inspection=post.get("inspection", ""),
+            disposition=post.get("disposition", ""), note=post.get("note", "")), _("Inspection recorded."))
+    else:
+        _attempt(request, lambda: playbook.warehouse_ship_replacement(
+            subtask=subtask, actor=request.user, carrier=post.get("carrier", ""),
+            tracking_number=post.get("tracking_number", "")), _("Shipment recorded."))
+    return redirect("tickets:subtask", pk=pk)
 
 
 @require_POST

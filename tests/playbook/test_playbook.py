@@ -219,3 +219,42 @@ def test_finance_rejecting_the_payment_fails_the_refund(order, people):
     subtask = Subtask.objects.get(ticket=ticket, refund__isnull=False)
     subtask_reject(subtask=subtask, actor=people["finance"], reason="账户异常")
     assert Refund.objects.get(pk=subtask.refund_id).status == Refund.Status.FAILED
+
+
+def test_the_warehouse_inspects_the_return_in_the_browser_and_a_damaged_item_goes_back_to_the_agent(
+    order, people, client
+):
+    ticket = working_ticket(order, people["agent"])
+    solution = playbook.solution_propose(
+        ticket=ticket, actor=people["agent"], kind="return_refund", amount=Decimal("100")
+    )
+    playbook.solution_confirm(solution=solution, actor=people["agent"], channel="phone", text="同意退货退款")
+    inspect = Subtask.objects.get(ticket=ticket, return_shipment__isnull=False)
+
+    client.force_login(people["finance"])  # another department: cannot see it
+    assert client.get(f"/subtasks/{inspect.pk}/").status_code == 404
+    client.force_login(people["warehouse"])
+    assert "inspection" in client.get(f"/subtasks/{inspect.pk}/").content.decode()
+    client.post(
+        f"/subtasks/{inspect.pk}/goods/",
+        {"inspection": "damaged_by_customer", "disposition": "write_off", "note": "外壳有摔痕"},
+    )
+
+    inspect.refresh_from_db()
+    assert inspect.status == "rejected" and "外壳有摔痕" in inspect.result
+    assert ReturnShipment.objects.get(pk=inspect.return_shipment_id).inspection == "damaged_by_customer"
+    assert Notification.objects.filter(kind="subtask_rejected", recipient=ticket.assignee).exists()
+
+
+def test_the_warehouse_ships_the_replacement_with_its_tracking_number(order, people, client):
+    ticket = working_ticket(order, people["agent"])
+    solution = playbook.solution_propose(ticket=ticket, actor=people["agent"], kind="exchange")
+    playbook.solution_confirm(solution=solution, actor=people["agent"], channel="phone", text="换M码")
+    reship = Subtask.objects.get(ticket=ticket, shipment__isnull=False)
+
+    client.force_login(people["warehouse"])
+    client.post(f"/subtasks/{reship.pk}/goods/", {"carrier": "顺丰速运", "tracking_number": "SF1234567890"})
+
+    reship.refresh_from_db()
+    assert reship.status == "done"
+    assert Shipment.objects.get(pk=reship.shipment_id).tracking_number == "SF1234567890"
