@@ -204,6 +204,11 @@ SPECTACULAR_SETTINGS = {
         "SubtaskStatusEnum": "tickets.models.Subtask.Status",
         "OrderStatusEnum": "orders.models.Order.Status",
         "PlatformEnum": "customers.models.Platform",
+        "ChannelEnum": "tickets.models.Channel",
+        "SolutionKindEnum": "tickets.models.Solution.Kind",
+        "SubtaskKindEnum": "tickets.models.Subtask.Kind",
+        "ApprovalKindEnum": "tickets.models.ApprovalRequest.Kind",
+        "NotificationKindEnum": "tickets.notifications.Notification.Kind",
     },
 }
 

@@ -13,6 +13,7 @@ from ..policies import ticket_get_for_user, tickets_visible_to
 from ..selectors import ticket_list
 from ..workflow import ticket_transition
 from .people import TicketPeopleMixin
+from .playbook import TicketSolutionsMixin
 from .serializers import (
     AttachmentSerializer,
     AttachmentUploadSerializer,
@@ -33,6 +34,7 @@ from .versioning import VersionedWrites
 class TicketViewSet(
     VersionedWrites,
     TicketPeopleMixin,
+    TicketSolutionsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

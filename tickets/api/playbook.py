@@ -1,0 +1,212 @@
+"""API for the playbook: solutions and their agreement, supervisor approvals, incidents."""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from .. import incidents, playbook
+from ..models import ApprovalRequest, Channel, Incident, Solution
+from ..policies import is_supervisor, ticket_get_for_user, tickets_visible_to
+
+
+class SolutionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Solution
+        fields = [
+            "id",
+            "ticket",
+            "kind",
+            "amount",
+            "return_required",
+            "return_waived",
+            "customer_sends_back",
+            "expected_days",
+            "shop_cost",
+            "note",
+            "status",
+            "created_at",
+            "confirmed_at",
+            "confirmed_channel",
+            "confirmed_text",
+        ]
+        read_only_fields = [
+            "id",
+            "ticket",
+            "status",
+            "return_waived",
+            "created_at",
+            "confirmed_at",
+            "confirmed_channel",
+            "confirmed_text",
+        ]
+
+
+class SolutionProposeSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Solution.Kind.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=0)
+    return_required = serializers.BooleanField(required=False, allow_null=True, default=None)
+    customer_sends_back = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    expected_days = serializers.IntegerField(min_value=0, max_value=365, required=False, allow_null=True)
+    shop_cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=0)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    waiver_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SolutionConfirmSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    text = serializers.CharField(max_length=5000)
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    ticket_number = serializers.CharField(source="ticket.number", read_only=True)
+
+    class Meta:
+        model = ApprovalRequest
+        fields = [
+            "id",
+            "ticket",
+            "ticket_number",
+            "kind",
+            "amount",
+            "reason",
+            "status",
+            "requested_by",
+            "decided_by",
+            "decision_reason",
+            "created_at",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class ApprovalDecisionSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    tickets = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "title",
+            "cause",
+            "status",
+            "product",
+            "category",
+            "carrier",
+            "window_start",
+            "window_end",
+            "agreed_reply",
+            "plan",
+            "tickets",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class IncidentActSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["confirm", "reply", "resolve", "proactive"])
+    agreed_reply = serializers.CharField(required=False, allow_blank=True, default="")
+    plan = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class BulkReportSerializer(serializers.Serializer):
+    done = serializers.ListField(child=serializers.IntegerField())
+    refused = serializers.DictField(child=serializers.CharField())
+
+
+class TicketSolutionsMixin:
+    """Actions on TicketViewSet: the ticket's solutions."""
+
+    @extend_schema(methods=["get"], responses={200: SolutionSerializer(many=True)})
+    @extend_schema(methods=["post"], request=SolutionProposeSerializer, responses={201: SolutionSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def solutions(self, request, pk=None):
+        """Proposed and agreed solutions; POST proposes one (a quality defect needs the item back or a waiver)."""
+        if request.method == "GET":
+            ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
+            return Response(SolutionSerializer(ticket.solutions.all(), many=True).data)
+        ticket = self.get_object()
+        serializer = SolutionProposeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        solution = playbook.solution_propose(ticket=ticket, actor=request.user, **serializer.validated_data)
+        return Response(SolutionSerializer(solution).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SolutionConfirmSerializer, responses={200: SolutionSerializer})
+    @action(detail=True, methods=["post"], url_path=r"solutions/(?P<solution_pk>\d+)/confirm")
+    def confirm_solution(self, request, pk=None, solution_pk=None):
+        """Record the customer's agreement (who, when, channel, the exact words); money and goods follow."""
+        ticket = self.get_object()
+        solution = get_object_or_404(ticket.solutions, pk=solution_pk)
+        serializer = SolutionConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        solution = playbook.solution_confirm(solution=solution, actor=request.user, **serializer.validated_data)
+        return Response(SolutionSerializer(solution).data)
+
+
+class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Approval requests. Supervisors see all and decide; others see the ones they asked for."""
+
+    serializer_class = ApprovalSerializer
+    queryset = ApprovalRequest.objects.none()
+    filterset_fields = ["status", "kind"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        queryset = ApprovalRequest.objects.select_related("ticket").order_by("-created_at", "-id")
+        if is_supervisor(self.request.user):
+            return queryset
+        return queryset.filter(requested_by=self.request.user, ticket__in=tickets_visible_to(self.request.user))
+
+    @extend_schema(request=ApprovalDecisionSerializer, responses={200: ApprovalSerializer, 403: OpenApiResponse()})
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        approval = self.get_object()
+        serializer = ApprovalDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        approval = playbook.approval_decide(approval=approval, actor=request.user, **serializer.validated_data)
+        return Response(ApprovalSerializer(approval).data)
+
+
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Incidents (批量问题), supervisors only."""
+
+    serializer_class = IncidentSerializer
+    queryset = Incident.objects.none()
+    filterset_fields = ["status", "cause", "category"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        if not is_supervisor(self.request.user):
+            raise PermissionDenied
+        return Incident.objects.prefetch_related("tickets").order_by("-created_at", "-id")
+
+    @extend_schema(request=IncidentActSerializer, responses={200: BulkReportSerializer})
+    @action(detail=True, methods=["post"])
+    def act(self, request, pk=None):
+        """confirm (with agreed_reply and plan), reply, resolve, proactive; per-ticket report."""
+        incident = self.get_object()
+        serializer = IncidentActSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["action"] == "confirm":
+            incidents.incident_confirm(
+                incident=incident, actor=request.user, agreed_reply=data["agreed_reply"], plan=data["plan"]
+            )
+            return Response({"done": [], "refused": {}})
+        report = {
+            "reply": lambda: incidents.incident_reply_all(incident=incident, actor=request.user),
+            "resolve": lambda: incidents.incident_resolve_all(
+                incident=incident, actor=request.user, reason=data["plan"] or "incident"
+            ),
+            "proactive": lambda: incidents.incident_open_proactive(incident=incident, actor=request.user),
+        }[data["action"]]()
+        return Response({"done": report.done, "refused": {str(k): v for k, v in report.refused.items()}})
