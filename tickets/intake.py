@@ -93,8 +93,9 @@ def intake_receive(*, source: IntakeSource, data: dict, payload: dict) -> tuple[
         return existing, False
     try:
         return _create(source=source, data=data, payload=payload), True
-    except IntegrityError:
-        # The same event won a race on another worker a moment ago: answer with its ticket.
+    except (IntegrityError, ValidationError):
+        # The same event won a race on another worker a moment ago (the unique constraint, checked by
+        # full_clean or by the database): answer with its ticket; anything else is a real error.
         existing = _existing(data)
         if existing is None:
             raise

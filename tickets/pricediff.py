@@ -53,6 +53,9 @@ RUN_CHUNK = 500  # rows per transaction in the run
 # A task refunds for at most this long, then hands the rest to a fresh task: every run stays far
 # below CELERY_TASK_SOFT_TIME_LIMIT however big the file is.
 RUN_SLICE_SECONDS = 60
+# Jobs started per batch on PostgreSQL: they share the rows through SKIP LOCKED, so Celery workers
+# refund in parallel. SQLite has no SKIP LOCKED (and one writer at a time): one job there.
+PARALLEL_JOBS = 4
 MAX_FILE_BYTES = 30 * 1024 * 1024
 MAX_ROWS = 200_000
 PROBLEMS_SHOWN = 200
@@ -495,7 +498,9 @@ def pricediff_execute(*, batch: PriceDiffBatch, actor) -> PriceDiffBatch:
     batch.status, batch.started_at = BatchStatus.RUNNING, timezone.now()
     batch.save(update_fields=["status", "started_at"])
     batch_id = batch.pk
-    transaction.on_commit(lambda: pricediff_run_task.delay(batch_id))
+    jobs = PARALLEL_JOBS if connection.features.has_select_for_update_skip_locked else 1
+    for _job in range(jobs):
+        transaction.on_commit(lambda: pricediff_run_task.delay(batch_id))
     return batch
 
 
@@ -518,7 +523,9 @@ def pricediff_run(*, batch_id: int, seconds: float | None = None) -> bool:
 
 @transaction.atomic
 def _run_chunk(batch: PriceDiffBatch) -> int:
-    # SKIP LOCKED: a second worker on the same batch (a re-delivered task) takes the next chunk, never this one.
+    # SKIP LOCKED: parallel jobs (and a re-delivered task) take the next chunk, never this one. Two jobs
+    # whose chunks share an order can deadlock on its row lock: PostgreSQL aborts one, its chunk rolls
+    # back whole (OperationalError) and the task retries it.
     rows = list(
         PriceDiffRow.objects.select_for_update(skip_locked=True)
         .filter(batch_id=batch.pk, status=Row.VALID)

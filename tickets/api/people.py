@@ -171,7 +171,7 @@ class TicketPeopleMixin:
         request=SubtaskSerializer,
         responses={201: SubtaskSerializer, 409: OpenApiResponse(TransitionRefusedSerializer)},
     )
-    @action(detail=True, methods=["get", "post"], url_path="subtasks")
+    @action(detail=True, methods=["get", "post"], url_path="subtasks", pagination_class=None, filter_backends=[])
     def subtasks(self, request, pk=None):
         """The ticket's subtasks; POST hands work to a department."""
         if request.method == "GET":

@@ -126,7 +126,7 @@ class TicketSolutionsMixin:
 
     @extend_schema(methods=["get"], responses={200: SolutionSerializer(many=True)})
     @extend_schema(methods=["post"], request=SolutionProposeSerializer, responses={201: SolutionSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def solutions(self, request, pk=None):
         """Proposed and agreed solutions; POST proposes one (a quality defect needs the item back or a waiver)."""
         if request.method == "GET":

@@ -17,7 +17,7 @@ class CustomerBriefSerializer(serializers.ModelSerializer):
 
 
 class TicketEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
 
     class Meta:
         model = TicketEvent
@@ -25,7 +25,7 @@ class TicketEventSerializer(serializers.ModelSerializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username", default=None)
+    author = serializers.CharField(source="author.username", default=None, allow_null=True)
 
     class Meta:
         model = Message
@@ -40,8 +40,8 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class TicketListSerializer(serializers.ModelSerializer):
     customer = CustomerBriefSerializer(read_only=True)
-    order_number = serializers.CharField(source="order.external_number", default=None, read_only=True)
-    assignee = serializers.CharField(source="assignee.username", default=None, read_only=True)
+    order_number = serializers.CharField(source="order.external_number", default=None, allow_null=True, read_only=True)
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Ticket
@@ -60,7 +60,7 @@ class TicketDetailSerializer(TicketListSerializer):
     priority_reason_labels = serializers.SerializerMethodField()
     risk_reason_labels = serializers.SerializerMethodField()
     available_actions = serializers.SerializerMethodField()
-    sla_policy_name = serializers.CharField(source="sla_policy.name", default=None, read_only=True)
+    sla_policy_name = serializers.CharField(source="sla_policy.name", default=None, allow_null=True, read_only=True)
     timeline = TicketEventSerializer(source="events", many=True, read_only=True)
     messages = MessageSerializer(many=True, read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)

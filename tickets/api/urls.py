@@ -1,4 +1,5 @@
-from django.urls import path
+from django.http import JsonResponse
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from customers.api import CustomerViewSet
@@ -10,7 +11,19 @@ from .people import SubtaskViewSet
 from .playbook import ApprovalViewSet, IncidentViewSet
 from .views import TicketViewSet
 
-router = DefaultRouter()
+
+def api_not_found(request, *args, **kwargs):
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+class NumericIdRouter(DefaultRouter):
+    """Every object is addressed by its numeric id; anything else falls through to the JSON 404."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        return f"(?P<{lookup_prefix}{viewset.lookup_url_kwarg or viewset.lookup_field}>[0-9]+)"
+
+
+router = NumericIdRouter()
 router.register("tickets", TicketViewSet, basename="ticket")
 router.register("subtasks", SubtaskViewSet, basename="subtask")
 router.register("customers", CustomerViewSet, basename="customer")
@@ -19,4 +32,8 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("incidents", IncidentViewSet, basename="incident")
 
-urlpatterns = [path("intake/", IntakeView.as_view(), name="intake"), *router.urls]
+urlpatterns = [
+    path("intake/", IntakeView.as_view(), name="intake"),
+    *router.urls,
+    re_path(r"^.*$", api_not_found),  # JSON, not Django's HTML page, for any unknown API path
+]

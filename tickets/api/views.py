@@ -127,7 +127,7 @@ class TicketViewSet(
     @extend_schema(methods=["get"], responses={200: MessageSerializer(many=True)})
     @extend_schema(methods=["post"], request=MessageCreateSerializer,
                    responses={201: MessageSerializer, 409: OpenApiResponse(TransitionRefusedSerializer)})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def messages(self, request, pk=None):
         """The conversation: replies to the customer, what the customer said, internal notes."""
         if request.method == "GET":
