@@ -10,7 +10,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.on_configure.connect
+@app.on_after_configure.connect
 def _create_filesystem_broker_folders(sender, **kwargs):
     # The filesystem transport (embedded default) raises FileNotFoundError on missing folders.
     if str(sender.conf.broker_url).startswith("filesystem://"):

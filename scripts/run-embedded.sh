@@ -9,7 +9,7 @@ export DEBUG=${DEBUG:-true}
 export DJANGO_SETTINGS_MODULE=aftersales.settings
 VAR=${AFTERSALES_VAR_DIR:-var}
 export AFTERSALES_VAR_DIR=$VAR
-mkdir -p "$VAR/celery"
+mkdir -p "$VAR/celery/out" "$VAR/celery/control" "$VAR/celery/processed"
 
 "$PY" manage.py migrate --noinput -v0
 "$PY" manage.py seed_demo

@@ -89,6 +89,13 @@ def dedupe_key(order_item_id: int, new_price: Decimal) -> str:
     return f"pricediff:{order_item_id}:{new_price.quantize(CENT)}"
 
 
+def _price_of_key(key: str) -> Decimal | None:
+    try:
+        return Decimal(key.rsplit(":", 1)[1])
+    except (IndexError, InvalidOperation):
+        return None
+
+
 # --- access -------------------------------------------------------------------------------------
 
 
@@ -383,8 +390,8 @@ def _validate(rows: list[_Row], *, actor, now: datetime) -> None:
         for item_id, key, status in Through.objects.filter(
             orderitem_id__in=chunk, refund__dedupe_key__startswith="pricediff:"
         ).values_list("orderitem_id", "refund__dedupe_key", "refund__status"):
-            if status in COUNTING:
-                price = Decimal(key.rsplit(":", 1)[1])
+            price = _price_of_key(key)
+            if status in COUNTING and price is not None:
                 lowest_refunded_price[item_id] = min(price, lowest_refunded_price.get(item_id, price))
     keys = [dedupe_key(row.order_item_id, row.new_price) for row in rows if row.status == Row.VALID]
     for chunk in _chunks(keys, step):

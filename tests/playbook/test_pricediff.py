@@ -282,6 +282,9 @@ def test_progress_partial_polls_while_running_and_links_the_report_when_done(sup
     assert "hx-trigger" not in done and reverse("tickets:pricediff_report_csv", args=[batch.pk]) in done
     detail = supervisor_client.get(reverse("tickets:pricediff_detail", args=[batch.pk]))
     assert detail.status_code == 200 and b'id="pricediff-progress"' in detail.content
+    PriceDiffBatch.objects.filter(pk=batch.pk).update(status="failed")
+    failed = supervisor_client.get(reverse("tickets:pricediff_detail", args=[batch.pk])).content.decode()
+    assert "hx-trigger" not in failed and "unexpected error" in failed and "Resume" in failed
 
 
 def test_report_and_error_csv_list_rows_with_formulas_defused(supervisor_client, supervisor):
