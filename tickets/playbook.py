@@ -197,7 +197,7 @@ def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
             {"refund": [None, refund.pk], "amount": [None, str(refund.amount)], "status": [None, refund.status]},
         )
         if within_limit:
-            _finance_subtask(ticket, actor, refund)
+            _release_payment(ticket, actor, refund, solution)
         else:
             approval = ApprovalRequest.objects.create(
                 ticket=ticket,
@@ -234,6 +234,21 @@ def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
         Subtask.objects.filter(pk=subtask.pk).update(shipment=parcel)
 
 
+def _waits_for_the_return(solution: Solution | None) -> bool:
+    # Return and refund: the money goes out once the warehouse has the item and finds it as described.
+    return bool(
+        solution
+        and solution.kind == Solution.Kind.RETURN_REFUND
+        and solution.return_required
+        and not solution.return_waived
+    )
+
+
+def _release_payment(ticket, actor, refund, solution) -> None:
+    if not _waits_for_the_return(solution):
+        _finance_subtask(ticket, actor, refund)
+
+
 def _finance_subtask(ticket, actor, refund) -> None:
     subtask = subtask_create(
         ticket=ticket,
@@ -266,7 +281,7 @@ def approval_decide(*, approval: ApprovalRequest, actor, approve: bool, reason: 
     if approval.kind == ApprovalRequest.Kind.REFUND and approval.refund:
         if approve:
             refund = orders.refund_approve(refund=approval.refund)
-            _finance_subtask(ticket, actor, refund)
+            _release_payment(ticket, actor, refund, approval.solution)
         else:
             orders.refund_mark_failed(refund=approval.refund, reason=reason)
     if approval.kind == ApprovalRequest.Kind.RETURN_WAIVER and approve and approval.solution:
@@ -305,8 +320,15 @@ def warehouse_inspect_return(*, subtask: Subtask, actor, inspection: str, dispos
         shipment=subtask.return_shipment, inspection=inspection, disposition=disposition, note=note
     )
     finding = f"{parcel.get_inspection_display()} · {parcel.get_disposition_display()}" + (f" · {note}" if note else "")
-    action = "complete" if inspection == ReturnShipment.Inspection.AS_DESCRIBED else "reject"
-    return subtask_act(subtask=subtask, actor=actor, action=action, result=finding)
+    as_described = inspection == ReturnShipment.Inspection.AS_DESCRIBED
+    subtask = subtask_act(subtask=subtask, actor=actor, action="complete" if as_described else "reject", result=finding)
+    if as_described:
+        # The item is back as described: approved refunds of this ticket waiting for it can be paid.
+        for refund in Refund.objects.filter(
+            ticket_id=subtask.ticket_id, status=Refund.Status.APPROVED, subtasks__isnull=True
+        ):
+            _finance_subtask(subtask.ticket, actor, refund)
+    return subtask
 
 
 @transaction.atomic

@@ -258,3 +258,24 @@ def test_the_warehouse_ships_the_replacement_with_its_tracking_number(order, peo
     reship.refresh_from_db()
     assert reship.status == "done"
     assert Shipment.objects.get(pk=reship.shipment_id).tracking_number == "SF1234567890"
+
+
+def test_a_return_and_refund_is_paid_only_after_the_warehouse_finds_the_item_as_described(order, people, client):
+    ticket = working_ticket(order, people["agent"])
+    solution = playbook.solution_propose(
+        ticket=ticket, actor=people["agent"], kind="return_refund", amount=Decimal("100")
+    )
+    playbook.solution_confirm(solution=solution, actor=people["agent"], channel="phone", text="同意退货退款")
+    refund = Refund.objects.get(ticket=ticket)
+    assert refund.status == Refund.Status.APPROVED
+    assert not Subtask.objects.filter(refund=refund).exists()  # nothing to pay while the item is on its way
+
+    inspect = Subtask.objects.get(ticket=ticket, return_shipment__isnull=False)
+    playbook.warehouse_inspect_return(
+        subtask=inspect, actor=people["warehouse"], inspection="as_described", disposition="restock"
+    )
+
+    payment = Subtask.objects.get(refund=refund)
+    assert payment.department.code == "finance"
+    subtask_complete(subtask=payment, actor=people["finance"], result="已退款")
+    assert Refund.objects.get(pk=refund.pk).status == Refund.Status.PAID
