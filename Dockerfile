@@ -14,4 +14,5 @@ RUN SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --noinput
 RUN useradd --create-home desk && mkdir -p /app/var && chown -R desk /app/var
 USER desk
 EXPOSE 8000
-CMD ["gunicorn", "aftersales.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# --timeout 120: a 100,000-row price-difference preview runs inside its upload request (~20 s measured).
+CMD ["gunicorn", "aftersales.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120", "--access-logfile", "-"]

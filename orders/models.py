@@ -230,7 +230,7 @@ class PriceDiffBatch(models.Model):
 
     file_name = models.CharField(_("file name"), max_length=255)
     # Uploading the same file again finds this batch (and refunds nothing twice).
-    file_sha256 = models.CharField(_("file checksum"), max_length=64, db_index=True)
+    file_sha256 = models.CharField(_("file checksum"), max_length=64, unique=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                     related_name="+", verbose_name=_("uploaded by"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PREVIEWED)

@@ -455,7 +455,11 @@ def pricediff_preview(*, actor, file_name: str, content: bytes, now: datetime | 
         return earlier, False
     rows = _read_rows(content)
     _validate(rows, actor=actor, now=now or timezone.now())
-    return _batch_store(actor=actor, file_name=file_name, checksum=checksum, rows=rows), True
+    try:
+        return _batch_store(actor=actor, file_name=file_name, checksum=checksum, rows=rows), True
+    except IntegrityError:
+        # The same file was uploaded twice at the same moment: the first one's batch is the batch.
+        return PriceDiffBatch.objects.get(file_sha256=checksum), False
 
 
 @transaction.atomic

@@ -382,3 +382,19 @@ def test_a_job_stopped_by_an_error_is_marked_failed_and_resumes(supervisor, monk
     assert (batch.status, batch.refunded_rows, batch.refunded_amount) == ("done", 3, Decimal("6.00"))
     with pytest.raises(ValidationError):
         pricediff.pricediff_execute(batch=batch, actor=supervisor)
+
+
+def test_the_same_file_uploaded_twice_at_the_same_moment_gives_one_batch(uploader, monkeypatch):
+    line("TB-RACE-1", "SKU-R", "199.00")
+    content = csv_bytes([("TB-RACE-1", "SKU-R", "149.00", "价保")])
+    store = pricediff._batch_store
+
+    def the_other_upload_wins_first(**kwargs):
+        store(**kwargs)  # the concurrent request commits its batch between our check and our insert
+        return store(**kwargs)
+
+    monkeypatch.setattr(pricediff, "_batch_store", the_other_upload_wins_first)
+    batch, created = pricediff.pricediff_preview(actor=uploader, file_name="a.csv", content=content)
+
+    assert created is False
+    assert PriceDiffBatch.objects.filter(file_sha256=batch.file_sha256).count() == 1
