@@ -37,6 +37,7 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["platform"], name="customer_platform_idx")]  # queue filter by platform
         constraints = [
             models.UniqueConstraint(
                 fields=["platform", "platform_account"],

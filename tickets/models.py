@@ -282,6 +282,7 @@ class Ticket(Versioned):
             models.Index(fields=["type", "category"], name="ticket_type_category_idx"),
             models.Index(fields=["priority", "-created_at"], name="ticket_priority_created_idx"),
             models.Index(fields=["sla_state", "-created_at"], name="ticket_sla_state_created_idx"),
+            models.Index(fields=["-updated_at"], name="ticket_updated_idx"),  # queue sort "recently updated"
             models.Index(
                 fields=["sla_next_check_at"], condition=Q(sla_next_check_at__isnull=False),
                 name="ticket_sla_next_check_idx",

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
+from customers.masking import masked_if
 from customers.models import Customer
 from orders.models import Order
 
@@ -68,6 +69,14 @@ def sees_full_tickets(user) -> bool:
 def sees_unmasked_pii(user) -> bool:
     """Department staff get the customer's phone and address masked (only what the subtask needs)."""
     return sees_full_tickets(user)
+
+
+def ticket_contact_for(user, ticket: Ticket) -> dict[str, str]:
+    """The customer's phone and addresses as this viewer may see them (masked for department staff)."""
+    hidden = not sees_unmasked_pii(user)
+    customer = masked_if(hidden, phone=ticket.customer.phone, address=ticket.customer.address)
+    shipping = ticket.order.shipping_address if ticket.order_id else ""
+    return {**customer, "shipping_address": masked_if(hidden, address=shipping)["address"]}
 
 
 # Tickets ---------------------------------------------------------------------------------------

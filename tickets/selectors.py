@@ -51,3 +51,30 @@ def subtasks_overdue(*, now=None, department_id: int | None = None) -> QuerySet[
     if department_id is not None:
         queryset = queryset.filter(department_id=department_id)
     return subtask_list(queryset).order_by("due_at", "id")
+
+
+def customer_recent_tickets(customer_id: int, *, exclude_id: int | None = None, limit: int = 5) -> list[Ticket]:
+    """The customer's last tickets (for the intake lookup and the ticket page's customer panel)."""
+    return list(Ticket.objects.filter(customer_id=customer_id).exclude(pk=exclude_id).order_by("-created_at")[:limit])
+
+
+def orders_with_history(number: str) -> list:
+    """Orders with that number (one per platform at most), each with the customer's last tickets."""
+    from orders.models import Order
+
+    if not number:
+        return []
+    orders = list(
+        Order.objects.filter(external_number=number).select_related("customer").prefetch_related("items__product")[:3]
+    )
+    return [(order, customer_recent_tickets(order.customer_id)) for order in orders]
+
+
+def ticket_timeline(ticket: Ticket) -> list[tuple]:
+    """Messages, events and attachments in one list, oldest first (from the prefetched ticket: no query)."""
+    return sorted(
+        [("message", m.created_at, m) for m in ticket.messages.all()]
+        + [("event", e.created_at, e) for e in ticket.events.all()]
+        + [("attachment", a.created_at, a) for a in ticket.attachments.all()],
+        key=lambda item: (item[1], item[0]),
+    )

@@ -18,9 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from customers.masking import mask_address, mask_phone
 from customers.services import customer_find_or_create
-from orders.models import Order, ReturnShipment
+from orders.models import ReturnShipment
 
 from . import assignment, playbook, services, subtasks
 from .dashboard import dashboard_figures
@@ -56,11 +55,12 @@ from .policies import (
     sees_unmasked_pii,
     subtask_get_for_user,
     subtasks_visible_to,
+    ticket_contact_for,
     ticket_get_for_user,
     tickets_visible_to,
 )
 from .replies import render_reply, reply_placeholders, templates_for
-from .selectors import subtask_list, ticket_list
+from .selectors import customer_recent_tickets, orders_with_history, subtask_list, ticket_list, ticket_timeline
 from .suggestions import reason_labels
 from .workflow import ACTION_LABELS, TransitionRefused, available_actions, ticket_transition
 
@@ -152,7 +152,7 @@ def ticket_new(request):
 
         if _attempt(request, intake, _("Ticket created.")):
             return redirect("tickets:detail", pk=created["ticket"].pk)
-    matches = _orders_with_history(order.external_number) if order else []
+    matches = orders_with_history(order.external_number) if order else []
     return render(request, "tickets/new.html", {"form": form, "matches": matches})
 
 
@@ -163,16 +163,7 @@ def order_lookup(request):
     if not sees_full_tickets(request.user):
         raise PermissionDenied
     return render(request, "tickets/partials/_order_lookup.html",
-                  {"matches": _orders_with_history(number), "number": number})
-
-
-def _orders_with_history(number: str) -> list:
-    """Orders with that number (one per platform at most), each with the customer's last tickets."""
-    if not number:
-        return []
-    orders = list(Order.objects.filter(external_number=number).select_related("customer")
-                  .prefetch_related("items__product")[:3])
-    return [(o, list(Ticket.objects.filter(customer=o.customer).order_by("-created_at")[:5])) for o in orders]
+                  {"matches": orders_with_history(number), "number": number})
 
 
 # Ticket page -------------------------------------------------------------------------------------
@@ -182,30 +173,17 @@ def ticket_detail(request, pk):
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
     editable = can_edit_ticket(request.user, ticket) and not ticket.is_read_only
     show_pii = sees_unmasked_pii(request.user)
-    timeline = sorted(
-        [("message", m.created_at, m) for m in ticket.messages.all()]
-        + [("event", e.created_at, e) for e in ticket.events.all()]
-        + [("attachment", a.created_at, a) for a in ticket.attachments.all()],
-        key=lambda item: (item[1], item[0]),
-    )
-    previous = []
-    if show_pii:
-        previous = list(Ticket.objects.filter(customer_id=ticket.customer_id).exclude(pk=ticket.pk)
-                        .order_by("-created_at").values("pk", "number", "status", "type", "created_at")[:5])
+    previous = customer_recent_tickets(ticket.customer_id, exclude_id=ticket.pk) if show_pii else []
     placeholders = reply_placeholders(ticket, request.user) if editable else {}
     reply_templates = [{"name": t.name, "body": render_reply(t.body, placeholders)}
                        for t in templates_for(ticket, request.LANGUAGE_CODE)] if editable else []
-    customer = ticket.customer
     context = {
         "ticket": ticket,
         "editable": editable,
         "show_pii": show_pii,
-        "customer_phone": customer.phone if show_pii else mask_phone(customer.phone),
-        "customer_address": customer.address if show_pii else mask_address(customer.address),
-        "shipping_address": (ticket.order.shipping_address if show_pii else mask_address(ticket.order.shipping_address))
-        if ticket.order_id else "",
+        "contact": ticket_contact_for(request.user, ticket),
         "order_items": list(ticket.order.items.select_related("product")) if ticket.order_id else [],
-        "timeline": timeline,
+        "timeline": ticket_timeline(ticket),
         "previous": previous,
         "actions": [(a, ACTION_LABELS[a]) for a in available_actions(ticket)] if editable else [],
         "priority_reasons": reason_labels(ticket.priority_reasons),
@@ -473,12 +451,9 @@ def inbox(request):
 def subtask_detail(request, pk):
     subtask = subtask_get_for_user(user=request.user, subtask_id=pk)
     ticket = subtask.ticket
-    show_pii = sees_unmasked_pii(request.user)
     return render(request, "tickets/subtask.html", {
         "subtask": subtask, "ticket": ticket, "form": SubtaskActionForm(),
-        "customer_phone": ticket.customer.phone if show_pii else mask_phone(ticket.customer.phone),
-        "shipping_address": (ticket.order.shipping_address if show_pii else mask_address(ticket.order.shipping_address))
-        if ticket.order_id else "",
+        "contact": ticket_contact_for(request.user, ticket),
         "can_work": can_work_subtask(request.user, subtask),
         "inspection_choices": ReturnShipment.Inspection.choices,
         "disposition_choices": ReturnShipment.Disposition.choices,

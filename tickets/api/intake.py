@@ -3,6 +3,7 @@
 import json
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -156,9 +157,9 @@ class IntakeView(APIView):
         try:
             payload = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
-            raise ParseError("The body is not JSON.") from None
+            raise ParseError(_("The body is not JSON.")) from None
         if not isinstance(payload, dict):
-            raise ParseError("The body must be a JSON object.")
+            raise ParseError(_("The body must be a JSON object."))
         serializer = IntakePayloadSerializer(data=payload)
         serializer.is_valid(raise_exception=True)
         ticket, created = intake_receive(source=source, data=serializer.validated_data, payload=payload)

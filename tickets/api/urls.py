@@ -1,5 +1,6 @@
 from django.http import JsonResponse
 from django.urls import path, re_path
+from django.utils.translation import gettext as _
 from rest_framework.routers import DefaultRouter
 
 from customers.api import CustomerViewSet
@@ -13,7 +14,7 @@ from .views import TicketViewSet
 
 
 def api_not_found(request, *args, **kwargs):
-    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
 
 
 class NumericIdRouter(DefaultRouter):

@@ -1,5 +1,6 @@
 """ETag / If-Match on tickets and subtasks: a write based on a stale copy is refused with 412."""
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -21,7 +22,7 @@ class VersionedWrites:
         try:
             return int(raw)
         except (TypeError, ValueError):
-            raise exceptions.ValidationError({"version": ["A whole number, as sent in the ETag."]}) from None
+            raise exceptions.ValidationError({"version": [_("A whole number, as sent in the ETag.")]}) from None
 
     def current_representation(self) -> dict:
         return self.get_serializer(self.get_object()).data

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -151,7 +152,7 @@ class TicketViewSet(
         if serializer.validated_data.get("message"):
             message = ticket.messages.filter(pk=serializer.validated_data["message"]).first()
             if message is None:
-                raise ValidationError({"message": ["No such message on this ticket."]})
+                raise ValidationError({"message": [_("No such message on this ticket.")]})
         attachment = services.attachment_add(
             ticket=ticket, actor=request.user, upload=serializer.validated_data["file"], message=message
         )
