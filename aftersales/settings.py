@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_ratelimit",
     "customers",
     "orders",
     "tickets",
@@ -169,6 +170,13 @@ CACHES = {
     )
 }
 
+# The customer link is rate-limited through this cache; if it is down, customers get through rather
+# than being locked out (like the API throttles).
+RATELIMIT_FAIL_OPEN = True
+if not REDIS_URL:
+    # Per-process memory cache: right for `make run` (one process), never for several web processes.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: a bad or missing token answers 401 with WWW-Authenticate (session still works).
@@ -242,6 +250,11 @@ AUTO_ASSIGN_NEW_TICKETS = env.bool("AUTO_ASSIGN_NEW_TICKETS", default=True)
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=60)
 SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=500)
 AUTO_CLOSE_DAYS = env.int("AUTO_CLOSE_DAYS", default=7)
+# The customer's signed link (tickets/portal): how long a link stays valid and how often one address may use it.
+CUSTOMER_LINK_DAYS = env.int("CUSTOMER_LINK_DAYS", default=30)
+CUSTOMER_LINK_RATE = env.str("CUSTOMER_LINK_RATE", default="30/m")
+# A survey score at or below this alerts the supervisors.
+CSAT_ALERT_SCORE = env.int("CSAT_ALERT_SCORE", default=2)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="desk@localhost")
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {

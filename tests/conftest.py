@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from tests.factories import make_user
 
@@ -24,6 +25,14 @@ def pytest_collection_modifyitems(config, items):
                 if REQUIRE_SERVICES:
                     raise pytest.UsageError(f"{item.nodeid} needs {marker}, which is not configured")
                 item.add_marker(pytest.mark.skip(reason=f"needs {marker} (set DATABASE_URL / REDIS_URL)"))
+
+
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """A request in Chinese leaves its language active in the thread; each test starts in English."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

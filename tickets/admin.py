@@ -217,4 +217,5 @@ class NotificationAdmin(ViewOnlyAdmin):
     list_select_related = ["recipient", "ticket"]
 
 
+from .knowledge import admin as knowledge_admin  # noqa: E402,F401  (registers the knowledge base)
 from .sla import admin as sla_admin  # noqa: E402,F401  (registers the SLA configuration)

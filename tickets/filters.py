@@ -22,6 +22,7 @@ class Queue:
     WAITING_DEPARTMENT = "waiting_department"
     WAITING_CUSTOMER = "waiting_customer"
     ESCALATED = "escalated"
+    FOLLOW_UP = "follow_up"  # resolved: confirm with the customer, ask how we did (回访)
     ALL = "all"
 
 
@@ -33,6 +34,7 @@ QUEUE_LABELS = {
     Queue.WAITING_DEPARTMENT: _("Waiting on departments"),
     Queue.WAITING_CUSTOMER: _("Waiting on customer"),
     Queue.ESCALATED: _("Escalated"),
+    Queue.FOLLOW_UP: _("Follow-up"),
     Queue.ALL: _("All tickets"),
 }
 
@@ -47,6 +49,7 @@ def queue_filter(queue: str, user) -> Q:
         Queue.WAITING_DEPARTMENT: Q(status=Status.WAITING_DEPARTMENT),
         Queue.WAITING_CUSTOMER: Q(status=Status.WAITING_CUSTOMER),
         Queue.ESCALATED: open_ & Q(escalation_level__gt=0),
+        Queue.FOLLOW_UP: Q(status=Status.RESOLVED),
         Queue.ALL: Q(),
     }.get(queue, open_)
 

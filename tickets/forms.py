@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer, Platform
 from orders.models import Order, OrderItem
 
+from .followup.models import FollowUp
 from .models import (
     Category,
     Channel,
@@ -119,8 +120,18 @@ class TransitionForm(forms.Form):
 
 
 class SummaryForm(forms.Form):
-    summary = forms.CharField(label=_("Closing summary: root cause, what was done, what worked"),
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    root_cause = forms.CharField(label=_("Root cause"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    summary = forms.CharField(label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    what_worked = forms.CharField(label=_("What worked (the lesson)"), required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FollowUpForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
+    result = forms.ChoiceField(label=_("Result"), choices=FollowUp.Result.choices)
+    score = forms.TypedChoiceField(label=_("Satisfaction (if the customer gave one)"), coerce=int, empty_value=None,
+                                   required=False, choices=[("", "—"), *[(i, "★" * i) for i in range(1, 6)]])
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class SubtaskForm(forms.Form):

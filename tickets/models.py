@@ -39,6 +39,7 @@ class Channel(models.TextChoices):
     SOCIAL = "social", _("Social media")
     PLATFORM = "platform", _("Platform after-sales request")  # arrived by the intake webhook
     PLATFORM_DISPUTE = "platform_dispute", _("Platform dispute")
+    CUSTOMER_LINK = "customer_link", _("Customer link")  # the customer acted on their signed link
     OTHER = "other", _("Other")
 
 
@@ -86,6 +87,14 @@ class SLAState(models.TextChoices):
     WARNING = "warning", _("Warning")  # a warning threshold has passed
     BREACHED = "breached", _("Breached")
     PAUSED = "paused", _("Paused")  # waiting on the customer
+
+
+class CloseOutcome(models.TextChoices):
+    """How the follow-up (回访) ended when the ticket closed."""
+
+    CONFIRMED = "confirmed", _("Customer confirmed it is solved")
+    RATED = "rated", _("Customer confirmed and rated")
+    SILENT = "silent", _("No answer from the customer")
 
 
 class RiskLevel(models.TextChoices):
@@ -240,7 +249,18 @@ class Ticket(Versioned):
     # The earliest moment a warning or breach falls due; the sweep picks tickets where it has passed.
     sla_next_check_at = models.DateTimeField(_("next SLA check"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
-    summary = models.TextField(_("closing summary"), blank=True, help_text=_("Root cause, what was done, what worked."))
+    # The closing summary (seed 000, last step): archive needs all three; knowledge articles start from it.
+    root_cause = models.TextField(_("root cause"), blank=True)
+    summary = models.TextField(_("what was done"), blank=True)
+    what_worked = models.TextField(_("what worked"), blank=True)
+    # Counted here, not from events, so reports aggregate one table.
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    close_outcome = models.CharField(_("follow-up outcome"), max_length=10, choices=CloseOutcome.choices, blank=True)
+    # Set when a clock ran past its due time, kept after the clock stops (SLA compliance in reports).
+    first_response_breached = models.BooleanField(_("first response breached"), default=False)
+    resolution_breached = models.BooleanField(_("resolution breached"), default=False)
+    # Part of every customer link's signature: replacing it revokes the links given out before.
+    customer_link_key = models.CharField(_("customer link key"), max_length=32, blank=True)
 
     # The platform's own deadline for the shop (e.g. Taobao refund_remind_timeout, Douyin status_deadline):
     # past it the platform decides for the buyer. Preferred over any default (DOMAIN.md).
@@ -283,6 +303,7 @@ class Ticket(Versioned):
             models.Index(fields=["priority", "-created_at"], name="ticket_priority_created_idx"),
             models.Index(fields=["sla_state", "-created_at"], name="ticket_sla_state_created_idx"),
             models.Index(fields=["-updated_at"], name="ticket_updated_idx"),  # queue sort "recently updated"
+            models.Index(fields=["created_at"], name="ticket_created_idx"),  # reports: tickets of a period
             models.Index(
                 fields=["sla_next_check_at"], condition=Q(sla_next_check_at__isnull=False),
                 name="ticket_sla_next_check_idx",
@@ -681,5 +702,7 @@ class TicketEvent(models.Model):
         raise ValidationError(_("Timeline events cannot be deleted."))
 
 
+from .followup.models import FollowUp, SatisfactionSurvey  # noqa: E402,F401
+from .knowledge.models import KnowledgeArticle  # noqa: E402,F401
 from .notifications import Notification  # noqa: E402,F401  (models of the app live in several modules)
 from .sla.models import BusinessCalendar, CalendarDay, PromoPeriod, SLAPolicy, WorkingInterval  # noqa: E402,F401

@@ -21,6 +21,8 @@ class Notification(models.Model):
         AUTO_CLOSED = "auto_closed", _("Closed automatically")
         APPROVAL_REQUESTED = "approval_requested", _("Approval requested")
         APPROVAL_DECIDED = "approval_decided", _("Approval decided")
+        NOT_SOLVED = "not_solved", _("Customer says it is not solved")
+        LOW_SATISFACTION = "low_satisfaction", _("Low satisfaction score")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications",

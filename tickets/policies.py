@@ -20,6 +20,8 @@ from customers.masking import masked_if
 from customers.models import Customer
 from orders.models import Order
 
+from .knowledge.models import KnowledgeArticle
+from .knowledge.selectors import article_detail, faq_articles
 from .models import Subtask, Ticket
 from .roles import Role
 from .selectors import ticket_detail
@@ -189,3 +191,45 @@ def order_get_for_user(*, user, order_id) -> Order:
         return orders_visible_to(user).select_related("customer").prefetch_related("items__product").get(pk=order_id)
     except (Order.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+# Knowledge base --------------------------------------------------------------------------------
+# Agents, senior agents and supervisors write the case library (create, edit, publish); department
+# staff read what is published; admins read everything; anyone, logged in or not, reads published
+# FAQ articles on the public page (`faq_article_get`). Everyone else sees no article at all.
+
+
+def can_write_articles(user) -> bool:
+    return is_agent(user) or is_supervisor(user)
+
+
+def articles_visible_to(user, queryset: QuerySet[KnowledgeArticle] | None = None) -> QuerySet[KnowledgeArticle]:
+    queryset = KnowledgeArticle.objects.all() if queryset is None else queryset
+    if can_write_articles(user) or Role.ADMIN in desk_roles(user):
+        return queryset
+    if is_department_staff(user):
+        return queryset.filter(status=KnowledgeArticle.Status.PUBLISHED)
+    return queryset.none()
+
+
+def article_get_for_user(*, user, article_id, for_write: bool = False) -> KnowledgeArticle:
+    try:
+        article = article_detail(articles_visible_to(user)).get(pk=article_id)
+    except (KnowledgeArticle.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if for_write and not can_write_articles(user):
+        raise PermissionDenied
+    return article
+
+
+def faq_article_get(*, article_id) -> KnowledgeArticle:
+    """The public page: a published FAQ article; drafts and internal case articles answer 404."""
+    try:
+        return article_detail(faq_articles()).get(pk=article_id)
+    except (KnowledgeArticle.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def can_read_reports(user) -> bool:
+    """Supervisors read and export the reports; admins (read-only desk users) may read them too."""
+    return is_supervisor(user) or Role.ADMIN in desk_roles(user)

@@ -253,15 +253,20 @@ def attachment_add(*, ticket: Ticket, actor, upload, message: Message | None = N
 
 
 @transaction.atomic
-def ticket_set_summary(*, ticket: Ticket, actor, summary: str) -> Ticket:
-    """The closing summary (root cause, what was done, what worked); archive requires it."""
+def ticket_set_summary(*, ticket: Ticket, actor, root_cause: str, summary: str, what_worked: str) -> Ticket:
+    """The closing summary (root cause, what was done, what worked); archive requires all three."""
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     ensure_writable(ticket, "write summary")
-    if not summary.strip():
+    parts = {"root_cause": root_cause.strip(), "summary": summary.strip(), "what_worked": what_worked.strip()}
+    if not any(parts.values()):
         raise ValidationError({"summary": _("The summary is empty.")})
-    ticket.summary = summary
-    ticket.save(update_fields=["summary", "updated_at"])
-    TicketEvent.objects.create(ticket=ticket, actor=actor, action="summary_written")
+    changed = [field for field, value in parts.items() if getattr(ticket, field) != value]
+    for field in changed:
+        setattr(ticket, field, parts[field])
+    ticket.save(update_fields=[*changed, "updated_at"])
+    TicketEvent.objects.create(ticket=ticket, actor=actor, action="summary_written", changes={
+        field: [None, parts[field][:200]] for field in changed
+    })
     return ticket
 
 

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from . import incident_views, views
+from .followup import views as followup_views
 
 app_name = "tickets"
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("tickets/<int:pk>/transition/", views.ticket_transition_view, name="transition"),
     path("tickets/<int:pk>/summary/", views.ticket_summary, name="summary"),
     path("tickets/<int:pk>/take/", views.ticket_take, name="take"),
+    path("tickets/<int:pk>/follow-up/", followup_views.follow_up_new, name="follow_up"),
+    path("tickets/<int:pk>/customer-link/", followup_views.customer_link, name="customer_link"),
     path("tickets/<int:pk>/assign/", views.ticket_assign, name="assign"),
     path("tickets/<int:pk>/subtasks/", views.subtask_new, name="subtask_new"),
     path("tickets/<int:pk>/solutions/", views.solution_new, name="solution_new"),
@@ -36,4 +39,6 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("price-differences/", include("tickets.pricediff_urls")),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
+    path("", include("tickets.knowledge.urls")),
+    path("reports/", include("tickets.reports.urls")),
 ]

@@ -30,6 +30,7 @@ from .forms import (
     BulkActionForm,
     ClassifyForm,
     ConfirmSolutionForm,
+    FollowUpForm,
     IntakeForm,
     OverrideForm,
     ReplyForm,
@@ -170,6 +171,8 @@ def order_lookup(request):
 
 @desk_required
 def ticket_detail(request, pk):
+    from .knowledge.views import ticket_suggestions_context  # that module builds on this one's decorators
+
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
     editable = can_edit_ticket(request.user, ticket) and not ticket.is_read_only
     show_pii = sees_unmasked_pii(request.user)
@@ -196,7 +199,11 @@ def ticket_detail(request, pk):
             "tags": ", ".join(t.name for t in ticket.tags.all()),
         }),
         "override_form": OverrideForm(),
-        "summary_form": SummaryForm(initial={"summary": ticket.summary}),
+        "summary_form": SummaryForm(initial={
+            "root_cause": ticket.root_cause, "summary": ticket.summary, "what_worked": ticket.what_worked}),
+        "follow_up_form": FollowUpForm(),
+        "surveys": list(ticket.surveys.all()),
+        "follow_ups": list(ticket.follow_ups.select_related("recorded_by")),
         "subtask_form": SubtaskForm(),
         "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}) if can_assign(request.user) else None,
         "can_take": can_take(request.user) and ticket.assignee_id is None and ticket.is_open,
@@ -205,6 +212,8 @@ def ticket_detail(request, pk):
         "solution_form": SolutionForm(),
         "confirm_form": ConfirmSolutionForm(initial={"channel": ticket.channel}),
         "call_prompt": playbook.call_prompt(ticket),
+        **ticket_suggestions_context(ticket=ticket, user=request.user, language=request.LANGUAGE_CODE,
+                                     editable=editable),
     }
     return render(request, "tickets/detail.html", context)
 
@@ -280,8 +289,8 @@ def ticket_summary(request, pk):
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
     form = SummaryForm(request.POST)
     if form.is_valid():
-        _attempt(request, lambda: services.ticket_set_summary(
-            ticket=ticket, actor=request.user, summary=form.cleaned_data["summary"]), _("Summary saved."))
+        _attempt(request, lambda: services.ticket_set_summary(ticket=ticket, actor=request.user, **form.cleaned_data),
+                 _("Summary saved."))
     else:
         messages.error(request, _("The summary is empty."))
     return _back(pk)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .followup.selectors import close_outcome_of
 from .models import Status, Subtask, Ticket, TicketEvent
 from .sla.clock import sla_on_status_change
 
@@ -131,7 +132,7 @@ def _needs_classification(ticket: Ticket) -> str | None:
 
 
 def _needs_summary(ticket: Ticket) -> str | None:
-    if not ticket.summary.strip():
+    if not all(part.strip() for part in (ticket.root_cause, ticket.summary, ticket.what_worked)):
         return _("write the closing summary (root cause, what was done, what worked) first")
     return None
 
@@ -231,7 +232,12 @@ def ticket_transition(
         fields.append(_TIMESTAMP_ON_ENTRY[target])
     if action == Action.REOPEN:
         locked.resolved_at = locked.closed_at = None
-        fields += ["resolved_at", "closed_at"]
+        locked.reopen_count += 1
+        locked.close_outcome = ""
+        fields += ["resolved_at", "closed_at", "reopen_count", "close_outcome"]
+    if target == Status.CLOSED:
+        locked.close_outcome = close_outcome_of(locked, resolved_at=locked.resolved_at)
+        fields.append("close_outcome")
     locked.save(update_fields=fields)
     TicketEvent.objects.create(
         ticket=locked,

@@ -187,7 +187,10 @@ def test_detail_has_timeline_and_available_actions(api, agent):
 def test_every_allowed_transition_answers_200_with_the_new_status(api, agent, action, source):
     ticket = ticket_in(source, agent)
     if action == Action.ARCHIVE:
-        services.ticket_set_summary(ticket=ticket, actor=agent, summary="根因：包装不牢；补寄解决")
+        services.ticket_set_summary(
+            ticket=ticket, actor=agent, root_cause="根因：包装不牢；补寄解决", summary="根因：包装不牢；补寄解决",
+            what_worked="根因：包装不牢；补寄解决",
+        )
 
     response = api.post(transitions_url(ticket), {"action": action, "reason": REASONS.get(action, "")},
                         format="json")

@@ -76,7 +76,10 @@ def ticket_in(status: str, actor) -> Ticket:
     if status == Status.WAITING_DEPARTMENT:
         hand_to_warehouse(ticket, actor)
     if status == Status.ARCHIVED:
-        services.ticket_set_summary(ticket=ticket, actor=actor, summary="批次质量问题；退款并召回")
+        services.ticket_set_summary(
+            ticket=ticket, actor=actor, root_cause="批次质量问题；退款并召回", summary="批次质量问题；退款并召回",
+            what_worked="批次质量问题；退款并召回",
+        )
         ticket = move(ticket, actor, Action.ARCHIVE)
     ticket.refresh_from_db()
     assert ticket.status == status
@@ -106,7 +109,10 @@ def test_allowed_transition_moves_the_ticket_and_writes_one_event(agent, action,
     # Given a ticket in the source state (and, for archive, a summary written)
     ticket = ticket_in(source, agent)
     if action == Action.ARCHIVE:
-        ticket = services.ticket_set_summary(ticket=ticket, actor=agent, summary="物流破损；补寄解决")
+        ticket = services.ticket_set_summary(
+            ticket=ticket, actor=agent, root_cause="物流破损；补寄解决", summary="物流破损；补寄解决",
+            what_worked="物流破损；补寄解决",
+        )
     status_events = ticket.events.exclude(to_status="")
     events_before = status_events.count()
 
@@ -317,7 +323,10 @@ def test_resolve_close_and_archive_stamp_their_times(agent):
         ticket = move(ticket, agent, Action.RESOLVE)
     with time_machine.travel("2025-06-20 10:00 +08:00", tick=False):
         ticket = move(ticket, agent, Action.CLOSE)
-    services.ticket_set_summary(ticket=ticket, actor=agent, summary="已退款")
+    services.ticket_set_summary(
+            ticket=ticket, actor=agent, root_cause="已退款", summary="已退款",
+            what_worked="已退款",
+        )
     with time_machine.travel("2025-06-21 10:00 +08:00", tick=False):
         ticket = move(ticket, agent, Action.ARCHIVE)
 

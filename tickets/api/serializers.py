@@ -70,7 +70,8 @@ class TicketDetailSerializer(TicketListSerializer):
             "description", "customer_request", "requested_amount", "product_model", "purchase_date", "symptom",
             "frequency", "threatens_exposure", "platform_intervention", "tags", "affected_items",
             "priority_reasons", "priority_reason_labels", "priority_overridden", "risk_reasons",
-            "risk_reason_labels", "risk_overridden", "summary", "status_changed_at", "first_response_at",
+            "risk_reason_labels", "risk_overridden", "root_cause", "summary", "what_worked", "reopen_count",
+            "close_outcome", "status_changed_at", "first_response_at",
             "resolved_at", "closed_at", "archived_at", "follow_up_due_at", "sla_policy_name", "sla_paused_at",
             "available_actions", "timeline", "messages", "attachments",
         ]

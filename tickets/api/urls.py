@@ -6,6 +6,8 @@ from rest_framework.routers import DefaultRouter
 from customers.api import CustomerViewSet
 from orders.api import OrderViewSet
 
+from ..knowledge.api import KnowledgeArticleViewSet
+from ..reports.api import ReportView
 from .intake import IntakeView
 from .notifications import NotificationViewSet
 from .people import SubtaskViewSet
@@ -32,9 +34,11 @@ router.register("orders", OrderViewSet, basename="order")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("incidents", IncidentViewSet, basename="incident")
+router.register("articles", KnowledgeArticleViewSet, basename="article")
 
 urlpatterns = [
     path("intake/", IntakeView.as_view(), name="intake"),
+    path("reports/<slug:name>/", ReportView.as_view(), name="report"),
     *router.urls,
     re_path(r"^.*$", api_not_found),  # JSON, not Django's HTML page, for any unknown API path
 ]

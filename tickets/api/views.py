@@ -13,6 +13,7 @@ from ..filters import TicketFilter
 from ..policies import ticket_get_for_user, tickets_visible_to
 from ..selectors import ticket_list
 from ..workflow import ticket_transition
+from .closing import TicketClosingMixin
 from .people import TicketPeopleMixin
 from .playbook import TicketSolutionsMixin
 from .serializers import (
@@ -36,6 +37,7 @@ class TicketViewSet(
     VersionedWrites,
     TicketPeopleMixin,
     TicketSolutionsMixin,
+    TicketClosingMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

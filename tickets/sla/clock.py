@@ -50,7 +50,11 @@ SLA_FIELDS = [
     "resolution_started_at",
     "sla_paused_at",
     "sla_paused_seconds",
+    "first_response_breached",
+    "resolution_breached",
 ]
+# A clock that ran past its due marks the ticket for good (reports count SLA compliance from these).
+BREACH_FLAG = {FIRST_RESPONSE: "first_response_breached", RESOLUTION: "resolution_breached"}
 
 
 class ScheduleCache:
@@ -169,6 +173,10 @@ def sla_refresh(ticket: Ticket, *, now: datetime | None = None, context: SLACont
     now = now or timezone.now()
     context = context or SLAContext.load(now)
     before = {field: getattr(ticket, field) for field in SLA_FIELDS}
+    for kind, flag in BREACH_FLAG.items():
+        due = before[DUE_FIELD[kind]]
+        if due is not None and due <= now:
+            setattr(ticket, flag, True)  # stopped (answered, resolved) after its due, or still overdue
     policy = context.policy_for(ticket)
     ticket.sla_policy = policy
     for field in DUE_FIELD.values():

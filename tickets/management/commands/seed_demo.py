@@ -24,7 +24,11 @@ from django.utils import timezone
 from customers.models import Customer, Platform
 from orders.models import Order, OrderItem, Product
 from tickets.assignment import ticket_assign
-from tickets.models import Department, Message, StaffProfile, Subtask, Ticket, TicketEvent
+from tickets.followup.models import SatisfactionSurvey
+from tickets.followup.services import follow_up_record, survey_submit
+from tickets.knowledge.demo import demo_articles_load
+from tickets.knowledge.models import KnowledgeArticle
+from tickets.models import Channel, Department, Message, StaffProfile, Subtask, Ticket, TicketEvent
 from tickets.roles import DEFAULT_DEPARTMENTS, Role
 from tickets.services import message_add, ticket_classify, ticket_create, ticket_set_summary
 from tickets.subtasks import subtask_complete, subtask_create, subtask_reject, subtask_start
@@ -171,7 +175,8 @@ class DemoTicket:
 
     Steps: ("in"|"out"|"note", body[, username]), ("classify", reason[, {field: value}]),
     ("triage",), ("start",), ("wait"|"resume"|"resolve"|"close"|"reopen"|"archive", reason),
-    ("summary", text),
+    ("summary", root cause, what was done, what worked), ("survey", solved, score, comment) as the customer
+    on their link, ("follow_up", result, note[, score]) by phone,
     ("assign", username, reason), ("sub", department, kind, description, due in hours),
     ("sub_start", n), ("sub_done", n, result), ("sub_reject", n, reason) where n counts this
     ticket's subtasks from 0.
@@ -544,7 +549,7 @@ DEMO_TICKETS = (
                   "我们会盯着物流，有异常第一时间联系您。"),
           ("in", "好的，谢谢。"),
           ("resolve", "已告知物流时效"),
-          ("close", "客户确认，评价4星"),
+          ("survey", True, 4, "换了新的，挺好"),
       ]),
     T("demo-035", "hujun", "o15", [], "chat", "consultation", "logistics", "undetermined", "closed", 1,
       "羽绒服什么时候发货？我下周要出差，想带着。",
@@ -554,7 +559,7 @@ DEMO_TICKETS = (
           ("out", "胡先生您好，您的羽绒服已经打包好了，今天顺丰揽收，青岛一般隔天就到，出差前肯定能收到。"),
           ("resolve", "已告知发货时间"),
           ("in", "好的，那就放心了。"),
-          ("close", "客户确认"),
+          ("follow_up", "solved", "电话回访，客户确认已解决"),
       ]),
     T("demo-036", "xuqiang", "o11", ["CDB-P10-20K"], "chat", "consultation", "usage", "undetermined",
       "closed", 9,
@@ -564,7 +569,7 @@ DEMO_TICKETS = (
           ("triage",), ("start",),
           ("out", "可以的，P10额定能量74Wh，低于民航100Wh的限制，可以随身携带，不能托运哦。"),
           ("resolve", "已解答"),
-          ("close", "客户确认，评价5星"),
+          ("survey", True, 5, "处理很快，谢谢"),
       ]),
     T("demo-037", "sunyue", "o27", [], "phone", "complaint", "service_attitude", "merchant", "closed", 13,
       "我问了三遍表带怎么换，你们客服每次就发个链接就不理人了，这是什么服务态度？",
@@ -577,7 +582,7 @@ DEMO_TICKETS = (
           ("in", "好吧，这次态度还行。"),
           ("note", "涉事客服已做回复规范培训：不得只发链接，需确认客户已解决。", "supervisor"),
           ("resolve", "已致歉并电话指导，补偿20元优惠券"),
-          ("close", "回访客户表示满意，评价4星"),
+          ("follow_up", "solved", "电话回访，客户表示满意", 4),
       ]),
     T("demo-038", "huangli", "o08", ["LLJ-X3-GR"], "other", "consultation", "usage", "undetermined",
       "closed", 15,
@@ -587,7 +592,7 @@ DEMO_TICKETS = (
           ("triage",), ("start",),
           ("out", "黄女士您好，X3可以直接打豆浆，干豆需要泡4小时以上，选“豆浆”程序约25分钟就好。"),
           ("resolve", "已解答"),
-          ("close", "客户确认"),
+          ("follow_up", "solved", "电话回访，客户确认已解决"),
       ]),
     # --- archived -------------------------------------------------------------------------
     T("demo-039", "yangfan", "o21", ["LLJ-X3-GR"], "phone", "repair", "product_quality", "merchant",
@@ -603,9 +608,9 @@ DEMO_TICKETS = (
           ("out", "杨先生您好，料理机已修好：更换了刀组，测试正常，今天顺丰寄回给您。"),
           ("resolve", "更换刀组后寄回"),
           ("in", "收到了，用着没问题了。"),
-          ("close", "客户确认，评价5星"),
-          ("summary", "根因：刀组轴承卡死。处理：寄修更换刀组，3天寄回。经验：此类异响先让客户拍视频，"
-                      "可以远程判断是否刀组问题，直接寄刀组省去寄修往返。"),
+          ("survey", True, 5, "处理很快，谢谢"),
+          ("summary", "刀组轴承卡死。", "寄修更换刀组，3天寄回。",
+           "此类异响先让客户拍视频，可以远程判断是否刀组问题，直接寄刀组省去寄修往返。"),
           ("archive", "结案归档"),
       ]),
     T("demo-040", "zhangwei", "o18", ["SB-W5-BK"], "email", "repair", "product_quality", "merchant",
@@ -620,9 +625,9 @@ DEMO_TICKETS = (
           ("sub", "tech_support", "diagnose_fault", "检测取回的W5：黑屏且无法充电。", 72),
           ("sub_done", 1, "主板供电芯片损坏，属于个体故障，非批次问题。"),
           ("resolve", "已换新"),
-          ("close", "客户确认"),
-          ("summary", "根因：主板供电芯片个体故障。处理：7天内质量问题直接换新，旧表取回检测。"
-                      "经验：换新与取回同一快递员完成，客户不用跑两趟。"),
+          ("follow_up", "solved", "电话回访，客户确认已解决"),
+          ("summary", "主板供电芯片个体故障。", "7天内质量问题直接换新，旧表取回检测。",
+           "换新与取回同一快递员完成，客户不用跑两趟。"),
           ("archive", "结案归档"),
       ]),
     T("demo-041", "xuqiang", "o26", ["KFJ-K15-WH"], "chat", "refund_only", "logistics", "third_party",
@@ -638,9 +643,9 @@ DEMO_TICKETS = (
           ("sub", "logistics", "contact_courier", "向中通发起破损理赔，附客户照片。", 72),
           ("sub_done", 1, "中通已同意理赔99元"),
           ("resolve", "全额退款，快递理赔成功"),
-          ("close", "客户确认"),
-          ("summary", "根因：运输压损。处理：低值商品破损免退直接退款，向快递理赔。经验：K15外箱缓冲不足，"
-                      "已建议仓库加一层气泡膜。"),
+          ("follow_up", "solved", "电话回访，客户确认已解决"),
+          ("summary", "运输压损。", "低值商品破损免退直接退款，向快递理赔。",
+           "K15外箱缓冲不足，已建议仓库加一层气泡膜。"),
           ("archive", "结案归档"),
       ]),
     T("demo-042", "hujun", "o30", ["EJ-T20-WH"], "chat", "reship", "wrong_or_missing_item", "merchant",
@@ -654,8 +659,8 @@ DEMO_TICKETS = (
           ("sub_done", 0, "已顺丰寄出"),
           ("out", "胡先生，充电线已经补寄了两根，顺丰明天能到。"),
           ("resolve", "已补寄配件"),
-          ("close", "客户确认"),
-          ("summary", "根因：包装线配件漏装。处理：补寄充电线。经验：已请仓库在包装工位加配件核对。"),
+          ("follow_up", "solved", "电话回访，客户确认已解决"),
+          ("summary", "包装线配件漏装。", "补寄充电线。", "已请仓库在包装工位加配件核对。"),
           ("archive", "结案归档"),
       ]),
 )
@@ -702,6 +707,7 @@ class Command(BaseCommand):
             products = self._seed_products()
             orders = self._seed_orders(customers, products)
             created, skipped = self._seed_tickets(users, customers, orders)
+            self.articles = demo_articles_load(author=users["supervisor"])
         self._report(created, skipped)
 
     # Users --------------------------------------------------------------------------------
@@ -865,8 +871,14 @@ class Command(BaseCommand):
         elif op in ("wait", "resume", "resolve", "close", "reopen", "archive"):
             action = "wait_customer" if op == "wait" else op
             ticket_transition(ticket=ticket, action=action, actor=agent, reason=args[0])
+        elif op == "survey":
+            survey_submit(ticket=ticket, solved=args[0], score=args[1], comment=args[2])
+        elif op == "follow_up":
+            follow_up_record(ticket=ticket, actor=agent, channel=Channel.PHONE, result=args[0], note=args[1],
+                             score=args[2] if len(args) > 2 else None)
         elif op == "summary":
-            ticket_set_summary(ticket=ticket, actor=agent, summary=args[0])
+            root_cause, done, lesson = args
+            ticket_set_summary(ticket=ticket, actor=agent, root_cause=root_cause, summary=done, what_worked=lesson)
         elif op == "assign":
             ticket_assign(ticket=ticket, actor=users["supervisor"], assignee=users[args[0]], reason=args[1])
         elif op == "sub":
@@ -910,6 +922,8 @@ class Command(BaseCommand):
             "messages": Message.objects.count(),
             "events": TicketEvent.objects.count(),
             "subtasks": Subtask.objects.count(),
+            "surveys": SatisfactionSurvey.objects.count(),
+            "knowledge articles": KnowledgeArticle.objects.count(),
         }
         write("Counts: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
         if not settings.DEBUG:

@@ -1,0 +1,112 @@
+"""Follow-up (回访) writes: the customer's survey answer and the agent's follow-up record.
+
+The answer decides what happens next (DESIGN: closed on answer, reopened when not satisfied):
+not solved → reopen, with the customer's words as the reason, and tell the assignee and the
+supervisors; solved → close (outcome rated or confirmed); a low score alerts the supervisors.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ..models import Channel, CloseOutcome, Status, Ticket, TicketEvent
+from ..notifications import Notification
+from ..roles import Role
+from ..workflow import Action, ensure_writable, ticket_transition
+from .models import FollowUp, SatisfactionSurvey
+
+FOLLOW_UP_STATUSES = (Status.RESOLVED, Status.CLOSED)
+
+
+def _notify(ticket: Ticket, kind: str, data: dict, key: str, *, supervisors: bool = True) -> None:
+    recipients = {ticket.assignee_id} - {None}
+    if supervisors:
+        recipients |= set(
+            get_user_model().objects.filter(is_active=True, groups__name=Role.SUPERVISOR).values_list("pk", flat=True)
+        )
+    Notification.objects.bulk_create(
+        [Notification(recipient_id=pk, kind=kind, ticket=ticket, data=data, dedupe_key=key) for pk in recipients],
+        ignore_conflicts=True,
+    )
+
+
+def _locked_after_resolution(ticket: Ticket, action: str) -> Ticket:
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ensure_writable(locked, action)
+    if locked.status not in FOLLOW_UP_STATUSES or locked.resolved_at is None:
+        raise ValidationError({"ticket": _("Follow-up starts once the case is resolved.")})
+    return locked
+
+
+@transaction.atomic
+def survey_submit(
+    *, ticket: Ticket, solved: bool, score: int | None, comment: str = "", channel: str = Channel.CUSTOMER_LINK,
+    actor=None,
+) -> SatisfactionSurvey:
+    """Store the customer's answer for the current resolution (once) and act on it."""
+    if score is not None and not 1 <= score <= 5:
+        raise ValidationError({"score": _("Choose a score from 1 to 5.")})
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    ticket = _locked_after_resolution(ticket, "survey")
+    if SatisfactionSurvey.objects.filter(ticket=ticket, resolved_at=ticket.resolved_at).exists():
+        raise ValidationError({"survey": _("This resolution has already been answered. Thank you.")})
+    survey = SatisfactionSurvey.objects.create(
+        ticket=ticket, resolved_at=ticket.resolved_at, solved=solved, score=score, comment=comment.strip(),
+        channel=channel, recorded_by=actor,
+    )
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, action="survey_answered", reason=survey.comment,
+        changes={"solved": [None, solved], "score": [None, score], "channel": [None, channel]},
+    )
+    data = {"survey": survey.pk, "score": score}
+    if not solved:
+        ticket_transition(
+            ticket=ticket, action=Action.REOPEN, actor=actor,
+            reason=_("The customer says the problem is not solved: %(words)s") % {"words": survey.comment or "-"},
+        )
+        _notify(ticket, Notification.Kind.NOT_SOLVED, data, f"survey:{survey.pk}:not_solved")
+        return survey
+    if ticket.status == Status.RESOLVED:
+        ticket_transition(
+            ticket=ticket, action=Action.CLOSE, actor=actor, reason=_("The customer confirmed it is solved.")
+        )
+    else:  # closed as silent before the answer came: the answer now tells how it ended
+        ticket.close_outcome = CloseOutcome.RATED if score is not None else CloseOutcome.CONFIRMED
+        ticket.save(update_fields=["close_outcome", "updated_at"])
+    if score is not None and score <= settings.CSAT_ALERT_SCORE:
+        _notify(ticket, Notification.Kind.LOW_SATISFACTION, data, f"survey:{survey.pk}:low")
+    return survey
+
+
+@transaction.atomic
+def follow_up_record(
+    *, ticket: Ticket, actor, channel: str, result: str, note: str = "", score: int | None = None
+) -> FollowUp:
+    """The agent's follow-up call or message after resolution; a score given on the call is the survey."""
+    if result not in FollowUp.Result.values:
+        raise ValidationError({"result": _("Unknown result.")})
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    if result == FollowUp.Result.NOT_SOLVED and not note.strip():
+        raise ValidationError({"note": _("Say what is still wrong: the case is reopened with it.")})
+    if score is not None and result != FollowUp.Result.SOLVED:
+        raise ValidationError({"score": _("A score is taken when the customer confirms it is solved.")})
+    ticket = _locked_after_resolution(ticket, "follow up")
+    follow_up = FollowUp.objects.create(ticket=ticket, channel=channel, result=result, note=note.strip(),
+                                        recorded_by=actor)
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, action="follow_up_recorded", reason=follow_up.note,
+        changes={"follow_up_result": [None, result], "channel": [None, channel]},
+    )
+    if result == FollowUp.Result.NOT_SOLVED:
+        ticket_transition(ticket=ticket, action=Action.REOPEN, actor=actor, reason=follow_up.note)
+    elif result == FollowUp.Result.SOLVED:
+        if score is not None:
+            survey_submit(ticket=ticket, solved=True, score=score, comment=follow_up.note, channel=channel, actor=actor)
+        elif ticket.status == Status.RESOLVED:
+            ticket_transition(ticket=ticket, action=Action.CLOSE, actor=actor,
+                              reason=_("The customer confirmed it is solved."))
+    return follow_up

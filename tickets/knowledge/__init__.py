@@ -1,0 +1,1 @@
+"""The case library: knowledge articles drawn from archived cases, searchable in Chinese; FAQ."""

@@ -1,0 +1,134 @@
+"""Reads of the case library: search, the public FAQ, and what to suggest on a ticket page.
+
+Access is not decided here: views and the API narrow these querysets with
+`tickets.policies.articles_visible_to` (or use `faq_articles` for the public page).
+"""
+
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Substr
+from django.utils.translation import gettext_lazy as _
+
+from ..models import Category, ReplyTemplate, Ticket
+from ..replies import templates_for
+from .models import KnowledgeArticle
+from .search import any_word_condition, articles_matching, keywords_of, query_words, relevance_to, search_words
+
+EXCERPT_CHARS = 80
+
+
+def article_list(queryset: QuerySet[KnowledgeArticle] | None = None) -> QuerySet[KnowledgeArticle]:
+    """A list page's rows: author and tags fetched up front (constant queries per page)."""
+    queryset = KnowledgeArticle.objects.all() if queryset is None else queryset
+    return queryset.select_related("author").prefetch_related("tags")
+
+
+def article_detail(queryset: QuerySet[KnowledgeArticle] | None = None) -> QuerySet[KnowledgeArticle]:
+    return article_list(queryset).select_related("source_ticket")
+
+
+def faq_articles(*, language: str | None = None) -> QuerySet[KnowledgeArticle]:
+    """What the public FAQ may show: published articles marked FAQ (drafts and internal cases never)."""
+    queryset = KnowledgeArticle.objects.filter(status=KnowledgeArticle.Status.PUBLISHED, is_faq=True)
+    return queryset.filter(language=language) if language else queryset
+
+
+def articles_search(
+    *,
+    query: str,
+    language: str | None = None,
+    category: str = "",
+    faq_only: bool = False,
+    published_only: bool = True,
+    status: str = "",
+) -> QuerySet[KnowledgeArticle]:
+    """Articles holding every word of `query` (cut by jieba), best match first on PostgreSQL,
+    most recently updated first otherwise. Empty filters do not filter."""
+    queryset = article_list()
+    if published_only:
+        queryset = queryset.filter(status=KnowledgeArticle.Status.PUBLISHED)
+    elif status:
+        queryset = queryset.filter(status=status)
+    if language:
+        queryset = queryset.filter(language=language)
+    if category:
+        queryset = queryset.filter(category=category)
+    if faq_only:
+        queryset = queryset.filter(is_faq=True)
+    return articles_matching(queryset, query_words(query or ""))
+
+
+def faq_by_category(*, language: str, query: str = "") -> list[tuple[str, str, list[KnowledgeArticle]]]:
+    """The public FAQ in one language, grouped by category in the desk's category order:
+    [(category, label, articles)], articles uncategorised last under "General"."""
+    articles = articles_search(query=query, language=language, faq_only=True)
+    if not query_words(query or ""):
+        articles = articles.order_by("title", "id")
+    order = {value: index for index, value in enumerate(Category.values)}
+    groups: dict[str, list[KnowledgeArticle]] = {}
+    for article in articles:
+        groups.setdefault(article.category, []).append(article)
+    return [
+        (category, Category(category).label if category else _("General"), groups[category])
+        for category in sorted(groups, key=lambda value: order.get(value, len(order)))
+    ]
+
+
+def _ticket_keywords(ticket: Ticket) -> list[str]:
+    return keywords_of(f"{ticket.description}\n{ticket.symptom}")
+
+
+def _indexed_forms(keywords: list[str]) -> list[str]:
+    """Each keyword cut the way search_text was cut, so a word jieba guessed (HMM) still finds its
+    pieces; single characters are dropped (拉不上 -> 拉 / 不 / 上 would match nearly anything)."""
+    forms = (" ".join(word for word in search_words(keyword) if len(word) > 1) for keyword in keywords)
+    return list(dict.fromkeys(form for form in forms if form))
+
+
+def _same_kind(ticket: Ticket):
+    """1 for each of category and type the article shares with the ticket (so 2 is the closest kin)."""
+    score = Value(0, output_field=IntegerField())
+    for field, value in (("category", ticket.category), ("ticket_type", ticket.type)):
+        if value:
+            score = score + Case(When(**{field: value}, then=Value(1)), default=Value(0), output_field=IntegerField())
+    return score
+
+
+def articles_similar_to(*, ticket: Ticket, language: str, limit: int = 5) -> list[KnowledgeArticle]:
+    """Published articles for the agent on a ticket page: the same category and type first, then by
+    how many of the ticket's keywords (jieba TF-IDF over the customer's words and the symptom) they
+    hold. One query; each row carries `excerpt` (the text's first characters) for the list."""
+    words = _indexed_forms(_ticket_keywords(ticket))
+    candidates = Q()
+    if words:
+        candidates |= any_word_condition(words)
+    if ticket.category:
+        candidates |= Q(category=ticket.category)
+    if ticket.type:
+        candidates |= Q(ticket_type=ticket.type)
+    if not candidates:
+        return []
+    queryset = (
+        KnowledgeArticle.objects.filter(candidates, status=KnowledgeArticle.Status.PUBLISHED, language=language)
+        .defer("body", "search_text")
+        .annotate(
+            same_kind=_same_kind(ticket),
+            relevance=relevance_to(words) if words else Value(0, output_field=IntegerField()),
+            # One character more than shown, so the template knows to add "…".
+            excerpt=Substr("body", 1, EXCERPT_CHARS + 1),
+        )
+        .order_by("-same_kind", "-relevance", "-published_at", "-id")
+    )
+    return list(queryset[:limit])
+
+
+def reply_templates_similar_to(*, ticket: Ticket, language: str, limit: int = 5) -> list[ReplyTemplate]:
+    """Active reply templates in `language` made for the ticket's type and category (or general),
+    those sharing most keywords with the customer's words first, specific before general. One query."""
+    overlap = Value(0, output_field=IntegerField())
+    for word in _ticket_keywords(ticket):
+        overlap = overlap + Case(
+            When(Q(body__icontains=word) | Q(name__icontains=word), then=Value(1)), default=Value(0),
+            output_field=IntegerField(),
+        )
+    queryset = templates_for(ticket, language).annotate(overlap=overlap).order_by("-overlap", "rank", "name")
+    return list(queryset[:limit])

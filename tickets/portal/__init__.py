@@ -1,0 +1,1 @@
+"""The customer's signed link: progress, solution choice, evidence, satisfaction survey (no login)."""

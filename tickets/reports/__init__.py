@@ -1,0 +1,1 @@
+"""Supervisor reports: where after-sales hurts, aggregated in the database."""
