@@ -7,7 +7,7 @@ COPY aftersales aftersales
 COPY customers customers
 COPY orders orders
 COPY tickets tickets
-RUN pip install .
+RUN pip install ".[s3]"
 COPY . .
 # collectstatic needs settings; a throwaway key is fine at build time (not used at run time).
 RUN SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --noinput

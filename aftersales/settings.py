@@ -126,6 +126,26 @@ STORAGES = {
     },
 }
 
+# Uploads go through Django's storage API only: the disk by default (one host, or a shared volume),
+# an S3-compatible object store (S3, MinIO, Aliyun OSS, Tencent COS) with MEDIA_STORAGE=s3, so any
+# number of web and worker processes on any host see the same files. Needs the `s3` extra.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+if MEDIA_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("S3_BUCKET"),
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            "access_key": env.str("S3_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("S3_SECRET_KEY", default="") or None,
+            "file_overwrite": False,  # two uploads of photo.jpg keep both
+            "querystring_auth": True,  # evidence is private: links expire
+        },
+    }
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured("MEDIA_STORAGE must be 'filesystem' or 's3'.")
+
 # Evidence uploads (photos, videos, PDFs): checked by content, not by the name the browser sends.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -173,9 +193,15 @@ CACHES = {
 # The customer link is rate-limited through this cache; if it is down, customers get through rather
 # than being locked out (like the API throttles).
 RATELIMIT_FAIL_OPEN = True
+# Reverse proxies of our own in front of the web processes (docker-compose's nginx: 1); rate limits
+# and the customer's recorded address then come from X-Forwarded-For (aftersales/client_ip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# W001 names only memcached and django-redis; Django's own RedisCache counts with Redis INCR, atomic
+# across processes, which is all the limiter needs.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 if not REDIS_URL:
     # Per-process memory cache: right for `make run` (one process), never for several web processes.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -189,6 +215,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "aftersales.api.exception_handler",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
     "DEFAULT_THROTTLE_CLASSES": [
         "aftersales.throttling.AnonRateThrottle",
         "aftersales.throttling.UserRateThrottle",

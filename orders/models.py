@@ -5,6 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import Platform
 
@@ -124,7 +125,7 @@ class Refund(models.Model):
     class Status(models.TextChoices):
         REQUESTED = "requested", _("Requested")  # waiting for approval (above the agent's limit)
         APPROVED = "approved", _("Approved")  # finance may pay it
-        PAID = "paid", _("Paid")
+        PAID = "paid", pgettext_lazy("refund status", "Paid")
         FAILED = "failed", _("Failed")  # payment failed or the request was rejected; counts for nothing
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order"))

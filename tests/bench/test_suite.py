@@ -24,7 +24,7 @@ MEASUREMENTS = (
 PLANS = ("queue_page", "queue_api", "filtered_queue", "search_order", "search_phone", "search_word", "ticket_page",
          "dashboard", "sla_sweep", "sla_sweep_all", "intake")
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _drop_databases(url: str) -> None:
@@ -51,7 +51,7 @@ def test_suite_reports_every_measurement_with_figures_and_stores_the_plans(tmp_p
         "--pricediff-max-seconds", "60", "--json-out", str(json_out), "--plans-dir", str(plans),
     ]
     try:
-        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=840)
     finally:
         _drop_databases(url)
 

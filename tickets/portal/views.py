@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from aftersales.client_ip import client_ip
+
 from ..followup.services import survey_submit
 from ..models import Channel
 from .forms import EvidenceForm, SurveyForm
@@ -27,7 +29,7 @@ def customer_link_view(view):
     """Resolve the link first; every attempt, good or bad, counts against the address's rate."""
 
     @wraps(view)
-    @ratelimit(key="ip", rate=_rate, method=ratelimit.ALL, block=False)
+    @ratelimit(key="aftersales.client_ip.ratelimit_key", rate=_rate, method=ratelimit.ALL, block=False)
     def wrapper(request, token, *args, **kwargs):
         if getattr(request, "limited", False):
             return render(request, "portal/invalid.html", {"reason": "rate"}, status=429)
@@ -60,7 +62,7 @@ def case(request, token, ticket):
 def confirm_solution(request, token, ticket):
     try:
         portal_solution_confirm(
-            ticket=ticket, solution_id=_int(request.POST.get("solution")), client_ip=request.META.get("REMOTE_ADDR", "")
+            ticket=ticket, solution_id=_int(request.POST.get("solution")), client_ip=client_ip(request)
         )
         messages.success(request, _("Thank you: your choice is recorded and we are putting it in motion."))
     except ValidationError as exc:
