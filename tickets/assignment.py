@@ -4,7 +4,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from .models import OPEN_STATUSES, RiskLevel, Ticket, TicketEvent
@@ -69,13 +70,26 @@ def ticket_take(*, ticket: Ticket, actor) -> Ticket:
 def least_loaded_agent(*, high_risk: bool):
     """The on-duty agent with the fewest open tickets (ties: the longest-standing account).
 
-    High-risk cases go only to senior agents (DESIGN: risk=high is routed to them).
+    High-risk cases go only to senior agents (DESIGN: risk=high is routed to them). Each candidate's
+    load is a correlated count over ticket_assignee_status_idx (assignee, status): it reads that agent's
+    open tickets in the index only, never the ticket history (a join and GROUP BY scanned the table).
     """
     roles = (Role.SENIOR_AGENT,) if high_risk else (Role.AGENT, Role.SENIOR_AGENT)
+    open_tickets = (
+        Ticket.objects.filter(assignee=OuterRef("pk"), status__in=OPEN_STATUSES)
+        .order_by()
+        .values("assignee")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     return (
         get_user_model()
-        .objects.filter(is_active=True, groups__name__in=roles, staff_profile__on_duty=True)
-        .annotate(load=Count("assigned_tickets", filter=Q(assigned_tickets__status__in=OPEN_STATUSES)))
+        .objects.filter(
+            Exists(get_user_model().groups.through.objects.filter(user=OuterRef("pk"), group__name__in=roles)),
+            is_active=True,
+            staff_profile__on_duty=True,
+        )
+        .annotate(load=Coalesce(Subquery(open_tickets), 0))
         .order_by("load", "id")
         .first()
     )
@@ -85,6 +99,12 @@ def least_loaded_agent(*, high_risk: bool):
 def ticket_auto_assign(*, ticket: Ticket) -> Ticket:
     """Give a new, unassigned ticket to the least-loaded on-duty agent; no-op if none is on duty."""
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    return auto_assign_created(ticket)
+
+
+def auto_assign_created(ticket: Ticket) -> Ticket:
+    """ticket_auto_assign for a ticket the caller's transaction has just inserted: nobody else can see
+    the row yet, so there is nothing to lock or read again."""
     if ticket.assignee_id is not None or not settings.AUTO_ASSIGN_NEW_TICKETS:
         return ticket
     agent = least_loaded_agent(high_risk=ticket.risk_level == RiskLevel.HIGH)

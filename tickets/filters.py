@@ -2,7 +2,7 @@
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from customers.models import Platform
 
 from .models import OPEN_STATUSES, Category, Channel, Priority, RiskLevel, SLAState, Status, Tag, Ticket, TicketType
+from .search import tickets_search
 
 
 class Queue:
@@ -39,6 +40,10 @@ QUEUE_LABELS = {
 }
 
 
+# Every counted tab (all but "all") is a subset of these: the tab counts read only these tickets.
+QUEUE_COUNTED_STATUSES = (*OPEN_STATUSES, Status.RESOLVED)
+
+
 def queue_filter(queue: str, user) -> Q:
     open_ = Q(status__in=OPEN_STATUSES)
     return {
@@ -52,6 +57,36 @@ def queue_filter(queue: str, user) -> Q:
         Queue.FOLLOW_UP: Q(status=Status.RESOLVED),
         Queue.ALL: Q(),
     }.get(queue, open_)
+
+
+def queue_counts(tickets: QuerySet[Ticket], user) -> dict[str, int]:
+    """Every tab's count but "all"'s, in one query over the open and resolved tickets only (index-only
+    on ticket_queue_counts_idx). It groups by the columns queue_filter looks at and sums the few dozen
+    groups here: one COUNT(...) FILTER per tab made PostgreSQL test each tab's condition on every row,
+    several times slower. _queues_of must say what queue_filter says (tests/perf/test_queue_queries.py)."""
+    counts = dict.fromkeys((name for name in QUEUE_LABELS if name != Queue.ALL), 0)
+    groups = (tickets.filter(status__in=QUEUE_COUNTED_STATUSES).order_by()
+              .values_list("status", "assignee_id", "escalation_level").annotate(n=Count("status")))
+    for status, assignee_id, escalation_level, n in groups:
+        for queue in _queues_of(status, assignee_id, escalation_level, user.pk):
+            counts[queue] += n
+    return counts
+
+
+def _queues_of(status: str, assignee_id: int | None, escalation_level: int, user_id: int) -> list[str]:
+    """The counted tabs a ticket shows in: queue_filter, row by row."""
+    if status not in OPEN_STATUSES:
+        return [Queue.FOLLOW_UP] if status == Status.RESOLVED else []
+    queues = [Queue.ALL_OPEN, Queue.UNASSIGNED if assignee_id is None else Queue.TEAM]
+    if assignee_id is not None and assignee_id == user_id:
+        queues.append(Queue.MINE)
+    if status == Status.WAITING_DEPARTMENT:
+        queues.append(Queue.WAITING_DEPARTMENT)
+    elif status == Status.WAITING_CUSTOMER:
+        queues.append(Queue.WAITING_CUSTOMER)
+    if escalation_level > 0:
+        queues.append(Queue.ESCALATED)
+    return queues
 
 
 ORDERING_CHOICES = (
@@ -69,16 +104,19 @@ class TagNameFilter(django_filters.ModelMultipleChoiceFilter):
 
 
 class TicketFilter(django_filters.FilterSet):
+    # distinct=False: these filter the ticket's own columns (or its one customer), so they cannot repeat a
+    # row; django-filter's default SELECT DISTINCT over every column would make PostgreSQL sort the whole
+    # match instead of reading the first page in index order. Only `tags` (many-to-many) keeps DISTINCT.
     q = django_filters.CharFilter(method="search", label=_("Search"))
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("Status"))
-    type = django_filters.MultipleChoiceFilter(choices=TicketType.choices, label=_("Type"))
-    category = django_filters.MultipleChoiceFilter(choices=Category.choices, label=_("Category"))
-    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices, label=_("Priority"))
-    sla_state = django_filters.MultipleChoiceFilter(choices=SLAState.choices, label=_("SLA"))
-    risk_level = django_filters.MultipleChoiceFilter(choices=RiskLevel.choices, label=_("Risk"))
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, label=_("Channel"))
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("Status"), distinct=False)
+    type = django_filters.MultipleChoiceFilter(choices=TicketType.choices, label=_("Type"), distinct=False)
+    category = django_filters.MultipleChoiceFilter(choices=Category.choices, label=_("Category"), distinct=False)
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices, label=_("Priority"), distinct=False)
+    sla_state = django_filters.MultipleChoiceFilter(choices=SLAState.choices, label=_("SLA"), distinct=False)
+    risk_level = django_filters.MultipleChoiceFilter(choices=RiskLevel.choices, label=_("Risk"), distinct=False)
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, label=_("Channel"), distinct=False)
     platform = django_filters.MultipleChoiceFilter(
-        field_name="customer__platform", choices=Platform.choices, label=_("Platform")
+        field_name="customer__platform", choices=Platform.choices, label=_("Platform"), distinct=False
     )
     tags = TagNameFilter(
         field_name="tags__name", to_field_name="name", queryset=Tag.objects.all(), label=_("Tags")
@@ -97,15 +135,4 @@ class TicketFilter(django_filters.FilterSet):
         fields = []
 
     def search(self, queryset, name, value):
-        """Ticket number, order number, customer phone, name or platform account, or the customer's words."""
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(number__iexact=value)
-            | Q(order__external_number=value)
-            | Q(customer__phone=value)
-            | Q(customer__platform_account=value)
-            | Q(customer__name=value)
-            | Q(description__icontains=value)
-        )
+        return tickets_search(queryset, value)

@@ -103,8 +103,12 @@ def intake_receive(*, source: IntakeSource, data: dict, payload: dict) -> tuple[
 
 
 def _existing(data) -> Ticket | None:
-    event = IntakeEvent.objects.filter(platform=data["platform"], external_id=data["aftersale_id"]).first()
-    return Ticket.objects.get(pk=event.ticket_id) if event else None
+    event = (
+        IntakeEvent.objects.filter(platform=data["platform"], external_id=data["aftersale_id"])
+        .select_related("ticket")
+        .first()
+    )
+    return event.ticket if event else None
 
 
 @transaction.atomic

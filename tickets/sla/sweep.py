@@ -24,7 +24,9 @@ from django.utils.translation import gettext as _
 
 from ..models import Message, Notification, RiskLevel, Status, Subtask, Ticket, TicketEvent
 from ..roles import Role
-from .clock import FOLLOW_UP, ScheduleCache, SLAContext, check_moments, running_clocks, sla_refresh
+from .bulk import bulk_update_tickets
+from .clock import FOLLOW_UP, SLA_FIELDS, ScheduleCache, SLAContext, refresh_with_checks
+from .models import SLAPolicy
 
 logger = logging.getLogger(__name__)
 MAX_ESCALATION = 2
@@ -51,11 +53,20 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> 
     now = now or timezone.now()
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
     result = SweepResult()
-    supervisors = _supervisors()
+    supervisors = [user.pk for user in _supervisors()]
     context = SLAContext.load(now, ScheduleCache())
     while _sweep_batch(now=now, batch_size=batch_size, supervisors=supervisors, context=context, result=result):
         result.batches += 1
     return result
+
+
+# What a sweep reads of a ticket (sla_refresh, running_clocks, the checks): a batch loads these columns only.
+SWEPT_FIELDS = (
+    *SLA_FIELDS,
+    "status", "priority", "type", "channel", "customer", "assignee", "risk_level", "escalation_level",
+    "created_at", "first_response_at", "resolved_at", "platform_deadline_at",
+    "customer__tier", "customer__platform",
+)
 
 
 @transaction.atomic
@@ -68,23 +79,37 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
     )
     if not ids:
         return False
-    tickets = list(Ticket.objects.filter(pk__in=ids).select_related("customer", "assignee", "sla_policy"))
+    tickets = list(Ticket.objects.filter(pk__in=ids).select_related("customer").only(*SWEPT_FIELDS))
+    _attach_policies(tickets, context)
     known_keys = set(Notification.objects.filter(ticket_id__in=ids).values_list("dedupe_key", flat=True))
     holders = _departments_holding(ids)
     notifications, events, changed_fields = [], [], {"sla_next_check_at", "sla_state"}
     for ticket in tickets:
         escalation = ticket.escalation_level
-        changed_fields |= set(sla_refresh(ticket, now=now, context=context))
-        _check_ticket(ticket, now, context, supervisors, known_keys, holders, notifications, events, result)
+        changes, checks = refresh_with_checks(ticket, now=now, context=context)
+        changed_fields |= set(changes)
+        _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notifications, events, result)
         if ticket.escalation_level != escalation:
             changed_fields.add("escalation_level")
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     TicketEvent.objects.bulk_create(events)
-    # Only the columns that moved: a CASE per column per row is the sweep's main cost.
-    Ticket.objects.bulk_update(tickets, sorted(changed_fields))
+    # Only the columns that moved, in one statement (Django's bulk_update writes a CASE per column per row).
+    bulk_update_tickets(tickets, sorted(changed_fields))
     result.tickets += len(tickets)
     result.notifications += len(notifications)
     return True
+
+
+def _attach_policies(tickets, context) -> None:
+    """Each ticket's current policy from the context (one object per policy, not one per row); a policy
+    no longer active is read once per batch."""
+    policies = {policy.pk: policy for policy in context.policies}
+    missing = {t.sla_policy_id for t in tickets if t.sla_policy_id is not None} - set(policies)
+    if missing:
+        policies.update(SLAPolicy.objects.in_bulk(missing))
+    for ticket in tickets:
+        if ticket.sla_policy_id is not None:
+            ticket.sla_policy = policies[ticket.sla_policy_id]
 
 
 def _departments_holding(ticket_ids) -> dict[int, list[str]]:
@@ -97,14 +122,13 @@ def _departments_holding(ticket_ids) -> dict[int, list[str]]:
     return holders
 
 
-def _check_ticket(ticket, now, context, supervisors, known_keys, holders, notifications, events, result):
+def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notifications, events, result):
+    """Notify and escalate for the moments of `checks` (the clocks sla_refresh just computed) that passed."""
     policy = ticket.sla_policy
     if policy is None:
         return
-    schedule = context.schedule(policy)
     high_risk = ticket.risk_level == RiskLevel.HIGH
-    for clock in running_clocks(ticket, policy, schedule):
-        moments = check_moments(clock, policy, schedule)
+    for clock, moments in checks:
         last_warning = max((p for p, _ in moments if p < 100), default=None)
         for percent, moment in moments:
             if moment > now:
@@ -117,17 +141,19 @@ def _check_ticket(ticket, now, context, supervisors, known_keys, holders, notifi
             known_keys.add(key)
             data = {"clock": clock.kind, "percent": percent, "due_at": clock.due_at.isoformat()}
             if clock.kind == FOLLOW_UP:
-                kind, recipients, action = Notification.Kind.FOLLOW_UP_DUE, [ticket.assignee], "follow_up_due"
+                kind, recipients, action = Notification.Kind.FOLLOW_UP_DUE, [ticket.assignee_id], "follow_up_due"
             elif percent == 100:
-                kind, recipients, action = Notification.Kind.SLA_BREACH, [ticket.assignee, *supervisors], "sla_breached"
+                kind, recipients, action = (
+                    Notification.Kind.SLA_BREACH, [ticket.assignee_id, *supervisors], "sla_breached"
+                )
                 data["held_by"] = holders.get(ticket.pk, [])
             else:
-                kind, recipients, action = Notification.Kind.SLA_WARNING, [ticket.assignee], "sla_warning"
-                if ticket.assignee is None:
+                kind, recipients, action = Notification.Kind.SLA_WARNING, [ticket.assignee_id], "sla_warning"
+                if ticket.assignee_id is None:
                     recipients = supervisors  # nobody on it yet: the supervisors must hear of it
-            for recipient in {r.pk: r for r in recipients if r is not None}.values():
+            for recipient in dict.fromkeys(r for r in recipients if r is not None):
                 notifications.append(
-                    Notification(recipient=recipient, kind=kind, ticket=ticket, data=data, dedupe_key=key)
+                    Notification(recipient_id=recipient, kind=kind, ticket=ticket, data=data, dedupe_key=key)
                 )
             events.append(
                 TicketEvent(
@@ -152,12 +178,7 @@ def _check_ticket(ticket, now, context, supervisors, known_keys, holders, notifi
                     )
                 )
     # Everything up to now is handled: wait for the next future moment.
-    future = [
-        moment
-        for clock in running_clocks(ticket, policy, schedule)
-        for _, moment in check_moments(clock, policy, schedule)
-        if moment > now
-    ]
+    future = [moment for _, moments in checks for _, moment in moments if moment > now]
     ticket.sla_next_check_at = min(future) if future and ticket.status != Status.WAITING_CUSTOMER else None
 
 
