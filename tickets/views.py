@@ -121,7 +121,7 @@ def ticket_queue(request):
         paginator.count = counts[queue]  # unfiltered, the list is the tab just counted: no second COUNT
     page = paginator.get_page(request.GET.get("page"))
     page_ids = list(page.object_list)
-    rows = ticket_list(Ticket.objects.filter(pk__in=page_ids)).in_bulk()
+    rows = ticket_list(Ticket.objects.filter(pk__in=page_ids)).order_by().in_bulk()  # page_ids hold the order
     page.object_list = [rows[pk] for pk in page_ids if pk in rows]
     query = request.GET.copy()
     query.pop("page", None)
