@@ -5,6 +5,7 @@ Every value a deployment changes comes from an environment variable (see README 
 filesystem Celery broker, so `make run` works on a bare machine.
 """
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -282,6 +283,10 @@ CUSTOMER_LINK_DAYS = env.int("CUSTOMER_LINK_DAYS", default=30)
 CUSTOMER_LINK_RATE = env.str("CUSTOMER_LINK_RATE", default="30/m")
 # A survey score at or below this alerts the supervisors.
 CSAT_ALERT_SCORE = env.int("CSAT_ALERT_SCORE", default=2)
+if CUSTOMER_LINK_DAYS < 1 or not 0 <= CSAT_ALERT_SCORE <= 5:
+    raise ImproperlyConfigured("CUSTOMER_LINK_DAYS must be at least 1 and CSAT_ALERT_SCORE between 0 and 5.")
+if not re.fullmatch(r"\d+/\d*[smhd]", CUSTOMER_LINK_RATE):
+    raise ImproperlyConfigured("CUSTOMER_LINK_RATE must look like 30/m (a count per s, m, h or d).")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="desk@localhost")
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {

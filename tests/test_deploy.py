@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.files.storage import InMemoryStorage
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
@@ -91,9 +91,9 @@ def test_evidence_goes_through_the_storage_api(client, agent):
                            {"file": SimpleUploadedFile("破损.png", PNG, content_type="image/png")})
     assert response.status_code == 201, response.content
     attachment = ticket.attachments.get()
-    assert isinstance(default_storage._wrapped, InMemoryStorage)
     with default_storage.open(attachment.file.name) as stored:
         assert stored.read() == PNG
+    assert not (Path(settings.MEDIA_ROOT) / attachment.file.name).exists()  # nothing went to the local disk
 
     download = client.get(reverse("tickets:attachment", args=[attachment.pk]))
     assert download.status_code == 200

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,8 @@ OPEN_STATUSES = (
     Status.WAITING_CUSTOMER,
     Status.WAITING_DEPARTMENT,
 )
+# The same set as an OR of equalities (partial index conditions, see Ticket.Meta.indexes).
+OPEN_EITHER = Q(*[("status", s) for s in OPEN_STATUSES], _connector=Q.OR)
 
 
 class Channel(models.TextChoices):
@@ -197,7 +200,8 @@ class Ticket(Versioned):
     description = models.TextField(_("customer's words"))
     customer_request = models.TextField(_("what the customer asks for"), blank=True)
     requested_amount = models.DecimalField(
-        _("requested amount"), max_digits=12, decimal_places=2, null=True, blank=True
+        _("requested amount"), max_digits=12, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
     )
     # Facts the agent records and confirms (seed 000, step 2).
     product_model = models.CharField(_("product model"), max_length=100, blank=True)
@@ -258,6 +262,8 @@ class Ticket(Versioned):
     # Counted here, not from events, so reports aggregate one table.
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
     close_outcome = models.CharField(_("follow-up outcome"), max_length=10, choices=CloseOutcome.choices, blank=True)
+    # The first follow-up of the current resolution (any result): the follow-up clock stops there.
+    followed_up_at = models.DateTimeField(_("followed up at"), null=True, blank=True)
     # Set when a clock ran past its due time, kept after the clock stops (SLA compliance in reports).
     first_response_breached = models.BooleanField(_("first response breached"), default=False)
     resolution_breached = models.BooleanField(_("resolution breached"), default=False)
@@ -326,28 +332,27 @@ class Ticket(Versioned):
             ),
             # Dashboard (tickets/dashboard.py): "resolved today" as a range read, and small partial indexes
             # over open tickets only, so the live figures and lists touch O(open) rows, never the history.
-            # "Open" is spelled status = a OR status = b ...: PostgreSQL proves `status IN (...)` implies it,
-            # and, unlike IN on a varchar, its stored definition re-creates identically (bench/dataset.py
-            # drops and re-creates indexes from pg_get_indexdef and checks they come back the same).
+            # "Open" is spelled status = a OR status = b ... here (OPEN_EITHER): PostgreSQL proves the
+            # queries' `status IN (...)` implies it, so these serve them as the IN-spelled ones above do.
             models.Index(fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="ticket_resolved_idx"),
             models.Index(
                 fields=["status", "assignee", "sla_state", "risk_level"],
-                condition=Q(*[("status", s) for s in OPEN_STATUSES], _connector=Q.OR),
+                condition=OPEN_EITHER,
                 name="ticket_open_dash_idx",
             ),
             models.Index(
                 fields=["sla_next_check_at"],
-                condition=Q(*[("status", s) for s in OPEN_STATUSES], _connector=Q.OR) & Q(sla_state=SLAState.WARNING),
+                condition=OPEN_EITHER & Q(sla_state=SLAState.WARNING),
                 name="ticket_open_warning_idx",
             ),
             models.Index(
                 fields=["-escalation_level", "created_at"],
-                condition=Q(*[("status", s) for s in OPEN_STATUSES], _connector=Q.OR) & Q(sla_state=SLAState.BREACHED),
+                condition=OPEN_EITHER & Q(sla_state=SLAState.BREACHED),
                 name="ticket_open_breached_idx",
             ),
             models.Index(
                 fields=["-escalation_level", "-created_at"],
-                condition=Q(*[("status", s) for s in OPEN_STATUSES], _connector=Q.OR)
+                condition=OPEN_EITHER
                 & (Q(escalation_level__gt=0) | Q(risk_level=RiskLevel.HIGH)),
                 name="ticket_open_escalated_idx",
             ),
@@ -369,6 +374,16 @@ class Ticket(Versioned):
     @property
     def is_read_only(self) -> bool:
         return self.status == Status.ARCHIVED
+
+    @property
+    def customer_may_write(self) -> bool:
+        """The customer may add words and evidence until the case is closed; after that a new case is opened."""
+        return self.status not in (Status.CLOSED, Status.ARCHIVED)
+
+    @property
+    def follow_up_open(self) -> bool:
+        """Follow-up (survey, call) belongs to a resolution: resolved, or closed and not yet archived."""
+        return self.status in (Status.RESOLVED, Status.CLOSED) and self.resolved_at is not None
 
 
 class Message(models.Model):

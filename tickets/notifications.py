@@ -67,3 +67,21 @@ def notification_mark_read(*, notification: Notification) -> Notification:
         Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
         notification.refresh_from_db(fields=["read_at"])
     return notification
+
+
+def notify_about_ticket(*, ticket, kind: str, data: dict, key: str, assignee: bool = True,
+                        supervisors: bool = True) -> None:
+    """Tell the ticket's assignee and/or every active supervisor, once per key and recipient."""
+    from django.contrib.auth import get_user_model
+
+    from .roles import Role
+
+    recipients = {ticket.assignee_id} - {None} if assignee else set()
+    if supervisors:
+        recipients |= set(
+            get_user_model().objects.filter(is_active=True, groups__name=Role.SUPERVISOR).values_list("pk", flat=True)
+        )
+    Notification.objects.bulk_create(
+        [Notification(recipient_id=pk, kind=kind, ticket=ticket, data=data, dedupe_key=key) for pk in recipients],
+        ignore_conflicts=True,
+    )

@@ -29,14 +29,17 @@ from .models import (
     Ticket,
     TicketEvent,
 )
+from .notifications import notify_about_ticket
 from .policies import is_supervisor
-from .roles import Role
 from .subtasks import subtask_create
 from .workflow import ensure_writable
 
 MONEY_KINDS = (Solution.Kind.REFUND_ONLY, Solution.Kind.RETURN_REFUND, Solution.Kind.COMPENSATION)
 RETURN_KINDS = (Solution.Kind.RETURN_REFUND, Solution.Kind.EXCHANGE, Solution.Kind.REPAIR)
-WRITTEN_CHANNELS = (Channel.CHAT, Channel.EMAIL, Channel.SOCIAL, Channel.PLATFORM, Channel.PLATFORM_DISPUTE)
+# What the customer wrote themselves is evidence of consent; a phone call is not (DOMAIN: 留证).
+WRITTEN_CHANNELS = (
+    Channel.CHAT, Channel.EMAIL, Channel.SOCIAL, Channel.PLATFORM, Channel.PLATFORM_DISPUTE, Channel.CUSTOMER_LINK,
+)
 
 
 def refund_limit_of(user) -> Decimal:
@@ -57,16 +60,6 @@ def call_prompt(ticket: Ticket) -> str | None:
 
 def _event(ticket, actor, action, changes=None, reason=""):
     TicketEvent.objects.create(ticket=ticket, actor=actor, action=action, changes=changes or {}, reason=reason)
-
-
-def _notify_supervisors(ticket, kind, data, key):
-    from django.contrib.auth import get_user_model
-
-    supervisors = get_user_model().objects.filter(is_active=True, groups__name=Role.SUPERVISOR).distinct()
-    Notification.objects.bulk_create(
-        [Notification(recipient=s, kind=kind, ticket=ticket, data=data, dedupe_key=key) for s in supervisors],
-        ignore_conflicts=True,
-    )
 
 
 @transaction.atomic
@@ -128,8 +121,9 @@ def solution_propose(
             reason=waiver_reason,
             requested_by=actor,
         )
-        _notify_supervisors(
-            ticket, Notification.Kind.APPROVAL_REQUESTED, {"approval": approval.pk}, f"approval:{approval.pk}"
+        notify_about_ticket(
+            ticket=ticket, kind=Notification.Kind.APPROVAL_REQUESTED, data={"approval": approval.pk},
+            key=f"approval:{approval.pk}", assignee=False,
         )
     return solution
 
@@ -208,8 +202,9 @@ def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
                 reason=_("Above the agent's limit."),
                 requested_by=actor,
             )
-            _notify_supervisors(
-                ticket, Notification.Kind.APPROVAL_REQUESTED, {"approval": approval.pk}, f"approval:{approval.pk}"
+            notify_about_ticket(
+                ticket=ticket, kind=Notification.Kind.APPROVAL_REQUESTED, data={"approval": approval.pk},
+                key=f"approval:{approval.pk}", assignee=False,
             )
     if solution.return_required and not solution.return_waived and order is not None:
         parcel = orders.return_shipment_create(order=order, ticket=ticket)

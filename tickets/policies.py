@@ -203,6 +203,12 @@ def can_write_articles(user) -> bool:
     return is_agent(user) or is_supervisor(user)
 
 
+def ensure_article_writer(user) -> None:
+    """Writing the knowledge base (new article, draft from a case) is for agents and supervisors."""
+    if not can_write_articles(user):
+        raise PermissionDenied
+
+
 def articles_visible_to(user, queryset: QuerySet[KnowledgeArticle] | None = None) -> QuerySet[KnowledgeArticle]:
     queryset = KnowledgeArticle.objects.all() if queryset is None else queryset
     if can_write_articles(user) or Role.ADMIN in desk_roles(user):
@@ -217,8 +223,8 @@ def article_get_for_user(*, user, article_id, for_write: bool = False) -> Knowle
         article = article_detail(articles_visible_to(user)).get(pk=article_id)
     except (KnowledgeArticle.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
-    if for_write and not can_write_articles(user):
-        raise PermissionDenied
+    if for_write:
+        ensure_article_writer(user)
     return article
 
 

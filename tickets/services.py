@@ -104,7 +104,9 @@ def ticket_create(
 
     ticket = Ticket(channel=channel, description=description, customer=customer, order=order, **fields)
     ticket.search_text = ticket_search_text(ticket)
-    ticket.full_clean(exclude=["number", "customer", "order", *_checks_already_met(ticket, fields)])
+    # The check constraints hold by the field validators (choices, not negative); asking the database for
+    # each would cost three round trips per constraint on every intake. The database still enforces them.
+    ticket.full_clean(exclude=["number", "customer", "order"], validate_constraints=False)
     ticket.save()
     ticket.number = f"AS{ticket.pk:08d}"
     suggestion_changes = _apply_suggestions(ticket)
@@ -123,22 +125,6 @@ def ticket_create(
     ticket.resolution_started_at = ticket.created_at
     sla_after_change(ticket, actor=actor, action="sla_started", reason=_("SLA clocks started at intake."))
     return auto_assign_created(ticket)
-
-
-def _checks_already_met(ticket: Ticket, fields: dict) -> list[str]:
-    """Fields full_clean may leave out because their check constraints visibly hold: Django asks the
-    database for each check (a query in a savepoint), three round trips per constraint on every intake.
-    A field left out here is cleaned exactly as clean_fields would; an error is left to full_clean."""
-    held = [] if "status" in fields else ["status"]  # a new ticket is "new": ticket_status_known holds
-    amount = Ticket._meta.get_field("requested_amount")
-    try:
-        if ticket.requested_amount is not None:
-            ticket.requested_amount = amount.clean(ticket.requested_amount, ticket)
-    except ValidationError:
-        return held
-    if ticket.requested_amount is None or ticket.requested_amount >= 0:
-        held.append("requested_amount")  # ticket_requested_amount_not_negative holds
-    return held
 
 
 def _tags_named(names: Iterable[str]) -> list[Tag]:
@@ -273,20 +259,23 @@ def attachment_add(*, ticket: Ticket, actor, upload, message: Message | None = N
 
 
 @transaction.atomic
-def ticket_set_summary(*, ticket: Ticket, actor, root_cause: str, summary: str, what_worked: str) -> Ticket:
-    """The closing summary (root cause, what was done, what worked); archive requires all three."""
+def ticket_set_summary(
+    *, ticket: Ticket, actor, root_cause: str | None = None, summary: str | None = None, what_worked: str | None = None
+) -> Ticket:
+    """The closing summary (root cause, what was done, what worked); archive requires all three.
+    A part not given (None) keeps what is written."""
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     ensure_writable(ticket, "write summary")
-    parts = {"root_cause": root_cause.strip(), "summary": summary.strip(), "what_worked": what_worked.strip()}
+    given = {"root_cause": root_cause, "summary": summary, "what_worked": what_worked}
+    parts = {field: getattr(ticket, field) if value is None else value.strip() for field, value in given.items()}
     if not any(parts.values()):
         raise ValidationError({"summary": _("The summary is empty.")})
-    changed = [field for field, value in parts.items() if getattr(ticket, field) != value]
+    changed = {field: [getattr(ticket, field)[:200], value[:200]]
+               for field, value in parts.items() if getattr(ticket, field) != value}
     for field in changed:
         setattr(ticket, field, parts[field])
     ticket.save(update_fields=[*changed, "updated_at"])
-    TicketEvent.objects.create(ticket=ticket, actor=actor, action="summary_written", changes={
-        field: [None, parts[field][:200]] for field in changed
-    })
+    TicketEvent.objects.create(ticket=ticket, actor=actor, action="summary_written", changes=changed)
     return ticket
 
 

@@ -167,6 +167,20 @@ def ensure_writable(ticket: Ticket, action: str) -> None:
         )
 
 
+@transaction.atomic
+def ticket_close_outcome_refresh(*, ticket: Ticket) -> Ticket:
+    """A closed ticket's follow-up outcome after a late answer (closed as silent, then the customer spoke)."""
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    outcome = close_outcome_of(locked, resolved_at=locked.resolved_at)
+    if locked.status == Status.CLOSED and locked.close_outcome != outcome:
+        TicketEvent.objects.create(
+            ticket=locked, action="close_outcome_changed", changes={"close_outcome": [locked.close_outcome, outcome]}
+        )
+        locked.close_outcome = outcome
+        locked.save(update_fields=["close_outcome", "updated_at"])
+    return locked
+
+
 def refusal_reason(ticket: Ticket, action: str, *, reason: str = "") -> str | None:
     """Why `action` may not happen to `ticket` now, or None if it may."""
     transition = TRANSITIONS.get(action)
@@ -231,10 +245,10 @@ def ticket_transition(
         setattr(locked, _TIMESTAMP_ON_ENTRY[target], now)
         fields.append(_TIMESTAMP_ON_ENTRY[target])
     if action == Action.REOPEN:
-        locked.resolved_at = locked.closed_at = None
+        locked.resolved_at = locked.closed_at = locked.followed_up_at = None
         locked.reopen_count += 1
         locked.close_outcome = ""
-        fields += ["resolved_at", "closed_at", "reopen_count", "close_outcome"]
+        fields += ["resolved_at", "closed_at", "followed_up_at", "reopen_count", "close_outcome"]
     if target == Status.CLOSED:
         locked.close_outcome = close_outcome_of(locked, resolved_at=locked.resolved_at)
         fields.append("close_outcome")

@@ -68,7 +68,12 @@ def test_suite_reports_every_measurement_with_figures_and_stores_the_plans(tmp_p
         assert figures["p95_ms"] >= figures["p50_ms"] >= 0, (name, figures)
         assert figures["queries"] > 0, (name, figures)
     assert measurements["intake"]["ok"] > 0 and measurements["intake"]["statuses"].keys() == {"201"}
-    assert measurements["pricediff_run"]["finished"] is True
+    run = measurements["pricediff_run"]
+    assert {"processed_rows", "refunded_rows", "rows_per_s", "jobs", "finished"} <= run.keys(), run
+    assert 0 < run["processed_rows"] <= run["rows"] == 300, run
+    assert run["rows_per_s"] >= 0 and run["jobs"] == 2, run
+    if not run["finished"]:  # stopped at --pricediff-max-seconds: the projection for the whole file is given
+        assert "projected_s" in run, run
     assert measurements["api_list_x2"]["ports"] == 2
 
     # The table: a header and one row per measurement, each saying whether its target was met.

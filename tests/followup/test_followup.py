@@ -167,6 +167,16 @@ def test_no_answer_leaves_the_case_for_auto_close_which_records_silent(people):
     assert (ticket.status, ticket.close_outcome) == (Status.CLOSED, CloseOutcome.SILENT)
 
 
+def test_a_confirmation_on_the_phone_after_a_silent_close_updates_the_outcome(people):
+    ticket = resolved_ticket(people["agent"])
+    ticket = ticket_transition(ticket=ticket, action="close", actor=people["agent"])
+    assert ticket.close_outcome == CloseOutcome.SILENT
+    follow_up_record(ticket=ticket, actor=people["agent"], channel=Channel.PHONE, result="solved", note="已确认")
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.close_outcome) == (Status.CLOSED, CloseOutcome.CONFIRMED)
+    assert ticket.events.filter(action="close_outcome_changed").count() == 1
+
+
 def test_closing_by_hand_without_any_answer_records_silent(people):
     ticket = resolved_ticket(people["agent"])
     ticket = ticket_transition(ticket=ticket, action="close", actor=people["agent"])

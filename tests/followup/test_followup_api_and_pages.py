@@ -83,7 +83,37 @@ def test_summary_through_the_api(people):
     body = {"root_cause": "胶水批次", "summary": "换新", "what_worked": "主动回访"}
     response = client.post(url(ticket, "summary"), body, format="json")
     assert response.status_code == 200 and response.json()["what_worked"] == "主动回访"
-    assert client.post(url(ticket, "summary"), {}, format="json").status_code == 400
+    # A part left out keeps what is written; all three blank is an empty summary.
+    assert client.post(url(ticket, "summary"), {}, format="json").json() == body
+    blank = {"root_cause": "", "summary": "", "what_worked": ""}
+    assert client.post(url(ticket, "summary"), blank, format="json").status_code == 400
+
+
+def test_summary_by_another_agent_or_a_department_without_access_is_refused_and_changes_nothing(people):
+    ticket = resolved_ticket(people["agent"])
+    body = {"root_cause": "胶水批次", "summary": "换新", "what_worked": "主动回访"}
+
+    # Another agent sees the ticket but may not write it; the warehouse has no subtask, so it does not exist.
+    assert api_for(people["other"]).post(url(ticket, "summary"), body, format="json").status_code == 403
+    assert api_for(people["warehouse"]).post(url(ticket, "summary"), body, format="json").status_code == 404
+    assert APIClient().post(url(ticket, "summary"), body, format="json").status_code == 401
+
+    ticket.refresh_from_db()
+    assert (ticket.root_cause, ticket.summary, ticket.what_worked) == ("", "", "")
+
+
+@pytest.mark.parametrize("tail", ["follow-ups", "surveys"])
+def test_an_outsider_cannot_list_follow_ups_or_surveys(people, tail):
+    ticket = resolved_ticket(people["agent"])
+    api_for(people["agent"]).post(url(ticket, "follow-ups"), {"channel": "phone", "result": "solved", "score": 5},
+                                  format="json")
+    assert len(api_for(people["agent"]).get(url(ticket, tail)).json()) == 1
+
+    response = api_for(people["warehouse"]).get(url(ticket, tail))
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"  # not even the ticket's existence is revealed
+    assert APIClient().get(url(ticket, tail)).status_code == 401
 
 
 def test_customer_link_through_the_api_and_renewal_revokes(people):
@@ -119,13 +149,34 @@ def test_the_ticket_page_records_a_follow_up_and_gives_the_customer_link(people)
     assert 'id="close-outcome"' in page and "4★" in page
 
 
-def test_a_department_member_gets_no_customer_link(people):
+def test_a_department_member_who_sees_the_ticket_gets_no_customer_link(people):
     ticket = resolved_ticket(people["agent"])
+    ticket = ticket_transition(ticket=ticket, action="reopen", actor=people["agent"], reason="再处理")
+    subtask_create(ticket=ticket, actor=people["agent"], department=people["warehouse"].staff_profile.department,
+                   kind="inspect_return", description="验货")
     client = Client()
     client.force_login(people["warehouse"])
-    assert client.post(f"/tickets/{ticket.pk}/customer-link/").status_code in (403, 404)
+    assert client.get(f"/tickets/{ticket.pk}/").status_code == 200  # sees it through the subtask
+
+    assert client.post(f"/tickets/{ticket.pk}/customer-link/").status_code == 403
+
     ticket.refresh_from_db()
     assert ticket.customer_link_key == ""
+
+
+@pytest.mark.parametrize(("who", "status"), [("other", 403), ("warehouse", 404)])
+def test_an_outsider_cannot_record_a_follow_up_on_the_ticket_page(people, who, status):
+    ticket = resolved_ticket(people["agent"])
+    client = Client()
+    client.force_login(people[who])
+
+    response = client.post(f"/tickets/{ticket.pk}/follow-up/", {"channel": "phone", "result": "solved",
+                                                                "score": "4", "note": "满意"})
+
+    assert response.status_code == status
+    assert not FollowUp.objects.exists()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED and ticket.close_outcome == ""
 
 
 def test_the_follow_up_queue_lists_resolved_tickets(people):

@@ -175,12 +175,44 @@ def test_choosing_a_solution_records_the_customers_written_agreement(ticket, age
     assert ticket.subtasks.filter(kind="reship").exists()  # the exchange is set in motion
 
 
-def test_a_withdrawn_or_foreign_solution_cannot_be_chosen(ticket, agent):
-    other_ticket_solution = Solution.objects.create(ticket=Ticket.objects.exclude(pk=ticket.pk).first() or ticket,
-                                                    kind="explanation", status=Solution.Status.WITHDRAWN)
+def test_a_solution_of_another_ticket_cannot_be_chosen_through_this_link(ticket, agent):
+    other_ticket = services.ticket_create(actor=agent, channel="chat", description="鞋子开胶",
+                                          customer=CustomerFactory())
+    foreign = playbook.solution_propose(ticket=other_ticket, actor=agent, kind="compensation", amount=Decimal("20"))
+    assert foreign.status == Solution.Status.PROPOSED
+
+    response = Client().post(link(ticket, agent) + "confirm/", {"solution": foreign.pk}, follow=True)
+
+    assert response.status_code == 200
+    assert "This solution can no longer be chosen. Please reload the page." in response.content.decode()
+    foreign.refresh_from_db()
+    assert foreign.status == Solution.Status.PROPOSED and foreign.confirmed_channel == ""
+    assert not other_ticket.events.filter(action="solution_confirmed").exists()
+    assert not ticket.events.filter(action="solution_confirmed").exists()
+
+
+def test_a_solution_withdrawn_by_an_earlier_choice_cannot_be_chosen(ticket, agent):
+    chosen = playbook.solution_propose(ticket=ticket, actor=agent, kind="explanation", note="说明尺码表")
+    withdrawn = playbook.solution_propose(ticket=ticket, actor=agent, kind="explanation", note="另一种说明")
     path = link(ticket, agent)
-    Client().post(path + "confirm/", {"solution": other_ticket_solution.pk})
-    Client().post(path + "confirm/", {"solution": "not-a-number"})
+    assert Client().post(path + "confirm/", {"solution": chosen.pk}).status_code == 302
+    withdrawn.refresh_from_db()
+    assert withdrawn.status == Solution.Status.WITHDRAWN
+
+    response = Client().post(path + "confirm/", {"solution": withdrawn.pk}, follow=True)
+
+    assert "This solution can no longer be chosen. Please reload the page." in response.content.decode()
+    withdrawn.refresh_from_db()
+    assert withdrawn.status == Solution.Status.WITHDRAWN
+    assert ticket.events.filter(action="solution_confirmed").count() == 1
+
+
+def test_a_malformed_solution_id_is_refused(ticket, agent):
+    playbook.solution_propose(ticket=ticket, actor=agent, kind="explanation")
+
+    response = Client().post(link(ticket, agent) + "confirm/", {"solution": "not-a-number"}, follow=True)
+
+    assert "This solution can no longer be chosen. Please reload the page." in response.content.decode()
     assert not Solution.objects.filter(status=Solution.Status.CONFIRMED).exists()
 
 

@@ -1,8 +1,11 @@
 """GET /api/v1/reports/<name>/: the JSON shape, the period, and who is refused."""
 
+from datetime import datetime
+
 import pytest
 from rest_framework.test import APIClient
 
+from tests.reports.conftest import SHOP
 from tickets.reports.queries import REPORTS
 
 URL = "/api/v1/reports/{}/"
@@ -50,11 +53,17 @@ def test_agents_report_json_keeps_nulls(june, supervisor, api):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", list(REPORTS))
-def test_every_report_answers_with_the_default_period(name, supervisor, api):
+def test_every_report_answers_with_the_default_period(name, june, supervisor, api, time_machine):
+    time_machine.move_to(datetime(2024, 6, 30, 18, 0, tzinfo=SHOP), tick=False)  # "today" is June's last day
+
     body = api(supervisor).get(URL.format(name)).json()
 
-    assert body["name"] == name and body["period"]["days"] == 30
+    assert body["name"] == name
+    assert (body["period"]["from"], body["period"]["to"], body["period"]["days"]) == ("2024-06-01", "2024-06-30", 30)
+    assert body["rows"], body
     assert all(len(row) == len(body["columns"]) for row in body["rows"])
+    counts = [i for i, column in enumerate(body["columns"]) if column["kind"] == "count"]
+    assert any(row[i] for row in body["rows"] for i in counts), body  # June's tickets are counted
 
 
 @pytest.mark.django_db

@@ -259,6 +259,24 @@ def test_resolving_stops_the_response_and_resolution_clocks_and_starts_follow_up
     assert ticket.sla_next_check_at == ticket.follow_up_due_at
 
 
+def test_a_follow_up_without_an_answer_stops_the_follow_up_clock_until_a_reopen(policies, clock, agent):
+    from tickets.followup.services import follow_up_record
+
+    ticket = move(in_progress_and_answered(agent), agent, Action.RESOLVE)
+    assert ticket.follow_up_due_at is not None
+    clock.move_to(at(2026, 9, 28, 15, 0))
+
+    follow_up_record(ticket=ticket, actor=agent, channel="phone", result="no_answer")
+
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED
+    assert ticket.followed_up_at == at(2026, 9, 28, 15, 0)
+    assert (ticket.follow_up_due_at, ticket.sla_next_check_at) == (None, None)  # nothing left for the sweep
+    ticket = move(ticket, agent, Action.REOPEN, Action.RESOLVE)
+    assert ticket.followed_up_at is None
+    assert ticket.follow_up_due_at is not None  # a new resolution: a new follow-up is owed
+
+
 def test_closing_stops_every_clock(policies, clock, agent):
     ticket = move(in_progress_and_answered(agent), agent, Action.RESOLVE)
     clock.move_to(at(2026, 9, 29, 10, 0))
@@ -389,3 +407,38 @@ def test_a_failing_sla_step_rolls_back_the_status_change(policies, clock, agent,
     ticket.refresh_from_db()
     assert ticket.status == Status.NEW
     assert not events(ticket, Action.TRIAGE)
+
+
+def test_a_pause_that_outlasts_the_old_due_time_does_not_count_as_a_breach(policies, clock, agent):
+    ticket = in_progress_and_answered(agent)
+    due_before = ticket.resolution_due_at
+    clock.move_to(due_before - timedelta(hours=1))
+    ticket = move(ticket, agent, Action.WAIT_CUSTOMER)
+    clock.move_to(due_before + timedelta(days=3))
+    say(ticket, None, Message.Direction.INBOUND)  # the customer's words resume the clocks
+
+    ticket.refresh_from_db()
+    assert ticket.status == Status.IN_PROGRESS
+    assert ticket.resolution_due_at > due_before + timedelta(days=3)
+    assert ticket.sla_state != SLAState.BREACHED
+    assert ticket.resolution_breached is False
+
+    ticket = move(ticket, agent, Action.RESOLVE)
+    assert ticket.resolution_breached is False  # resolved within the target once the pause is deducted
+
+
+def test_a_breach_before_the_pause_stays_a_breach(policies, clock, agent):
+    ticket = in_progress_and_answered(agent)
+    clock.move_to(ticket.resolution_due_at + timedelta(minutes=1))
+    ticket = move(ticket, agent, Action.WAIT_CUSTOMER)
+    assert ticket.resolution_breached is True
+    clock.move_to(ticket.resolution_due_at + timedelta(days=2))
+    ticket = move(ticket, agent, Action.RESUME, Action.RESOLVE)
+    assert ticket.resolution_breached is True
+
+
+def test_resolving_after_the_due_time_without_a_sweep_in_between_is_a_breach(policies, clock, agent):
+    ticket = in_progress_and_answered(agent)
+    clock.move_to(ticket.resolution_due_at + timedelta(seconds=1))
+    ticket = move(ticket, agent, Action.RESOLVE)
+    assert ticket.resolution_breached is True

@@ -18,6 +18,7 @@ from tests.tickets.test_uploads import PNG
 from tests.web.test_e2e_browser import ARTIFACTS, Visit, _missing, expect, pytestmark  # noqa: F401
 from tickets import playbook, services
 from tickets.models import CloseOutcome, KnowledgeArticle, Solution, Status, Ticket
+from tickets.subtasks import subtask_complete, subtask_start
 from tickets.workflow import ticket_transition
 
 PASSWORD = "agent-closing-2026"
@@ -88,11 +89,11 @@ def test_customer_link_survey_and_knowledge_article(browser_db, live_server, bro
     expect(cpage.locator("#conversation")).to_contain_text("漏水的照片")
     cvisit.shot("customer-evidence")
 
-    # The warehouse ships the exchange (done by service here); the agent resolves.
-    for subtask in ticket.subtasks.all():
-        from tickets.subtasks import subtask_complete, subtask_start
-
-        wh = make_user("department_staff", username="wh_closing", department="warehouse")
+    # The warehouse receives the old cup and ships the new one (done by service here); the agent resolves.
+    subtasks = list(ticket.subtasks.order_by("kind"))
+    assert [subtask.kind for subtask in subtasks] == ["inspect_return", "reship"]
+    wh = make_user("department_staff", username="wh_closing", department="warehouse")
+    for subtask in subtasks:
         subtask_start(subtask=subtask, actor=wh)
         subtask_complete(subtask=subtask, actor=wh, result="已寄出新杯 SF123")
     ticket_transition(ticket=Ticket.objects.get(pk=ticket.pk), action="resolve", actor=agent)

@@ -1,5 +1,6 @@
 """API for closing the loop: the closing summary, follow-ups, survey answers and the customer link."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -13,9 +14,10 @@ from ..portal.links import customer_link_issue
 
 
 class SummarySerializer(serializers.Serializer):
-    root_cause = serializers.CharField(allow_blank=True, required=False, default="")
-    summary = serializers.CharField(allow_blank=True, required=False, default="")
-    what_worked = serializers.CharField(allow_blank=True, required=False, default="")
+    # A part left out keeps what is written; a blank one clears it.
+    root_cause = serializers.CharField(allow_blank=True, required=False, label=_("root cause"))
+    summary = serializers.CharField(allow_blank=True, required=False, label=_("what was done"))
+    what_worked = serializers.CharField(allow_blank=True, required=False, label=_("what worked"))
 
 
 class FollowUpSerializer(serializers.ModelSerializer):
@@ -36,7 +38,7 @@ class SurveySerializer(serializers.ModelSerializer):
 
 class CustomerLinkRequestSerializer(serializers.Serializer):
     renew = serializers.BooleanField(required=False, default=False,
-                                     help_text="Replace the link key: links given out before stop working.")
+                                     help_text=_("Replace the link key: links given out before stop working."))
 
 
 class CustomerLinkSerializer(serializers.Serializer):

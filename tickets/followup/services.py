@@ -6,36 +6,21 @@ supervisors; solved → close (outcome rated or confirmed); a low score alerts t
 """
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import Channel, CloseOutcome, Status, Ticket, TicketEvent
-from ..notifications import Notification
-from ..roles import Role
-from ..workflow import Action, ensure_writable, ticket_transition
+from ..models import Channel, Status, Ticket, TicketEvent
+from ..notifications import Notification, notify_about_ticket
+from ..sla.clock import sla_after_change
+from ..workflow import Action, ensure_writable, ticket_close_outcome_refresh, ticket_transition
 from .models import FollowUp, SatisfactionSurvey
-
-FOLLOW_UP_STATUSES = (Status.RESOLVED, Status.CLOSED)
-
-
-def _notify(ticket: Ticket, kind: str, data: dict, key: str, *, supervisors: bool = True) -> None:
-    recipients = {ticket.assignee_id} - {None}
-    if supervisors:
-        recipients |= set(
-            get_user_model().objects.filter(is_active=True, groups__name=Role.SUPERVISOR).values_list("pk", flat=True)
-        )
-    Notification.objects.bulk_create(
-        [Notification(recipient_id=pk, kind=kind, ticket=ticket, data=data, dedupe_key=key) for pk in recipients],
-        ignore_conflicts=True,
-    )
 
 
 def _locked_after_resolution(ticket: Ticket, action: str) -> Ticket:
     locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
     ensure_writable(locked, action)
-    if locked.status not in FOLLOW_UP_STATUSES or locked.resolved_at is None:
+    if not locked.follow_up_open:
         raise ValidationError({"ticket": _("Follow-up starts once the case is resolved.")})
     return locked
 
@@ -67,17 +52,18 @@ def survey_submit(
             ticket=ticket, action=Action.REOPEN, actor=actor,
             reason=_("The customer says the problem is not solved: %(words)s") % {"words": survey.comment or "-"},
         )
-        _notify(ticket, Notification.Kind.NOT_SOLVED, data, f"survey:{survey.pk}:not_solved")
+        notify_about_ticket(ticket=ticket, kind=Notification.Kind.NOT_SOLVED, data=data,
+                            key=f"survey:{survey.pk}:not_solved")
         return survey
     if ticket.status == Status.RESOLVED:
         ticket_transition(
             ticket=ticket, action=Action.CLOSE, actor=actor, reason=_("The customer confirmed it is solved.")
         )
     else:  # closed as silent before the answer came: the answer now tells how it ended
-        ticket.close_outcome = CloseOutcome.RATED if score is not None else CloseOutcome.CONFIRMED
-        ticket.save(update_fields=["close_outcome", "updated_at"])
+        ticket = ticket_close_outcome_refresh(ticket=ticket)
     if score is not None and score <= settings.CSAT_ALERT_SCORE:
-        _notify(ticket, Notification.Kind.LOW_SATISFACTION, data, f"survey:{survey.pk}:low")
+        notify_about_ticket(ticket=ticket, kind=Notification.Kind.LOW_SATISFACTION, data=data,
+                            key=f"survey:{survey.pk}:low")
     return survey
 
 
@@ -101,6 +87,10 @@ def follow_up_record(
         ticket=ticket, actor=actor, action="follow_up_recorded", reason=follow_up.note,
         changes={"follow_up_result": [None, result], "channel": [None, channel]},
     )
+    if ticket.followed_up_at is None:  # the follow-up is done, answered or not: its clock stops
+        ticket.followed_up_at = follow_up.created_at
+        ticket.save(update_fields=["followed_up_at", "updated_at"])
+        sla_after_change(ticket, actor=actor)
     if result == FollowUp.Result.NOT_SOLVED:
         ticket_transition(ticket=ticket, action=Action.REOPEN, actor=actor, reason=follow_up.note)
     elif result == FollowUp.Result.SOLVED:
@@ -109,4 +99,6 @@ def follow_up_record(
         elif ticket.status == Status.RESOLVED:
             ticket_transition(ticket=ticket, action=Action.CLOSE, actor=actor,
                               reason=_("The customer confirmed it is solved."))
+        else:
+            ticket_close_outcome_refresh(ticket=ticket)
     return follow_up

@@ -1,13 +1,12 @@
 """The case library: knowledge articles drawn from archived cases, searchable in Chinese; FAQ.
 
-Who may do what is tickets.policies (articles_visible_to, article_get_for_user, can_write_articles):
+Who may do what is tickets.policies (articles_visible_to, article_get_for_user, ensure_article_writer):
 agents, senior agents and supervisors write; department staff read published articles; admins read.
 Search results are ranked on PostgreSQL, so the list is paginated by page (a cursor would impose
 its own order).
 """
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -17,7 +16,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from ..models import Category, TicketType
-from ..policies import article_get_for_user, articles_visible_to, can_write_articles, ticket_get_for_user
+from ..policies import article_get_for_user, articles_visible_to, ensure_article_writer, ticket_get_for_user
 from . import services
 from .models import KnowledgeArticle
 from .selectors import articles_search
@@ -62,16 +61,16 @@ class ArticleWriteSerializer(serializers.Serializer):
 
 class ArticleListQuerySerializer(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=200,
-                              help_text="Words to find (Chinese is cut into words; every word must appear).")
+                              help_text=_("Words to find (Chinese is cut into words; every word must appear)."))
     category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
     language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, allow_blank=True)
     faq = serializers.BooleanField(required=False, allow_null=True, default=None,
-                                   help_text="true: public FAQ articles only; false: internal articles only.")
+                                   help_text=_("true: public FAQ articles only; false: internal articles only."))
     status = serializers.ChoiceField(choices=KnowledgeArticle.Status.choices, required=False, allow_blank=True)
 
 
 class DraftFromTicketSerializer(serializers.Serializer):
-    ticket = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A closed or archived ticket.")
+    ticket = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=_("A closed or archived ticket."))
     language = serializers.ChoiceField(choices=settings.LANGUAGES)
 
 
@@ -109,10 +108,6 @@ class KnowledgeArticleViewSet(
             user=self.request.user, article_id=self.kwargs["pk"], for_write=self.request.method != "GET"
         )
 
-    def _ensure_writer(self):
-        if not can_write_articles(self.request.user):
-            raise PermissionDenied
-
     def _fresh(self, article, status_code=status.HTTP_200_OK) -> Response:
         article = article_get_for_user(user=self.request.user, article_id=article.pk)
         return Response(ArticleSerializer(article).data, status=status_code)
@@ -125,7 +120,7 @@ class KnowledgeArticleViewSet(
     @extend_schema(request=ArticleWriteSerializer, responses={201: ArticleSerializer})
     def create(self, request, *args, **kwargs):
         """A new draft (agents, senior agents, supervisors)."""
-        self._ensure_writer()
+        ensure_article_writer(self.request.user)
         serializer = ArticleWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         article = services.article_create(author=request.user, **serializer.validated_data)
@@ -163,7 +158,7 @@ class KnowledgeArticleViewSet(
     @action(detail=False, methods=["post"], url_path="from-ticket")
     def from_ticket(self, request):
         """An anonymised draft from a closed or archived ticket with its summary."""
-        self._ensure_writer()
+        ensure_article_writer(self.request.user)
         serializer = DraftFromTicketSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

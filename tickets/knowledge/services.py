@@ -169,6 +169,11 @@ def _draft_title(ticket: Ticket, language: str, words: dict[str, str]) -> str:
     return title[: KnowledgeArticle._meta.get_field("title").max_length]
 
 
+def can_draft_from(ticket: Ticket) -> bool:
+    """A finished case with its summary written can become a knowledge article."""
+    return ticket.status in DRAFTABLE_STATUSES and bool(ticket.summary.strip())
+
+
 @transaction.atomic
 def article_draft_from_ticket(*, ticket: Ticket, actor, language: str) -> KnowledgeArticle:
     """A draft article from a finished case (closed or archived, with its summary), anonymised:
@@ -178,9 +183,9 @@ def article_draft_from_ticket(*, ticket: Ticket, actor, language: str) -> Knowle
     ticket = Ticket.objects.select_related("customer", "order").prefetch_related(
         "tags", "affected_items__product"
     ).get(pk=ticket.pk)
-    if ticket.status not in DRAFTABLE_STATUSES:
-        raise ValidationError({"ticket": _("Only a closed or archived case can become an article.")})
-    if not ticket.summary.strip():
+    if not can_draft_from(ticket):
+        if ticket.status not in DRAFTABLE_STATUSES:
+            raise ValidationError({"ticket": _("Only a closed or archived case can become an article.")})
         raise ValidationError({"ticket": _("The case has no summary of what was done yet; write it first.")})
     words = _DRAFT_WORDS[language]
     sections = [

@@ -6,7 +6,7 @@ comes back as a message or a form error; nothing was changed.
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -17,6 +17,7 @@ from ..policies import (
     article_get_for_user,
     articles_visible_to,
     can_write_articles,
+    ensure_article_writer,
     faq_article_get,
     ticket_get_for_user,
 )
@@ -75,8 +76,7 @@ def article_detail(request, pk):
 
 @desk_required
 def article_new(request):
-    if not can_write_articles(request.user):
-        raise PermissionDenied
+    ensure_article_writer(request.user)
     form = ArticleForm(request.POST or None, initial={"language": _active_language()})
     if form.is_valid():
         try:
@@ -131,8 +131,7 @@ def article_publish(request, pk):
 @desk_required
 def article_from_ticket(request, pk):
     """An anonymised draft from a finished case; the agent reviews it on the edit page."""
-    if not can_write_articles(request.user):
-        raise PermissionDenied
+    ensure_article_writer(request.user)
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
     form = DraftFromTicketForm(request.POST)
     language = (form.cleaned_data.get("language") if form.is_valid() else "") or _active_language()
@@ -161,7 +160,7 @@ def ticket_suggestions_context(*, ticket, user, language: str, editable: bool) -
         "suggested_articles": articles_similar_to(ticket=ticket, language=language),
         "suggested_templates": suggested_templates,
         "can_draft_article": (
-            can_write_articles(user) and ticket.status in services.DRAFTABLE_STATUSES and bool(ticket.summary.strip())
+            can_write_articles(user) and services.can_draft_from(ticket)
         ),
     }
 

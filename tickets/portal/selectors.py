@@ -75,8 +75,7 @@ def customer_case(ticket: Ticket) -> CustomerCase:
         confirmed=[s for s in solutions if s.status == Solution.Status.CONFIRMED],
         refunds=list(ticket.refunds.all()),
         shipments=list(ticket.shipments.all()),
-        can_write=ticket.status not in (Status.CLOSED, Status.ARCHIVED),
-        survey_open=ticket.status in (Status.RESOLVED, Status.CLOSED) and ticket.resolved_at is not None
-        and survey is None,
+        can_write=ticket.customer_may_write,
+        survey_open=ticket.follow_up_open and survey is None,
         survey=survey,
     )

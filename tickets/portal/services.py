@@ -9,6 +9,11 @@ from ..playbook import solution_confirm
 from ..services import attachment_add, message_add
 
 
+def _ensure_customer_may_write(ticket: Ticket) -> None:
+    if not ticket.customer_may_write:
+        raise ValidationError(_("This case is closed. For a new problem, please contact the shop."))
+
+
 def solution_terms(solution: Solution) -> str:
     """The solution as the customer saw it when agreeing: this text is the evidence (留证)."""
     parts = [solution.get_kind_display()]
@@ -26,6 +31,7 @@ def solution_terms(solution: Solution) -> str:
 @transaction.atomic
 def portal_solution_confirm(*, ticket: Ticket, solution_id: int, client_ip: str) -> Solution:
     """The customer picks a proposed solution on their link: recorded as their written agreement."""
+    _ensure_customer_may_write(ticket)
     solution = ticket.solutions.filter(pk=solution_id, status=Solution.Status.PROPOSED).first()
     if solution is None:
         raise ValidationError({"solution": _("This solution can no longer be chosen. Please reload the page.")})
@@ -42,6 +48,7 @@ def portal_solution_confirm(*, ticket: Ticket, solution_id: int, client_ip: str)
 @transaction.atomic
 def portal_evidence_add(*, ticket: Ticket, text: str, upload=None) -> Message:
     """A message and/or a photo or document from the customer, on the ticket's timeline."""
+    _ensure_customer_may_write(ticket)
     if not text.strip() and upload is None:
         raise ValidationError({"text": _("Write a message or choose a file.")})
     message = message_add(

@@ -15,6 +15,7 @@ from aftersales.client_ip import client_ip
 
 from ..followup.services import survey_submit
 from ..models import Channel
+from ..workflow import TransitionRefused
 from .forms import EvidenceForm, SurveyForm
 from .links import LinkExpired, LinkInvalid, ticket_for_link
 from .selectors import customer_case
@@ -44,8 +45,13 @@ def customer_link_view(view):
     return wrapper
 
 
-def _errors(request, exc: ValidationError) -> None:
-    for text in exc.messages:
+# What the customer is told when the desk refuses: bad input, or a case that moved on meanwhile
+# (archived, already closed) while the page was open.
+REFUSALS = (ValidationError, TransitionRefused)
+
+
+def _errors(request, exc: ValidationError | TransitionRefused) -> None:
+    for text in exc.messages if isinstance(exc, ValidationError) else [str(exc)]:
         messages.error(request, text)
 
 
@@ -65,7 +71,7 @@ def confirm_solution(request, token, ticket):
             ticket=ticket, solution_id=_int(request.POST.get("solution")), client_ip=client_ip(request)
         )
         messages.success(request, _("Thank you: your choice is recorded and we are putting it in motion."))
-    except ValidationError as exc:
+    except REFUSALS as exc:
         _errors(request, exc)
     return redirect("portal:case", token)
 
@@ -78,7 +84,7 @@ def add_evidence(request, token, ticket):
         try:
             portal_evidence_add(ticket=ticket, text=form.cleaned_data["text"], upload=form.cleaned_data["file"])
             messages.success(request, _("Thank you: we have received it."))
-        except ValidationError as exc:
+        except REFUSALS as exc:
             _errors(request, exc)
         return redirect("portal:case", token)
     return render(request, "portal/case.html", {
@@ -94,7 +100,7 @@ def answer_survey(request, token, ticket):
         try:
             survey_submit(ticket=ticket, channel=Channel.CUSTOMER_LINK, **form.cleaned_data)
             messages.success(request, _("Thank you for your answer."))
-        except ValidationError as exc:
+        except REFUSALS as exc:
             _errors(request, exc)
         return redirect("portal:case", token)
     return render(request, "portal/case.html", {

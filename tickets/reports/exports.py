@@ -83,7 +83,7 @@ def _xlsx_value(value):
 
 
 def _sheet_name(title: str, used: set[str]) -> str:
-    base = SHEET_NAME_FORBIDDEN.sub(" ", str(title)).strip()[:SHEET_NAME_MAX] or "Report"
+    base = SHEET_NAME_FORBIDDEN.sub(" ", str(title)).strip()[:SHEET_NAME_MAX] or str(_("Report"))
     name, n = base, 2
     while name.lower() in used:
         suffix = f" ({n})"

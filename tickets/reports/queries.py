@@ -198,6 +198,22 @@ def _count_share_columns(first: str, second: str) -> list[Column]:
     ]
 
 
+def _sum_by_dimension(groups, field_names: list[str], figures: list[str]) -> dict[str, dict]:
+    """Rows grouped by several dimensions at once (one query) summed per dimension: counts add up.
+    {field_name: {value: Counter(figure=n)}}."""
+    totals: dict[str, dict] = {name: {} for name in field_names}
+    for group in groups:
+        for name in field_names:
+            totals[name].setdefault(group[name], Counter()).update({k: group[k] for k in figures})
+    return totals
+
+
+def _largest_first(totals: dict, figure: str, choices) -> list:
+    """Largest first; ties in the order the choices are declared, unknown values last."""
+    order = {value: i for i, value in enumerate(choices.values)}
+    return sorted(totals.items(), key=lambda kv: (-kv[1][figure], order.get(kv[0], len(order))))
+
+
 # a. Volume -------------------------------------------------------------------------------------------
 
 
@@ -212,21 +228,17 @@ def volume(period: Period) -> Report:
         ("channel", _("Channel"), "channel", Channel),
         ("platform", _("Platform"), "customer__platform", Platform),
     ]
-    counts = {key: Counter() for key, *_rest in dimensions}
-    combinations = tickets.values(*(field_name for _k, _b, field_name, _c in dimensions)).annotate(n=Count("id"))
-    for combination in combinations:
-        for key, _breakdown, field_name, _choices in dimensions:
-            counts[key][combination[field_name]] += combination["n"]
+    field_names = [field_name for _k, _b, field_name, _c in dimensions]
+    counts = _sum_by_dimension(tickets.values(*field_names).annotate(n=Count("id")), field_names, ["n"])
     per_day = dict(
         tickets.annotate(day=TruncDate("created_at", tzinfo=shop_timezone())).values_list("day").annotate(n=Count("id"))
     )
-    total = sum(counts["type"].values())
+    total = sum(figures["n"] for figures in counts["type"].values())
     rows = [[_("All"), "total", _("All tickets"), total, _pct(total, total)]]
-    for key, breakdown, _field_name, choices in dimensions:
-        order = {value: i for i, value in enumerate(choices.values)}
-        for value, n in sorted(counts[key].items(), key=lambda kv: (-kv[1], order.get(kv[0], len(order)))):
+    for key, breakdown, field_name, choices in dimensions:
+        for value, figures in _largest_first(counts[field_name], "n", choices):
             label = _choice_label(choices, value, _("Unclassified"))
-            rows.append([breakdown, f"{key}:{value}", label, n, _pct(n, total)])
+            rows.append([breakdown, f"{key}:{value}", label, figures["n"], _pct(figures["n"], total)])
     days = period.dates()
     day_counts = [per_day.get(day, 0) for day in days]
     rows += [
@@ -335,27 +347,20 @@ def sla(period: Period) -> Report:
     the resolution clock was breached. Overall, by type, by platform. 1 query: counts by (type,
     platform) together, summed here (counts add up; at most types x platforms groups)."""
     with_sla = _tickets(period).filter(sla_policy__isnull=False)
-    groups = list(with_sla.values("type", "customer__platform").annotate(**_sla_figures()))
-    figures = list(_sla_figures())
-
-    def summed(select) -> dict[str, dict[str, int]]:
-        totals: dict[str, Counter] = {}
-        for group in groups:
-            totals.setdefault(select(group), Counter()).update({k: group[k] for k in figures})
-        return totals
+    groups = with_sla.values("type", "customer__platform").annotate(**_sla_figures())
+    totals = _sum_by_dimension(groups, ["type", "customer__platform"], list(_sla_figures()))
 
     def row(breakdown, key, label, f):
         return [breakdown, key, label, f["sla_tickets"], f["fr_breached"], f["res_breached"], f["compliant"],
                 _pct(f["compliant"], f["sla_tickets"])]
 
-    overall = summed(lambda g: "").get("", Counter())
-    rows = [row(_("All"), "total", _("All tickets with an SLA"), {k: overall[k] for k in figures})]
+    overall = sum(totals["type"].values(), Counter())
+    rows = [row(_("All"), "total", _("All tickets with an SLA"), overall)]
     for key, breakdown, field_name, choices in [
         ("type", _("Type"), "type", TicketType),
         ("platform", _("Platform"), "customer__platform", Platform),
     ]:
-        totals = summed(lambda g, field_name=field_name: g[field_name])
-        for value, f in sorted(totals.items(), key=lambda kv: (-kv[1]["sla_tickets"], kv[0])):
+        for value, f in _largest_first(totals[field_name], "sla_tickets", choices):
             rows.append(row(breakdown, f"{key}:{value}", _choice_label(choices, value, _("Unclassified")), f))
     return Report(
         name="sla",

@@ -163,18 +163,41 @@ def running_clocks(ticket: Ticket, policy: SLAPolicy, schedule: Schedule) -> lis
         if ticket.next_response_started_at is not None:
             starts.append((NEXT_RESPONSE, ticket.next_response_started_at, 0))
         starts.append((RESOLUTION, ticket.resolution_started_at or ticket.created_at, ticket.sla_paused_seconds))
-    elif ticket.status == Status.RESOLVED and ticket.resolved_at is not None:
+    elif ticket.status == Status.RESOLVED and ticket.resolved_at is not None and ticket.followed_up_at is None:
         starts.append((FOLLOW_UP, ticket.resolved_at, 0))
-    clocks = []
-    for kind, started_at, paused in starts:
-        if kind == FIRST_RESPONSE and ticket.platform_deadline_at:
-            # The platform's own deadline wins over the default target (it agrees for the buyer then).
-            target = int(schedule.between(started_at, ticket.platform_deadline_at))
-            clocks.append(Clock(kind, started_at, target, 0, ticket.platform_deadline_at))
+    return [_clock(ticket, kind, started_at, paused, policy, schedule) for kind, started_at, paused in starts]
+
+
+def _clock(ticket: Ticket, kind: str, started_at: datetime, paused: int, policy: SLAPolicy, schedule) -> Clock:
+    if kind == FIRST_RESPONSE and ticket.platform_deadline_at:
+        # The platform's own deadline wins over the default target (it agrees for the buyer then).
+        target = int(schedule.between(started_at, ticket.platform_deadline_at))
+        return Clock(kind, started_at, target, 0, ticket.platform_deadline_at)
+    target = getattr(policy, TARGET_FIELD[kind]) * 60
+    return Clock(kind, started_at, target, paused, schedule.add(started_at, target + paused))
+
+
+def _flag_breaches(ticket: Ticket, clocks: list[Clock], was_running: set[str], policy, schedule, now) -> None:
+    """A clock is breached when its due time passed while it ran: still running and due before now (or
+    before the pause began: time waiting on the customer does not count), or stopped in this change
+    (answered, resolved) after its due. Due times are taken with the pauses known now, not as stored
+    before a resume moved them. The flags stay set: reports count them."""
+    running = {clock.kind: clock for clock in clocks}
+    for kind, flag in BREACH_FLAG.items():
+        if getattr(ticket, flag):
             continue
-        target = getattr(policy, TARGET_FIELD[kind]) * 60
-        clocks.append(Clock(kind, started_at, target, paused, schedule.add(started_at, target + paused)))
-    return clocks
+        if kind in running:
+            clock, until = running[kind], ticket.sla_paused_at or now
+        elif kind in was_running:
+            until = (ticket.first_response_at if kind == FIRST_RESPONSE else None) or ticket.resolved_at or now
+            started_at = ticket.created_at
+            if kind == RESOLUTION:
+                started_at = ticket.resolution_started_at or ticket.created_at
+            clock = _clock(ticket, kind, started_at, ticket.sla_paused_seconds, policy, schedule)
+        else:
+            continue
+        if clock.due_at <= until:
+            setattr(ticket, flag, True)
 
 
 def check_moments(clock: Clock, policy: SLAPolicy, schedule: Schedule) -> list[tuple[int, datetime]]:
@@ -199,10 +222,7 @@ def refresh_with_checks(ticket: Ticket, *, now: datetime, context: SLAContext) -
     """sla_refresh, also returning the running clocks and their check moments (None without a policy):
     the sweep works from the same ones instead of computing every moment again."""
     before = {field: getattr(ticket, field) for field in SLA_FIELDS}
-    for kind, flag in BREACH_FLAG.items():
-        due = before[DUE_FIELD[kind]]
-        if due is not None and due <= now:
-            setattr(ticket, flag, True)  # stopped (answered, resolved) after its due, or still overdue
+    was_running = {kind for kind in BREACH_FLAG if before[DUE_FIELD[kind]] is not None}
     policy = context.policy_for(ticket)
     ticket.sla_policy = policy
     for field in DUE_FIELD.values():
@@ -221,6 +241,7 @@ def refresh_with_checks(ticket: Ticket, *, now: datetime, context: SLAContext) -
     if policy is None:
         ticket.sla_state = SLAState.NONE
     else:
+        _flag_breaches(ticket, clocks, was_running, policy, schedule, now)
         checks = [(clock, check_moments(clock, policy, schedule)) for clock in clocks]
         moments = []
         for clock, clock_moments in checks:

@@ -64,7 +64,7 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> 
 SWEPT_FIELDS = (
     *SLA_FIELDS,
     "status", "priority", "type", "channel", "customer", "assignee", "risk_level", "escalation_level",
-    "created_at", "first_response_at", "resolved_at", "platform_deadline_at",
+    "created_at", "first_response_at", "resolved_at", "followed_up_at", "platform_deadline_at",
     "customer__tier", "customer__platform",
 )
 
