@@ -273,6 +273,8 @@ LOGGING = {
 
 # New tickets go to the least-loaded on-duty agent (tickets/assignment.py).
 AUTO_ASSIGN_NEW_TICKETS = env.bool("AUTO_ASSIGN_NEW_TICKETS", default=True)
+# How often the agents' open-ticket counts behind it are taken (assignments since are added on top); 0: every time.
+ASSIGNMENT_LOAD_SECONDS = env.int("ASSIGNMENT_LOAD_SECONDS", default=10)
 
 # SLA sweep (tickets/sla/sweep.py, run by Celery beat).
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=60)

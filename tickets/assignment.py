@@ -1,11 +1,13 @@
 """Who works a ticket: manual (re)assignment, take-from-queue and automatic assignment."""
 
+import time
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from .models import OPEN_STATUSES, RiskLevel, Ticket, TicketEvent
@@ -70,29 +72,68 @@ def ticket_take(*, ticket: Ticket, actor) -> Ticket:
 def least_loaded_agent(*, high_risk: bool):
     """The on-duty agent with the fewest open tickets (ties: the longest-standing account).
 
-    High-risk cases go only to senior agents (DESIGN: risk=high is routed to them). Each candidate's
-    load is a correlated count over ticket_assignee_status_idx (assignee, status): it reads that agent's
-    open tickets in the index only, never the ticket history (a join and GROUP BY scanned the table).
+    High-risk cases go only to senior agents (DESIGN: risk=high is routed to them).
     """
     roles = (Role.SENIOR_AGENT,) if high_risk else (Role.AGENT, Role.SENIOR_AGENT)
-    open_tickets = (
-        Ticket.objects.filter(assignee=OuterRef("pk"), status__in=OPEN_STATUSES)
-        .order_by()
-        .values("assignee")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return (
+    candidates = list(
         get_user_model()
         .objects.filter(
             Exists(get_user_model().groups.through.objects.filter(user=OuterRef("pk"), group__name__in=roles)),
             is_active=True,
             staff_profile__on_duty=True,
         )
-        .annotate(load=Coalesce(Subquery(open_tickets), 0))
-        .order_by("load", "id")
-        .first()
+        .order_by("id")
     )
+    if not candidates:
+        return None
+    loads = open_ticket_loads([agent.pk for agent in candidates])
+    return min(candidates, key=lambda agent: loads[agent.pk])  # min keeps the first (lowest id) of a tie
+
+
+def open_ticket_loads(agent_ids: list[int]) -> dict[int, int]:
+    """Open tickets per agent.
+
+    Counting them reads every open ticket's index entry (30,000 on a big-promo day), too much for each
+    new ticket. So the counts are taken once per ASSIGNMENT_LOAD_SECONDS for every web process (through
+    the shared cache) and each automatic assignment since is added on top (count_assignment), so agents
+    still take turns between two counts. 0 counts afresh every time.
+    """
+    seconds = settings.ASSIGNMENT_LOAD_SECONDS
+    if seconds <= 0:
+        return {pk: 0 for pk in agent_ids} | _counted_loads(agent_ids)
+    window = int(time.time() // seconds)
+    key = f"assignment:loads:{window}"
+    counted = cache.get(key)
+    if counted is None:
+        counted = _counted_loads(None)
+        cache.set(key, counted, seconds * 2)
+    added = cache.get_many([_added_key(window, pk) for pk in agent_ids])
+    return {pk: counted.get(pk, 0) + added.get(_added_key(window, pk), 0) for pk in agent_ids}
+
+
+def _counted_loads(agent_ids: list[int] | None) -> dict[int, int]:
+    """One GROUP BY over the open tickets, index-only on ticket_queue_counts_idx (status, assignee)."""
+    tickets = Ticket.objects.filter(status__in=OPEN_STATUSES, assignee__isnull=False)
+    if agent_ids is not None:
+        tickets = tickets.filter(assignee__in=agent_ids)
+    return dict(tickets.order_by().values_list("assignee").annotate(n=Count("*")))
+
+
+def _added_key(window: int, agent_id: int) -> str:
+    return f"assignment:added:{window}:{agent_id}"
+
+
+def count_assignment(agent_id: int) -> None:
+    """One more ticket on this agent until the next count."""
+    seconds = settings.ASSIGNMENT_LOAD_SECONDS
+    if seconds <= 0:
+        return
+    key = _added_key(int(time.time() // seconds), agent_id)
+    cache.add(key, 0, seconds * 2)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr: the next count has it
+        pass
 
 
 @transaction.atomic
@@ -110,6 +151,9 @@ def auto_assign_created(ticket: Ticket) -> Ticket:
     agent = least_loaded_agent(high_risk=ticket.risk_level == RiskLevel.HIGH)
     if agent is None:
         return ticket
+    # Counted at once, not on commit: an intake rolled back after this over-counts one ticket until
+    # the next count, which only makes the agent's next turn come a little later.
+    count_assignment(agent.pk)
     return _set_assignee(
         ticket,
         actor=None,

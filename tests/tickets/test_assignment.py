@@ -62,6 +62,27 @@ def test_new_ticket_goes_to_the_least_loaded_on_duty_agent(db):
     assert event.reason
 
 
+def test_between_two_counts_of_the_loads_agents_still_take_turns(db, settings):
+    """Big-promo path: loads counted once per window (shared cache), each assignment since added on top."""
+    from django.core.cache import cache
+
+    settings.ASSIGNMENT_LOAD_SECONDS = 3600
+    cache.clear()
+    first, second = make_user("agent"), make_user("agent")
+    give_load(first, 1)
+    give_load(second, 2)
+
+    assignees = [intake().assignee for _ in range(4)]
+
+    # counted 1 and 2; then +1 each time: first (1→2), first wins the 2–2 tie (→3), second (2→3), first
+    assert assignees == [first, first, second, first]
+    give_load(second, 5)  # assigned by hand meanwhile: seen at the next count, not before
+    assert intake().assignee == second
+    cache.clear()  # the next window's count
+    assert intake().assignee == first
+    cache.clear()
+
+
 def test_a_high_risk_ticket_goes_only_to_a_senior_agent(db):
     make_user("agent")  # idle, but not senior
     make_user("senior_agent", on_duty=False)  # idle senior, off duty
