@@ -125,8 +125,9 @@ def test_the_load_counts_open_tickets_once_per_agent_and_is_one_query():
         chosen = least_loaded_agent(high_risk=False)
 
     assert chosen == both
-    assert len(queries) == 1
-    assert "GROUP BY" not in queries[0]["sql"].split("FROM", 1)[0]  # no join-and-group of agents × tickets
+    assert len(queries) == 2  # the candidates, then the loads
+    loads = queries[1]["sql"]
+    assert "tickets_ticket" in loads and "auth_user" not in loads  # grouped over tickets only, no agents × tickets
 
 
 def test_high_risk_goes_to_an_on_duty_senior_only():
