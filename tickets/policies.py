@@ -110,6 +110,17 @@ def can_take(user) -> bool:
     return is_agent(user) or is_supervisor(user)
 
 
+def ticket_visible_or_404(*, user, ticket_id) -> None:
+    """404 unless the user may see the ticket: the access check alone, without ticket_get_for_user's
+    prefetch of the whole page (for reads of one related list)."""
+    try:
+        visible = tickets_visible_to(user).filter(pk=ticket_id).exists()
+    except (ValueError, TypeError):
+        visible = False
+    if not visible:
+        raise Http404
+
+
 def ticket_get_for_user(*, user, ticket_id, for_write: bool = False) -> Ticket:
     try:
         ticket = ticket_detail(tickets_visible_to(user)).get(pk=ticket_id)

@@ -61,7 +61,14 @@ from .policies import (
     tickets_visible_to,
 )
 from .replies import render_reply, reply_placeholders, templates_for
-from .selectors import customer_recent_tickets, orders_with_history, subtask_list, ticket_list, ticket_timeline
+from .selectors import (
+    customer_recent_tickets,
+    orders_with_history,
+    subtask_list,
+    ticket_list,
+    ticket_page_records,
+    ticket_timeline,
+)
 from .suggestions import reason_labels
 from .workflow import ACTION_LABELS, TransitionRefused, available_actions, ticket_transition
 
@@ -198,7 +205,6 @@ def ticket_detail(request, pk):
         "editable": editable,
         "show_pii": show_pii,
         "contact": ticket_contact_for(request.user, ticket),
-        "order_items": list(ticket.order.items.select_related("product")) if ticket.order_id else [],
         "timeline": ticket_timeline(ticket),
         "previous": previous,
         "actions": [(a, ACTION_LABELS[a]) for a in available_actions(ticket)] if editable else [],
@@ -215,8 +221,6 @@ def ticket_detail(request, pk):
         "summary_form": SummaryForm(initial={
             "root_cause": ticket.root_cause, "summary": ticket.summary, "what_worked": ticket.what_worked}),
         "follow_up_form": FollowUpForm(),
-        "surveys": list(ticket.surveys.all()),
-        "follow_ups": list(ticket.follow_ups.select_related("recorded_by")),
         "subtask_form": SubtaskForm(),
         "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}) if can_assign(request.user) else None,
         "can_take": can_take(request.user) and ticket.assignee_id is None and ticket.is_open,
@@ -225,6 +229,7 @@ def ticket_detail(request, pk):
         "solution_form": SolutionForm(),
         "confirm_form": ConfirmSolutionForm(initial={"channel": ticket.channel}),
         "call_prompt": playbook.call_prompt(ticket),
+        **ticket_page_records(ticket),
         **ticket_suggestions_context(ticket=ticket, user=request.user, language=request.LANGUAGE_CODE,
                                      editable=editable),
     }

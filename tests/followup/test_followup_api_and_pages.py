@@ -185,3 +185,15 @@ def test_the_follow_up_queue_lists_resolved_tickets(people):
     client.force_login(people["agent"])
     page = client.get("/?queue=follow_up").content.decode()
     assert ticket.number in page
+
+
+@pytest.mark.parametrize("tail", ["follow-ups", "surveys"])
+def test_listing_follow_ups_or_surveys_reads_the_list_not_the_whole_ticket(people, tail, django_assert_max_num_queries):
+    ticket = resolved_ticket(people["agent"])
+    client = api_for(people["agent"])
+    client.post(url(ticket, "follow-ups"), {"channel": "phone", "result": "solved", "score": 5}, format="json")
+
+    # the access check and the list: no prefetch of the timeline, subtasks, tags or attachments
+    with django_assert_max_num_queries(4):
+        assert len(client.get(url(ticket, tail)).json()) == 1
+    assert client.get(f"/api/v1/tickets/not-a-number/{tail}/").status_code == 404

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from .. import services
 from ..followup.models import FollowUp, SatisfactionSurvey
 from ..followup.services import follow_up_record
-from ..policies import ticket_get_for_user
+from ..policies import ticket_visible_or_404
 from ..portal.links import customer_link_issue
 
 
@@ -66,8 +66,8 @@ class TicketClosingMixin:
         """Follow-ups after resolution. Solved closes the case (a score is stored as the survey answer),
         not solved reopens it with the note, no answer leaves it for auto-close."""
         if request.method == "GET":
-            ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
-            return Response(FollowUpSerializer(ticket.follow_ups.all(), many=True).data)
+            ticket_visible_or_404(user=request.user, ticket_id=pk)
+            return Response(FollowUpSerializer(FollowUp.objects.filter(ticket_id=pk), many=True).data)
         ticket = self.get_object()
         serializer = FollowUpSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -78,8 +78,8 @@ class TicketClosingMixin:
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def surveys(self, request, pk=None):
         """The customer's answers after each resolution (solved or not, score 1–5, comment)."""
-        ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
-        return Response(SurveySerializer(ticket.surveys.all(), many=True).data)
+        ticket_visible_or_404(user=request.user, ticket_id=pk)
+        return Response(SurveySerializer(SatisfactionSurvey.objects.filter(ticket_id=pk), many=True).data)
 
     @extend_schema(request=CustomerLinkRequestSerializer, responses={200: CustomerLinkSerializer})
     @action(detail=True, methods=["post"], url_path="customer-link")
