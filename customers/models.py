@@ -2,6 +2,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.choices import QuickChoiceLabels
+
 
 class Platform(models.TextChoices):
     """Where the customer bought: the platform decides the after-sales rules and clocks."""
@@ -15,7 +17,7 @@ class Platform(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Customer(models.Model):
+class Customer(QuickChoiceLabels):
     class Tier(models.TextChoices):
         NORMAL = "normal", _("Normal")
         VIP = "vip", _("VIP")

@@ -92,12 +92,16 @@ def _queues_of(status: str, assignee_id: int | None, escalation_level: int, user
     return queues
 
 
+# Every direction of TicketFilter.ordering's fields, named for people (the API takes the same values).
 ORDERING_CHOICES = (
     ("-created_at", _("Newest first")),
     ("created_at", _("Oldest first")),
-    ("priority", _("Priority")),
+    ("priority", _("Most urgent first")),
+    ("-priority", _("Least urgent first")),
     ("sla_next_check_at", _("SLA due soonest")),
+    ("-sla_next_check_at", _("SLA due latest")),
     ("-updated_at", _("Recently updated")),
+    ("updated_at", _("Longest untouched")),
 )
 
 
@@ -131,7 +135,7 @@ class TicketFilter(django_filters.FilterSet):
     ordering = django_filters.OrderingFilter(
         fields=(("created_at", "created_at"), ("priority", "priority"), ("sla_next_check_at", "sla_next_check_at"),
                 ("updated_at", "updated_at")),
-        label=_("Sort"),
+        choices=ORDERING_CHOICES, label=_("Sort"),
     )
 
     class Meta:

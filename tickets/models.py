@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.choices import QuickChoiceLabels
 from customers.models import Platform
 
 
@@ -178,7 +179,7 @@ class TicketQuerySet(models.QuerySet):
         return self.filter(status__in=OPEN_STATUSES)
 
 
-class Ticket(Versioned):
+class Ticket(QuickChoiceLabels, Versioned):
     # Human-friendly number (AS00001234) given right after the row exists; agents read it out.
     number = models.CharField(_("number"), max_length=20, unique=True, null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
@@ -411,7 +412,7 @@ class Message(models.Model):
         return f"{self.get_direction_display()}: {self.body[:40]}"
 
 
-class Subtask(Versioned):
+class Subtask(QuickChoiceLabels, Versioned):
     """Work handed to a department (inspect a return, pay a refund...). While any subtask is
     open the ticket waits on departments and cannot be resolved (tickets/subtasks.py)."""
 

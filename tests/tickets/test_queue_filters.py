@@ -58,3 +58,33 @@ def test_an_unknown_tag_or_date_is_a_400_not_an_empty_list(supervisor):
     for query in ({"tags": "no-such-tag"}, {"created_after": "2026-13-01"}):
         response = client.get("/api/v1/tickets/", query)
         assert response.status_code == 400, query
+
+
+@pytest.mark.parametrize("ordering", ["priority", "-priority", "created_at", "-created_at", "sla_next_check_at",
+                                      "-sla_next_check_at", "updated_at", "-updated_at"])
+def test_every_sort_direction_is_offered_and_accepted(agent, ordering):
+    first = ticket_at(datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI), agent)
+    second = ticket_at(datetime(2026, 6, 2, 9, 0, tzinfo=SHANGHAI), agent)
+    Ticket.objects.filter(pk=first.pk).update(priority="P1", sla_next_check_at=first.created_at)
+    Ticket.objects.filter(pk=second.pk).update(priority="P4", sla_next_check_at=second.created_at)
+
+    filterset = TicketFilter({"ordering": ordering}, queryset=Ticket.objects.all(), request=None)
+
+    assert filterset.is_valid(), filterset.errors
+    assert ordering in dict(filterset.form.fields["ordering"].choices)
+    expected = [first.number, second.number]
+    if ordering.startswith("-"):  # the first is older, more urgent, due sooner and untouched longer
+        expected.reverse()
+    assert list(filterset.qs.values_list("number", flat=True)) == expected
+
+
+def test_the_filter_bar_shows_what_is_chosen_and_only_that(agent, client):
+    client.force_login(agent)
+    page = client.get(f"/?queue=all&status=new&status=triaged&assignee={agent.pk}&ordering=-priority"
+                      "&created_after=2026-06-01").content.decode()
+
+    assert '<option value="new" selected>' in page and '<option value="triaged" selected>' in page
+    assert '<option value="waiting_customer">' in page  # a status not chosen
+    assert f'<option value="{agent.pk}" selected>' in page
+    assert '<option value="-priority" selected>' in page and '<option value="priority">' in page
+    assert 'name="created_after" value="2026-06-01"' in page and 'name="created_before" value=""' in page

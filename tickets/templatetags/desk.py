@@ -14,3 +14,12 @@ def event_label(action: str) -> str:
 @register.filter
 def status_label(value: str) -> str:
     return _status_label(value)
+
+
+@register.filter
+def chosen(option, current) -> bool:
+    """Is the option among a bound field's current value(s), one value or a list (filter bar selects)?"""
+    if current is None:
+        return False
+    values = current if isinstance(current, list | tuple) else [current]
+    return str(option) in {str(value) for value in values}
