@@ -275,6 +275,8 @@ LOGGING = {
 AUTO_ASSIGN_NEW_TICKETS = env.bool("AUTO_ASSIGN_NEW_TICKETS", default=True)
 # How often the agents' open-ticket counts behind it are taken (assignments since are added on top); 0: every time.
 ASSIGNMENT_LOAD_SECONDS = env.int("ASSIGNMENT_LOAD_SECONDS", default=10)
+# How often the queue tabs' counts are taken for all agents (shared cache); 0: on every page.
+QUEUE_COUNTS_SECONDS = env.int("QUEUE_COUNTS_SECONDS", default=5)
 
 # SLA sweep (tickets/sla/sweep.py, run by Celery beat).
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=60)

@@ -28,6 +28,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 # Tests set up loads row by row and expect the next pick to see them (tests/tickets/test_assignment.py
 # covers the counted-every-few-seconds path with its own setting).
 ASSIGNMENT_LOAD_SECONDS = 0
+QUEUE_COUNTS_SECONDS = 0  # tests count on every page too (tests/perf/test_queue_queries.py covers the cache)
 CELERY_TASK_EAGER_PROPAGATES = True
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
 LANGUAGE_CODE = "en"

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -73,6 +74,30 @@ def test_tab_counts_agree_with_each_tab_filter(agent, senior):
 
 
 @pytest.mark.django_db
+def test_tab_counts_are_taken_once_per_window_for_every_agent(settings, agent, senior):
+    """Big-promo path: the grouped counts of all tickets are shared through the cache for a few seconds."""
+    from django.core.cache import cache
+
+    settings.QUEUE_COUNTS_SECONDS = 3600
+    cache.clear()
+    _every_kind(agent, senior)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        first = queue_counts(Ticket.objects.all(), agent)
+        TicketFactory(status=Status.NEW, assignee=senior)
+
+        with CaptureQueriesContext(connection) as ctx:
+            for_senior = queue_counts(Ticket.objects.all(), senior)
+        assert len(ctx) == 0  # the same window: nothing counted again
+        assert for_senior[Queue.ALL_OPEN] == first[Queue.ALL_OPEN] == 30  # the new ticket waits for the next count
+        assert for_senior[Queue.MINE] == Ticket.objects.filter(queue_filter(Queue.MINE, senior)).count() - 1
+        # someone's own narrowed set is never shared: counted as it is
+        assert queue_counts(Ticket.objects.filter(assignee=senior), senior)[Queue.MINE] == 11
+
+        traveller.shift(3600)
+        assert queue_counts(Ticket.objects.all(), senior)[Queue.ALL_OPEN] == 31
+
+
+@pytest.mark.django_db
 def test_queue_page_shows_the_counts_and_reuses_the_tab_count_for_the_pager(supervisor, agent, senior):
     _every_kind(agent, senior)
     client = _web(supervisor)
@@ -100,6 +125,29 @@ def test_a_filtered_tab_counts_its_own_rows(supervisor, agent, senior):
     # An unknown value is ignored by the filter but still counted honestly (no reuse of the tab count).
     assert client.get("/?queue=open&type=nonsense").context["page"].paginator.count == 30
     assert client.get("/?queue=open&ordering=-created_at").context["page"].paginator.count == 30
+
+
+def _list_counts(sqls) -> list[str]:
+    return [s for s in sqls if "tickets_ticket" in s and "COUNT(" in s.upper() and "GROUP BY" not in s]
+
+
+@pytest.mark.django_db
+def test_a_short_filtered_list_is_read_once_and_a_long_one_is_counted(supervisor, monkeypatch):
+    from tickets import views
+
+    _tickets(7, type=TicketType.RETURN_REFUND)
+    _tickets(2, type=TicketType.EXCHANGE)
+    client = _web(supervisor)
+    url = f"/?queue=all&type={TicketType.RETURN_REFUND}&page=2"
+    monkeypatch.setattr(views, "PAGE_SIZE", 5)
+
+    for whole_list_ids, counted in ((20_000, False), (6, True)):
+        monkeypatch.setattr(views, "WHOLE_LIST_IDS", whole_list_ids)
+        sqls = _queries(client, url)
+        page = client.get(url).context["page"]
+        assert (page.paginator.count, page.paginator.num_pages, len(page.object_list)) == (7, 2, 2)
+        assert {t.type for t in page.object_list} == {TicketType.RETURN_REFUND}
+        assert bool(_list_counts(sqls)) == counted, sqls
 
 
 # DISTINCT --------------------------------------------------------------------------------------------------
