@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from .models import OPEN_STATUSES, RiskLevel, Ticket, TicketEvent
 from .roles import Role
@@ -22,17 +23,17 @@ def _username(user) -> str | None:
 
 
 def _set_assignee(ticket: Ticket, *, actor, assignee, action: str, reason: str) -> Ticket:
-    old = ticket.assignee
+    event = assignment_event(ticket, actor=actor, assignee=assignee, action=action, reason=reason)
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee", "updated_at"])
-    TicketEvent.objects.create(
-        ticket=ticket,
-        actor=actor,
-        action=action,
-        changes={"assignee": [_username(old), _username(assignee)]},
-        reason=reason,
-    )
+    event.save()
     return ticket
+
+
+def assignment_event(ticket: Ticket, *, actor, assignee, action: str, reason: str) -> TicketEvent:
+    """The timeline entry of giving the ticket (as it is now) to `assignee`; not saved."""
+    return TicketEvent(ticket=ticket, actor=actor, action=action, reason=reason,
+                       changes={"assignee": [_username(ticket.assignee), _username(assignee)]})
 
 
 @transaction.atomic
@@ -146,18 +147,22 @@ def ticket_auto_assign(*, ticket: Ticket) -> Ticket:
 def auto_assign_created(ticket: Ticket) -> Ticket:
     """ticket_auto_assign for a ticket the caller's transaction has just inserted: nobody else can see
     the row yet, so there is nothing to lock or read again."""
-    if ticket.assignee_id is not None or not settings.AUTO_ASSIGN_NEW_TICKETS:
-        return ticket
-    agent = least_loaded_agent(high_risk=ticket.risk_level == RiskLevel.HIGH)
+    agent = agent_for_new_ticket(ticket)
     if agent is None:
         return ticket
-    # Counted at once, not on commit: an intake rolled back after this over-counts one ticket until
-    # the next count, which only makes the agent's next turn come a little later.
-    count_assignment(agent.pk)
-    return _set_assignee(
-        ticket,
-        actor=None,
-        assignee=agent,
-        action="assigned",
-        reason=_("Automatic: least-loaded on-duty agent."),
-    )
+    return _set_assignee(ticket, actor=None, assignee=agent, action="assigned", reason=AUTO_ASSIGN_REASON)
+
+
+AUTO_ASSIGN_REASON = _lazy("Automatic: least-loaded on-duty agent.")
+
+
+def agent_for_new_ticket(ticket: Ticket):
+    """Who a new, unassigned ticket goes to: the least-loaded on-duty agent (None: keep it unassigned).
+    The pick is counted at once, not on commit: an intake rolled back after it over-counts one ticket
+    until the next count, which only makes the agent's next turn come a little later."""
+    if ticket.assignee_id is not None or not settings.AUTO_ASSIGN_NEW_TICKETS:
+        return None
+    agent = least_loaded_agent(high_risk=ticket.risk_level == RiskLevel.HIGH)
+    if agent is not None:
+        count_assignment(agent.pk)
+    return agent

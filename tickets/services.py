@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 from orders.models import Order, OrderItem
 
-from .assignment import auto_assign_created
+from .assignment import AUTO_ASSIGN_REASON, agent_for_new_ticket, assignment_event
 from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticket, TicketEvent
 from .search import SEARCH_TEXT_FIELDS, ticket_search_text
-from .sla.clock import sla_after_change
+from .sla.clock import SLA_FIELDS, sla_after_change, sla_refresh
 from .suggestions import CaseFacts, suggest
 from .uploads import validate_upload
 from .workflow import Action, ensure_version, ensure_writable, ticket_transition
@@ -34,6 +34,10 @@ CLASSIFICATION_FIELDS = (
 def _recent_contacts(ticket: Ticket) -> int:
     since = timezone.now() - timedelta(days=settings.REPEAT_CONTACT_DAYS)
     return Ticket.objects.filter(customer_id=ticket.customer_id, created_at__gte=since).exclude(pk=ticket.pk).count()
+
+
+# What _apply_suggestions sets.
+SUGGESTED_FIELDS = ("priority", "priority_reasons", "risk_level", "risk_reasons")
 
 
 def _apply_suggestions(ticket: Ticket) -> dict:
@@ -108,23 +112,28 @@ def ticket_create(
     # each would cost three round trips per constraint on every intake. The database still enforces them.
     ticket.full_clean(exclude=["number", "customer", "order"], validate_constraints=False)
     ticket.save()
+    # What follows from the new row (number, suggestions, SLA clocks, assignee) is written back in one
+    # UPDATE with its events in one INSERT: each UPDATE rewrites the row in all the ticket indexes.
     ticket.number = f"AS{ticket.pk:08d}"
-    suggestion_changes = _apply_suggestions(ticket)
-    ticket.save(update_fields=["number", "priority", "priority_reasons", "risk_level", "risk_reasons"])
+    events = [TicketEvent(ticket=ticket, actor=actor, action="created", to_status=Status.NEW,
+                          changes={"channel": [None, channel], **_apply_suggestions(ticket)})]
+    ticket.resolution_started_at = ticket.created_at
+    sla_changes = sla_refresh(ticket)
+    if sla_changes:
+        events.append(TicketEvent(ticket=ticket, actor=actor, action="sla_started", changes=sla_changes,
+                                  reason=_("SLA clocks started at intake.")))
+    agent = agent_for_new_ticket(ticket)
+    if agent is not None:
+        events.append(assignment_event(ticket, actor=None, assignee=agent, action="assigned",
+                                       reason=AUTO_ASSIGN_REASON))
+        ticket.assignee = agent
+    ticket.save(update_fields=["number", *SUGGESTED_FIELDS, *SLA_FIELDS, "assignee", "updated_at"])
+    TicketEvent.objects.bulk_create(events)
     if items:
         ticket.affected_items.set(items)
     if tags:
         ticket.tags.set(_tags_named(tags))
-    TicketEvent.objects.create(
-        ticket=ticket,
-        actor=actor,
-        action="created",
-        to_status=Status.NEW,
-        changes={"channel": [None, channel], **suggestion_changes},
-    )
-    ticket.resolution_started_at = ticket.created_at
-    sla_after_change(ticket, actor=actor, action="sla_started", reason=_("SLA clocks started at intake."))
-    return auto_assign_created(ticket)
+    return ticket
 
 
 def _tags_named(names: Iterable[str]) -> list[Tag]:
