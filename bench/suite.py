@@ -55,6 +55,9 @@ os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # The price-difference job runs here, not on a broker (bench/pricediff.py does the same).
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+# In-process, the queue tabs are counted on every request, so their query is counted and explained too;
+# gunicorn serves with the product's default (counts shared for a few seconds).
+os.environ["QUEUE_COUNTS_SECONDS"] = "0"
 
 from bench import http_load  # noqa: E402
 
@@ -400,7 +403,7 @@ def run_pricediff_jobs(batch_id: int, jobs: int, seconds: float) -> int:
 def gunicorn_env(url: str, static_root: str, var_dir: str) -> dict:
     keep = {k: v for k, v in os.environ.items()
             if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "CELERY_TASK_ALWAYS_EAGER", "REDIS_URL",
-                         "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}}
+                         "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "QUEUE_COUNTS_SECONDS"}}
     return {
         **keep,
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",
