@@ -16,6 +16,7 @@ from .roles import Role
 from .workflow import TransitionRefused, ensure_writable
 
 WORKING_ROLES = (Role.AGENT, Role.SENIOR_AGENT, Role.SUPERVISOR)
+AUTO_ASSIGN_REASON = _lazy("Automatic: least-loaded on-duty agent.")
 
 
 def _username(user) -> str | None:
@@ -151,9 +152,6 @@ def auto_assign_created(ticket: Ticket) -> Ticket:
     if agent is None:
         return ticket
     return _set_assignee(ticket, actor=None, assignee=agent, action="assigned", reason=AUTO_ASSIGN_REASON)
-
-
-AUTO_ASSIGN_REASON = _lazy("Automatic: least-loaded on-duty agent.")
 
 
 def agent_for_new_ticket(ticket: Ticket):
