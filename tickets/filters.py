@@ -125,6 +125,19 @@ class TagNameFilter(django_filters.ModelMultipleChoiceFilter):
     """Tickets carrying any of the named tags (repeat the parameter for several)."""
 
 
+class TicketOrderingFilter(django_filters.OrderingFilter):
+    """The chosen sort, ties broken newest first: priority or an SLA time is shared by many tickets, and
+    pages over a sort with ties repeat or skip tickets. The indexes on (priority, created_at) and on each
+    time serve the tie-break as an incremental sort."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if not value:
+            return qs
+        chosen = [str(field).lstrip("-") for field in qs.query.order_by]
+        return qs.order_by(*qs.query.order_by, *(f"-{tie}" for tie in ("created_at", "id") if tie not in chosen))
+
+
 class TicketFilter(django_filters.FilterSet):
     # distinct=False: these filter the ticket's own columns (or its one customer), so they cannot repeat a
     # row; django-filter's default SELECT DISTINCT over every column would make PostgreSQL sort the whole
@@ -147,7 +160,7 @@ class TicketFilter(django_filters.FilterSet):
     # Days of the shop's calendar, as a range on the timestamp so ticket_created_idx serves it.
     created_after = django_filters.DateFilter(method="created_from", label=_("Created from"))
     created_before = django_filters.DateFilter(method="created_to", label=_("Created to"))
-    ordering = django_filters.OrderingFilter(
+    ordering = TicketOrderingFilter(
         fields=(("created_at", "created_at"), ("priority", "priority"), ("sla_next_check_at", "sla_next_check_at"),
                 ("updated_at", "updated_at")),
         choices=ORDERING_CHOICES, label=_("Sort"),

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -66,7 +65,7 @@ from .selectors import (
     customer_recent_tickets,
     orders_with_history,
     subtask_list,
-    ticket_list,
+    ticket_page,
     ticket_page_records,
     ticket_timeline,
 )
@@ -120,19 +119,11 @@ def ticket_queue(request):
     filterset = TicketFilter(request.GET, queryset=visible.filter(queue_filter(queue, request.user)),
                              request=request)
     ids = filterset.qs.values_list("pk", flat=True)
-    if not request.GET.get("ordering"):
+    if not ids.query.order_by:  # no sort chosen, or one refused (the filter bar says why)
         ids = ids.order_by("-created_at", "-id")  # read in this order from ticket_open_created_idx
-    # The page's ids first, without joins: a search matching thousands of tickets then sorts ids only,
-    # and just the 50 rows shown are joined to customer, order and assignee.
-    if counts.get(queue) is not None and not _filtered(filterset):
-        paginator = Paginator(ids, PAGE_SIZE)
-        paginator.count = counts[queue]  # unfiltered, the list is the tab just counted: no second COUNT
-    else:
-        paginator = Paginator(_whole_if_short(ids), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    page_ids = list(page.object_list)
-    rows = ticket_list(Ticket.objects.filter(pk__in=page_ids)).order_by().in_bulk()  # page_ids hold the order
-    page.object_list = [rows[pk] for pk in page_ids if pk in rows]
+    # Unfiltered, the list is the tab just counted: no second COUNT.
+    known_count = counts.get(queue) if not _filtered(filterset) else None
+    page = ticket_page(ids, number=request.GET.get("page"), per_page=PAGE_SIZE, known_count=known_count)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "tickets/queue.html", {
@@ -140,16 +131,6 @@ def ticket_queue(request):
         "queues": [(name, label, counts.get(name)) for name, label in QUEUE_LABELS.items()],
         "query": query.urlencode(), "bulk_form": BulkActionForm() if is_supervisor(request.user) else None,
     })
-
-
-# A filtered or searched list of at most this many tickets is read whole, ids only: its length is the
-# count, so the search is run once instead of twice (COUNT, then the page). Longer ones are counted.
-WHOLE_LIST_IDS = 20_000
-
-
-def _whole_if_short(ids) -> list | QuerySet:
-    head = list(ids[:WHOLE_LIST_IDS + 1])
-    return head if len(head) <= WHOLE_LIST_IDS else ids
 
 
 def _filtered(filterset) -> bool:

@@ -88,3 +88,31 @@ def test_the_filter_bar_shows_what_is_chosen_and_only_that(agent, client):
     assert f'<option value="{agent.pk}" selected>' in page
     assert '<option value="-priority" selected>' in page and '<option value="priority">' in page
     assert 'name="created_after" value="2026-06-01"' in page and 'name="created_before" value=""' in page
+
+
+def test_pages_over_a_sort_with_ties_neither_repeat_nor_skip_tickets(supervisor, client, monkeypatch):
+    from tickets import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 3)
+    made = [ticket_at(datetime(2026, 6, 1, 9, minute, tzinfo=SHANGHAI), supervisor) for minute in range(7)]
+    # one priority and one moment for all: the sort alone says nothing of their order
+    Ticket.objects.update(priority="P3", created_at=made[0].created_at)
+    client.force_login(supervisor)
+
+    shown = []
+    for page in (1, 2, 3):
+        shown += [t.number for t in client.get(f"/?queue=all&ordering=priority&page={page}").context["page"]]
+
+    assert shown == [t.number for t in reversed(made)]  # ties by the newest id first, each ticket once
+
+
+def test_an_unknown_sort_is_refused_on_the_page_and_the_list_stays_newest_first(supervisor, client):
+    # taken in out of date order (as an import does), so an unsorted list shows in neither direction
+    middle, newest, oldest = (ticket_at(datetime(2026, 6, day, 9, 0, tzinfo=SHANGHAI), supervisor) for day in (2, 3, 1))
+    client.force_login(supervisor)
+
+    response = client.get("/?queue=all&ordering=-password")
+
+    assert response.status_code == 200
+    assert 'class="error"' in response.text and "ordering" in response.text
+    assert [t.number for t in response.context["page"]] == [newest.number, middle.number, oldest.number]

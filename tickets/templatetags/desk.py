@@ -17,9 +17,10 @@ def status_label(value: str) -> str:
 
 
 @register.filter
-def chosen(option, current) -> bool:
-    """Is the option among a bound field's current value(s), one value or a list (filter bar selects)?"""
-    if current is None:
-        return False
+def options(field) -> list[tuple[str, str, bool]]:
+    """A filter bar select's options as (value, label, chosen), the empty choice left out. One list: a
+    {% for %} over a model field's choices would COUNT them before reading them (a query more each)."""
+    current = field.value()
     values = current if isinstance(current, list | tuple) else [current]
-    return str(option) in {str(value) for value in values}
+    chosen = {str(value) for value in values if value is not None}
+    return [(str(value), label, str(value) in chosen) for value, label in field.field.choices if value != ""]
