@@ -133,8 +133,10 @@ class StaffProfile(models.Model):
         Department, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name=_("department")
     )
     on_duty = models.BooleanField(_("on duty"), default=True)
-    # The largest refund or compensation this person may grant alone; above it a supervisor approves.
+    # The largest refund or compensation this person may grant alone; above it someone else approves.
     refund_limit = models.DecimalField(_("refund limit"), max_digits=12, decimal_places=2, default=Decimal("200"))
+    # No limit at all, for supervisors only and only when said here: being a supervisor is not enough.
+    refunds_unlimited = models.BooleanField(_("no refund limit"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("staff profile")
