@@ -313,6 +313,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Price protection (价保): a price drop within this many days of the order is refunded in bulk.
 PRICE_PROTECTION_DAYS = env.int("PRICE_PROTECTION_DAYS", default=30)
+# A bulk price-difference batch refunding more than this in total (CNY), or with any row above the
+# uploader's own refund limit, waits for a second person's approval (another supervisor, or finance).
+PRICEDIFF_APPROVAL_TOTAL = Decimal(env.str("PRICEDIFF_APPROVAL_TOTAL", default="5000"))
 # Incident detection (tickets/incidents.py): N tickets sharing product and category within T hours.
 INCIDENT_MIN_TICKETS = env.int("INCIDENT_MIN_TICKETS", default=5)
 INCIDENT_WINDOW_HOURS = env.int("INCIDENT_WINDOW_HOURS", default=24)

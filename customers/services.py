@@ -19,3 +19,15 @@ def customer_find_or_create(*, name: str, phone: str = "", platform: str = Platf
     customer.full_clean()
     customer.save()
     return customer
+
+
+# The shop itself, as the "customer" of its own internal work (a bulk price-difference batch's payment
+# ticket): a ticket needs a customer, and filing a batch under one of its buyers was wrong.
+SHOP_ACCOUNT = "__shop__"
+
+
+def customer_shop_get() -> Customer:
+    customer, _created = Customer.objects.get_or_create(
+        platform=Platform.OTHER, platform_account=SHOP_ACCOUNT, defaults={"name": "本店（内部）Shop (internal)"}
+    )
+    return customer

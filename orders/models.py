@@ -122,8 +122,13 @@ class Refund(models.Model):
         STORE_CREDIT = "store_credit", _("Store credit")
         COUPON = "coupon", _("Coupon")
 
+    class Kind(models.TextChoices):
+        REFUND = "refund", _("Refund")  # money back for goods or service (refund only, return and refund)
+        PRICE_DIFFERENCE = "price_difference", _("Price difference")  # 退差/价保: owed once per line and drop
+        COMPENSATION = "compensation", _("Compensation")  # goodwill on top of the goods, still capped by paid
+
     class Status(models.TextChoices):
-        REQUESTED = "requested", _("Requested")  # waiting for approval (above the agent's limit)
+        REQUESTED = "requested", _("Requested")  # waiting for approval (above the requester's limit)
         APPROVED = "approved", _("Approved")  # finance may pay it
         PAID = "paid", pgettext_lazy("refund status", "Paid")
         FAILED = "failed", _("Failed")  # payment failed or the request was rejected; counts for nothing
@@ -135,6 +140,8 @@ class Refund(models.Model):
         verbose_name=_("ticket"),
     )
     amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.REFUND,
+                            db_default=Kind.REFUND)
     reason = models.CharField(_("reason"), max_length=300)
     method = models.CharField(_("method"), max_length=20, choices=Method.choices, default=Method.ORIGINAL)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED)
@@ -142,6 +149,11 @@ class Refund(models.Model):
     dedupe_key = models.CharField(_("dedupe key"), max_length=200, null=True, blank=True, unique=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("requested by")
+    )
+    # Who let it be paid: the requester within their own limit, or someone else above it (orders/money.py).
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("approved by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
@@ -224,10 +236,12 @@ class PriceDiffBatch(models.Model):
     """A bulk price-difference (退差/价保) upload: previewed row by row, then executed by a Celery job."""
 
     class Status(models.TextChoices):
-        PREVIEWED = "previewed", _("Previewed")
+        PREVIEWED = "previewed", _("Previewed")  # rows checked, nothing paid; the uploader may run it
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")  # above a limit: a second person decides
+        REJECTED = "rejected", _("Rejected")  # the approver said no; nothing is paid, ever
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+        FAILED = "failed", _("Failed")  # the job stopped on an error; running it again resumes
 
     file_name = models.CharField(_("file name"), max_length=255)
     # Uploading the same file again finds this batch (and refunds nothing twice).
@@ -240,6 +254,15 @@ class PriceDiffBatch(models.Model):
     processed_rows = models.PositiveIntegerField(_("processed rows"), default=0)
     refunded_rows = models.PositiveIntegerField(_("refunded rows"), default=0)
     refunded_amount = models.DecimalField(_("refunded amount"), **MONEY, default=Decimal("0"))
+    # What the valid rows would refund, and how many are above the uploader's single-refund limit:
+    # either over its limit makes the batch wait for a second person's approval.
+    valid_amount = models.DecimalField(_("amount to refund"), **MONEY, default=Decimal("0"), db_default=Decimal("0"))
+    over_limit_rows = models.PositiveIntegerField(_("rows above the limit"), default=0, db_default=0)
+    approval_needed = models.BooleanField(_("needs approval"), default=False, db_default=False)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("approved or rejected by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.CharField(_("decision reason"), max_length=300, blank=True, default="", db_default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -270,6 +293,8 @@ class PriceDiffRow(models.Model):
     order_item = models.ForeignKey(OrderItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
                                    verbose_name=_("order item"))
     amount = models.DecimalField(_("difference"), **MONEY, null=True, blank=True)
+    # Valid, but above the uploader's single-refund limit: paid only after the batch is approved.
+    over_limit = models.BooleanField(_("above the limit"), default=False, db_default=False)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     error = models.CharField(_("error"), max_length=300, blank=True)
     refund = models.ForeignKey(Refund, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",

@@ -1,7 +1,9 @@
 """Money and goods: refunds, returned parcels, replacement shipments.
 
-The refund cap is checked under the order's row lock, so two refunds requested at the same
-moment cannot together exceed what the buyer paid.
+refund_request is the one function that lets money go out. It applies orders/money.py's rule under
+the order's row lock, so two refunds requested at the same moment cannot together exceed what the
+buyer paid, and it decides who may let the refund be paid: the requester within their own limit,
+someone else above it.
 """
 
 from collections.abc import Iterable
@@ -9,27 +11,11 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import money
 from .models import Order, OrderItem, Refund, ReturnShipment, Shipment
-
-COUNTING = (Refund.Status.REQUESTED, Refund.Status.APPROVED, Refund.Status.PAID)
-
-
-def refundable_amount(order: Order, items: Iterable[OrderItem] = ()) -> Decimal:
-    """What may still be refunded: paid for the items (or the whole order) minus refunds that count."""
-    counting = Refund.objects.filter(order=order, status__in=COUNTING)
-    order_paid = order.items.aggregate(total=Sum("paid_amount"))["total"] or order.paid_amount
-    order_left = order_paid - (counting.aggregate(total=Sum("amount"))["total"] or Decimal("0"))
-    items = list(items)
-    if not items:
-        return max(order_left, Decimal("0"))
-    # A refund touching any of these items counts against them (conservative for multi-item refunds).
-    items_paid = sum((item.paid_amount for item in items), Decimal("0"))
-    items_refunded = counting.filter(items__in=items).distinct().aggregate(total=Sum("amount"))["total"] or 0
-    return max(min(items_paid - items_refunded, order_left), Decimal("0"))
 
 
 @transaction.atomic
@@ -41,30 +27,50 @@ def refund_request(
     actor,
     items: Iterable[OrderItem] = (),
     ticket=None,
+    kind: str = Refund.Kind.REFUND,
     method: str = Refund.Method.ORIGINAL,
-    approved: bool = False,
+    approved_by=None,
+    must_be_approved: bool = False,
     dedupe_key: str | None = None,
 ) -> Refund:
-    """Record a refund; `approved` when within the requester's limit (else an approval decides)."""
+    """Record a refund of `amount`, never more than the order or these lines have left.
+
+    Within the actor's own limit it is approved at once (by them). Above it, it is approved only when
+    `approved_by` is someone else who already approved it (a bulk batch's approver); otherwise it is
+    REQUESTED and waits for an approval — or, with `must_be_approved`, is refused.
+    """
     order = Order.objects.select_for_update().get(pk=order.pk)
     items = list(items)
     if any(item.order_id != order.pk for item in items):
         raise ValidationError({"items": _("Refund only items of this order.")})
     if amount is None or amount <= 0:
         raise ValidationError({"amount": _("The amount must be positive.")})
-    left = refundable_amount(order, items)
+    left = money.refundable_amount(order, items)
     if amount > left:
         raise ValidationError(
             {"amount": _("At most ¥%(left)s can still be refunded for this order or these items.") % {"left": left}}
         )
+    if money.within_limit(actor, amount):
+        status, approver = Refund.Status.APPROVED, actor
+    elif approved_by is not None and approved_by.pk != getattr(actor, "pk", None):
+        status, approver = Refund.Status.APPROVED, approved_by
+    elif must_be_approved:
+        raise ValidationError(
+            {"amount": _("¥%(amount)s is above the refund limit of ¥%(limit)s and nobody else approved it.")
+             % {"amount": amount, "limit": money.refund_limit_of(actor)}}
+        )
+    else:
+        status, approver = Refund.Status.REQUESTED, None
     refund = Refund.objects.create(
         order=order,
         ticket=ticket,
         amount=amount,
+        kind=kind,
         reason=reason,
         method=method,
         requested_by=actor,
-        status=Refund.Status.APPROVED if approved else Refund.Status.REQUESTED,
+        approved_by=approver,
+        status=status,
         dedupe_key=dedupe_key,
     )
     if items:
@@ -89,8 +95,11 @@ def _move(refund: Refund, sources: tuple, target: str, **fields) -> Refund:
 
 
 @transaction.atomic
-def refund_approve(*, refund: Refund) -> Refund:
-    return _move(refund, (Refund.Status.REQUESTED,), Refund.Status.APPROVED)
+def refund_approve(*, refund: Refund, actor) -> Refund:
+    """Someone other than the requester lets a refund above the requester's limit be paid."""
+    if refund.requested_by_id is not None and refund.requested_by_id == actor.pk:
+        raise ValidationError({"approval": _("Nobody approves their own refund.")})
+    return _move(refund, (Refund.Status.REQUESTED,), Refund.Status.APPROVED, approved_by=actor)
 
 
 @transaction.atomic

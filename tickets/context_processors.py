@@ -1,4 +1,4 @@
-from .policies import is_department_staff, is_supervisor, sees_full_tickets
+from .policies import is_department_staff, is_finance_staff, is_supervisor, sees_full_tickets
 
 
 def desk(request):
@@ -10,5 +10,6 @@ def desk(request):
         "desk_is_supervisor": is_supervisor(user),
         "desk_is_agent_view": sees_full_tickets(user),
         "desk_is_department": is_department_staff(user),
+        "desk_is_finance": is_finance_staff(user),
         "desk_unread": user.notifications.filter(read_at__isnull=True).count(),
     }

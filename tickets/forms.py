@@ -199,7 +199,15 @@ class BulkActionForm(forms.Form):
 class SolutionForm(forms.Form):
     kind = forms.ChoiceField(label=_("Solution"), choices=Solution.Kind.choices)
     amount = forms.DecimalField(label=_("Amount (CNY)"), min_value=0, max_digits=12, decimal_places=2, initial=0)
-    return_required = forms.BooleanField(label=_("The item must come back"), required=False, initial=True)
+    # Blank follows the playbook's rule (tickets/playbook.py return_required_by_rule); "no" where the rule
+    # wants the item back asks a supervisor for a waiver.
+    return_required = forms.TypedChoiceField(
+        label=_("The item must come back"),
+        choices=(("", _("As the playbook says")), ("yes", _("Yes")), ("no", _("No (a supervisor must waive it)"))),
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+    )
     customer_sends_back = forms.CharField(label=_("What the customer sends back"), max_length=200, required=False)
     expected_days = forms.IntegerField(label=_("Expected days"), min_value=0, max_value=365, required=False)
     shop_cost = forms.DecimalField(label=_("Cost to the shop (CNY)"), min_value=0, max_digits=12, decimal_places=2,

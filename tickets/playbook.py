@@ -35,6 +35,8 @@ from .subtasks import subtask_create
 from .workflow import ensure_writable
 
 MONEY_KINDS = (Solution.Kind.REFUND_ONLY, Solution.Kind.RETURN_REFUND, Solution.Kind.COMPENSATION)
+GOODS_KINDS = (Solution.Kind.EXCHANGE, Solution.Kind.RESHIP, Solution.Kind.REPAIR)
+# Whatever the category, these take the item back by their nature.
 RETURN_KINDS = (Solution.Kind.RETURN_REFUND, Solution.Kind.EXCHANGE, Solution.Kind.REPAIR)
 # What the customer wrote themselves is evidence of consent; a phone call is not (DOMAIN: 留证).
 WRITTEN_CHANNELS = (
@@ -42,11 +44,14 @@ WRITTEN_CHANNELS = (
 )
 
 
-def refund_limit_of(user) -> Decimal:
-    if is_supervisor(user):
-        return Decimal("Infinity")
-    profile = getattr(user, "staff_profile", None)
-    return profile.refund_limit if profile else Decimal("0")
+def return_required_by_rule(*, category: str, kind: str) -> bool:
+    """Whether the item must come back. Seed 003's lesson (the customer who kept the bottle with a
+    0.5 mm dot and posted it on Weibo): on a product-quality case, every solution that sends goods or
+    money needs the defective item back unless a supervisor waives it. Otherwise only the kinds that
+    take the item back by their nature (return and refund, exchange, repair) need it."""
+    if category == Category.PRODUCT_QUALITY and kind in MONEY_KINDS + GOODS_KINDS:
+        return True
+    return kind in RETURN_KINDS
 
 
 def call_prompt(ticket: Ticket) -> str | None:
@@ -84,9 +89,9 @@ def solution_propose(
         raise ValidationError({"amount": _("Amounts cannot be negative.")})
     if kind in MONEY_KINDS and amount <= 0:
         raise ValidationError({"amount": _("Say how much is refunded or compensated.")})
-    quality_defect = ticket.category == Category.PRODUCT_QUALITY and kind in RETURN_KINDS + (Solution.Kind.REFUND_ONLY,)
+    by_rule = return_required_by_rule(category=ticket.category, kind=kind)
     if return_required is None:
-        return_required = kind in RETURN_KINDS or quality_defect
+        return_required = by_rule
     solution = Solution.objects.create(
         ticket=ticket,
         kind=kind,
@@ -104,13 +109,13 @@ def solution_propose(
         "solution_proposed",
         {"solution": [None, solution.pk], "kind": [None, kind], "amount": [None, str(amount)]},
     )
-    if quality_defect and not return_required:
-        # The seeds' lesson: a defect claim without the item back cannot be verified. A supervisor decides.
+    if by_rule and not return_required:
+        # A claim without the item back cannot be verified: only a supervisor may waive the return.
         if not waiver_reason.strip():
             raise ValidationError(
                 {
                     "return_required": _(
-                        "A quality defect needs the item back; give a reason to ask a supervisor for a waiver."
+                        "This solution needs the item back; give a reason to ask a supervisor for a waiver."
                     )
                 }
             )
@@ -173,7 +178,7 @@ def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
     if solution.kind in MONEY_KINDS:
         if order is None:
             raise ValidationError({"solution": _("A refund needs the order: link the order first.")})
-        within_limit = solution.amount <= refund_limit_of(actor)
+        compensation = solution.kind == Solution.Kind.COMPENSATION
         refund = orders.refund_request(
             order=order,
             amount=solution.amount,
@@ -181,8 +186,8 @@ def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
             actor=actor,
             ticket=ticket,
             items=ticket.affected_items.all(),
-            approved=within_limit,
-            method=Refund.Method.COUPON if solution.kind == Solution.Kind.COMPENSATION else Refund.Method.ORIGINAL,
+            kind=Refund.Kind.COMPENSATION if compensation else Refund.Kind.REFUND,
+            method=Refund.Method.COUPON if compensation else Refund.Method.ORIGINAL,
         )
         _event(
             ticket,
@@ -190,7 +195,7 @@ def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
             "refund_requested",
             {"refund": [None, refund.pk], "amount": [None, str(refund.amount)], "status": [None, refund.status]},
         )
-        if within_limit:
+        if refund.status == Refund.Status.APPROVED:
             _release_payment(ticket, actor, refund, solution)
         else:
             approval = ApprovalRequest.objects.create(
@@ -206,7 +211,7 @@ def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
                 ticket=ticket, kind=Notification.Kind.APPROVAL_REQUESTED, data={"approval": approval.pk},
                 key=f"approval:{approval.pk}", assignee=False,
             )
-    if solution.return_required and not solution.return_waived and order is not None:
+    if _waits_for_the_return(solution) and order is not None:
         parcel = orders.return_shipment_create(order=order, ticket=ticket)
         subtask = subtask_create(
             ticket=ticket,
@@ -216,32 +221,35 @@ def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
             description=_("Receive and inspect the returned item; restock or write off."),
         )
         Subtask.objects.filter(pk=subtask.pk).update(return_shipment=parcel)
-    if solution.kind in (Solution.Kind.EXCHANGE, Solution.Kind.RESHIP) and order is not None:
-        reason = Shipment.Reason.EXCHANGE if solution.kind == Solution.Kind.EXCHANGE else Shipment.Reason.RESHIP
-        parcel = orders.shipment_create(order=order, ticket=ticket, reason=reason, items=ticket.affected_items.all())
-        subtask = subtask_create(
-            ticket=ticket,
-            actor=actor,
-            department=_department("warehouse"),
-            kind=Subtask.Kind.RESHIP,
-            description=_("Ship the replacement and enter its tracking."),
-        )
-        Subtask.objects.filter(pk=subtask.pk).update(shipment=parcel)
+    if solution.kind in (Solution.Kind.EXCHANGE, Solution.Kind.RESHIP) and not _waits_for_the_return(solution):
+        _replacement_create(solution, ticket, actor)
 
 
 def _waits_for_the_return(solution: Solution | None) -> bool:
-    # Return and refund: the money goes out once the warehouse has the item and finds it as described.
-    return bool(
-        solution
-        and solution.kind == Solution.Kind.RETURN_REFUND
-        and solution.return_required
-        and not solution.return_waived
-    )
+    # Goods and money go out once the warehouse has the item back and finds it as described.
+    return bool(solution and solution.return_required and not solution.return_waived)
 
 
 def _release_payment(ticket, actor, refund, solution) -> None:
     if not _waits_for_the_return(solution):
         _finance_subtask(ticket, actor, refund)
+
+
+def _replacement_create(solution: Solution, ticket: Ticket, actor) -> None:
+    if ticket.order is None:
+        return
+    reason = Shipment.Reason.EXCHANGE if solution.kind == Solution.Kind.EXCHANGE else Shipment.Reason.RESHIP
+    parcel = orders.shipment_create(
+        order=ticket.order, ticket=ticket, reason=reason, items=ticket.affected_items.all()
+    )
+    subtask = subtask_create(
+        ticket=ticket,
+        actor=actor,
+        department=_department("warehouse"),
+        kind=Subtask.Kind.RESHIP,
+        description=_("Ship the replacement and enter its tracking."),
+    )
+    Subtask.objects.filter(pk=subtask.pk).update(shipment=parcel)
 
 
 def _finance_subtask(ticket, actor, refund) -> None:
@@ -275,7 +283,7 @@ def approval_decide(*, approval: ApprovalRequest, actor, approve: bool, reason: 
     approval.save()
     if approval.kind == ApprovalRequest.Kind.REFUND and approval.refund:
         if approve:
-            refund = orders.refund_approve(refund=approval.refund)
+            refund = orders.refund_approve(refund=approval.refund, actor=actor)
             _release_payment(ticket, actor, refund, approval.solution)
         else:
             orders.refund_mark_failed(refund=approval.refund, reason=reason)
@@ -318,11 +326,19 @@ def warehouse_inspect_return(*, subtask: Subtask, actor, inspection: str, dispos
     as_described = inspection == ReturnShipment.Inspection.AS_DESCRIBED
     subtask = subtask_act(subtask=subtask, actor=actor, action="complete" if as_described else "reject", result=finding)
     if as_described:
-        # The item is back as described: approved refunds of this ticket waiting for it can be paid.
+        # The item is back as described: approved refunds waiting for it can be paid, and the agreed
+        # replacement can be shipped (once: a replacement already made is not made again).
         for refund in Refund.objects.filter(
             ticket_id=subtask.ticket_id, status=Refund.Status.APPROVED, subtasks__isnull=True
         ):
             _finance_subtask(subtask.ticket, actor, refund)
+        solution = subtask.ticket.solutions.filter(status=Solution.Status.CONFIRMED).order_by("-confirmed_at").first()
+        if (
+            solution is not None
+            and solution.kind in (Solution.Kind.EXCHANGE, Solution.Kind.RESHIP)
+            and not subtask.ticket.shipments.exists()
+        ):
+            _replacement_create(solution, subtask.ticket, actor)
     return subtask
 
 

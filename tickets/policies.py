@@ -22,7 +22,7 @@ from orders.models import Order
 
 from .knowledge.models import KnowledgeArticle
 from .knowledge.selectors import article_detail, faq_articles
-from .models import Subtask, Ticket
+from .models import Incident, Subtask, Ticket
 from .roles import Role
 from .selectors import ticket_detail
 
@@ -52,6 +52,14 @@ def is_agent(user) -> bool:
 
 def is_department_staff(user) -> bool:
     return Role.DEPARTMENT_STAFF in desk_roles(user)
+
+
+def is_finance_staff(user) -> bool:
+    """Finance pays refunds; it also approves bulk refund batches and reads their reports."""
+    if not is_department_staff(user):
+        return False
+    profile = getattr(user, "staff_profile", None)
+    return bool(profile and profile.department_id and profile.department.code == "finance")
 
 
 def is_desk_user(user) -> bool:
@@ -250,3 +258,25 @@ def faq_article_get(*, article_id) -> KnowledgeArticle:
 def can_read_reports(user) -> bool:
     """Supervisors read and export the reports; admins (read-only desk users) may read them too."""
     return is_supervisor(user) or Role.ADMIN in desk_roles(user)
+
+
+# Incidents -------------------------------------------------------------------------------------
+
+
+def can_manage_incidents(user) -> bool:
+    """Incidents (批量问题) and their bulk actions are a supervisor's work (DESIGN: who uses it)."""
+    return is_supervisor(user)
+
+
+def ensure_incident_manager(user) -> None:
+    if not can_manage_incidents(user):
+        raise PermissionDenied
+
+
+def incident_get_for_user(*, user, incident_id) -> Incident:
+    """Supervisors only: the rest of the desk is refused (403), a missing incident is a 404."""
+    ensure_incident_manager(user)
+    try:
+        return Incident.objects.select_related("product", "confirmed_by", "resolved_by").get(pk=incident_id)
+    except (Incident.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

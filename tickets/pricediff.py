@@ -28,19 +28,22 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, F, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from customers.services import customer_shop_get
+from orders import money
 from orders.models import Order, OrderItem, PriceDiffBatch, PriceDiffRow, Refund
-from orders.services import COUNTING, refund_request
+from orders.money import COUNTING, ZERO
+from orders.services import refund_request
 
-from .models import Category, Channel, Department, Subtask, Ticket, TicketType
-from .playbook import refund_limit_of
-from .policies import is_supervisor
+from .models import Category, Channel, Department, Subtask, Ticket, TicketEvent, TicketType
+from .notifications import Notification
+from .policies import is_finance_staff, is_supervisor
 from .services import ticket_create
 from .subtasks import subtask_create
 from .workflow import Action, ticket_transition
@@ -89,25 +92,38 @@ def dedupe_key(order_item_id: int, new_price: Decimal) -> str:
     return f"pricediff:{order_item_id}:{new_price.quantize(CENT)}"
 
 
-def _price_of_key(key: str) -> Decimal | None:
-    try:
-        return Decimal(key.rsplit(":", 1)[1])
-    except (IndexError, InvalidOperation):
-        return None
-
-
 # --- access -------------------------------------------------------------------------------------
 
 
 def pricediff_require_supervisor(user) -> None:
-    """Bulk refunds are a supervisor's tool (every page, every download)."""
+    """Uploading and running bulk refunds is a supervisor's tool."""
     if not is_supervisor(user):
         raise PermissionDenied
 
 
+def pricediff_can_read(user) -> bool:
+    """Supervisors, and finance, who approves batches and pays them from the batch's report."""
+    return is_supervisor(user) or is_finance_staff(user)
+
+
+def pricediff_can_decide(user, batch: PriceDiffBatch) -> bool:
+    """A second person approves: a supervisor who did not upload the batch, or finance. Never the uploader."""
+    return pricediff_can_read(user) and batch.uploaded_by_id != user.pk
+
+
+def pricediff_require_reader(user) -> None:
+    if not pricediff_can_read(user):
+        raise PermissionDenied
+
+
 def pricediff_batch_get_for_user(*, user, batch_id: int) -> PriceDiffBatch:
-    pricediff_require_supervisor(user)
-    return get_object_or_404(PriceDiffBatch.objects.select_related("uploaded_by"), pk=batch_id)
+    pricediff_require_reader(user)
+    return get_object_or_404(PriceDiffBatch.objects.select_related("uploaded_by", "decided_by"), pk=batch_id)
+
+
+def approval_total_limit() -> Decimal:
+    """Shop-wide: a batch refunding more than this in total needs a second person's approval."""
+    return Decimal(str(settings.PRICEDIFF_APPROVAL_TOTAL))
 
 
 # --- reading the file ---------------------------------------------------------------------------
@@ -125,6 +141,7 @@ class _Row:
     amount: Decimal | None = None
     status: str = Row.VALID
     error: str = ""
+    over_limit: bool = False
 
     def refuse(self, message: str, status: str = Row.INVALID) -> None:
         if self.status == Row.VALID:  # the first problem found is the one reported
@@ -308,7 +325,6 @@ def _validate(rows: list[_Row], *, actor, now: datetime) -> None:
     """Check every row against the database with queries per chunk of keys, never per row."""
     days = price_protection_days()
     window_start = now - timedelta(days=days)
-    limit = refund_limit_of(actor)
     step = _in_size()
 
     orders_by_number: dict[str, list[dict]] = defaultdict(list)
@@ -369,13 +385,13 @@ def _validate(rows: list[_Row], *, actor, now: datetime) -> None:
             continue
         first_row_of_item[item_id] = row.row_number
 
-    # What each order and line already gave back, and earlier price drops refunded on each line.
+    # What each order and line already gave back, and what earlier price drops refunded on each line.
     item_ids = sorted(first_row_of_item)
     order_ids = sorted({items[item_id]["order_id"] for item_id in item_ids})
     Through = Refund.items.through  # noqa: N806
     order_refunded: dict[int, Decimal] = {}
     item_refunded: dict[int, Decimal] = {}
-    lowest_refunded_price: dict[int, Decimal] = {}
+    item_protected: dict[int, Decimal] = {}
     taken_keys: dict[str, int] = {}
     for chunk in _chunks(order_ids, step):
         order_refunded.update(
@@ -383,21 +399,19 @@ def _validate(rows: list[_Row], *, actor, now: datetime) -> None:
             .values_list("order_id").annotate(total=Sum("amount")).values_list("order_id", "total")
         )
     for chunk in _chunks(item_ids, step):
-        item_refunded.update(
-            Through.objects.filter(orderitem_id__in=chunk, refund__status__in=COUNTING)
-            .values_list("orderitem_id").annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total")
+        counting = Through.objects.filter(orderitem_id__in=chunk, refund__status__in=COUNTING).values_list(
+            "orderitem_id"
         )
-        for item_id, key, status in Through.objects.filter(
-            orderitem_id__in=chunk, refund__dedupe_key__startswith="pricediff:"
-        ).values_list("orderitem_id", "refund__dedupe_key", "refund__status"):
-            price = _price_of_key(key)
-            if status in COUNTING and price is not None:
-                lowest_refunded_price[item_id] = min(price, lowest_refunded_price.get(item_id, price))
+        item_refunded.update(counting.annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total"))
+        item_protected.update(
+            counting.filter(refund__kind=Refund.Kind.PRICE_DIFFERENCE)
+            .annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total")
+        )
     keys = [dedupe_key(row.order_item_id, row.new_price) for row in rows if row.status == Row.VALID]
     for chunk in _chunks(keys, step):
         taken_keys.update(Refund.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", "id"))
 
-    # Pass 2: the amount, within what is left to refund (rows earlier in the file use it up first).
+    # Pass 2: the amount, by orders/money.py's rule (rows earlier in the file use up what is left first).
     used_by_order: dict[int, Decimal] = defaultdict(Decimal)
     used_by_item: dict[int, Decimal] = defaultdict(Decimal)
     for row in rows:
@@ -409,31 +423,24 @@ def _validate(rows: list[_Row], *, actor, now: datetime) -> None:
         if refund_id is not None:
             row.refuse(_("Already refunded for this price drop (refund #%(id)d).") % {"id": refund_id}, Row.SKIPPED)
             continue
-        unit_price = item["unit_price"]
-        if row.new_price >= unit_price:
-            row.refuse(_("The new price ¥%(new)s is not below the price paid (¥%(paid)s).")
-                       % {"new": row.new_price, "paid": unit_price})
-            continue
-        # A line refunded earlier for a drop to ¥80 gets only the further difference for a drop to ¥70.
-        base = min(unit_price, lowest_refunded_price.get(item["id"], unit_price))
-        if row.new_price >= base:
-            row.refuse(_("An earlier drop to ¥%(earlier)s was already refunded on this line.") % {"earlier": base})
-            continue
-        # refundable_amount's rule: the line's payment and the order's payment, minus refunds that count.
-        paid_for_order = order_paid.get(order["id"]) or order["paid_amount"]
-        left = min(
-            item["paid_amount"] - item_refunded.get(item["id"], 0) - used_by_item[item["id"]],
-            paid_for_order - order_refunded.get(order["id"], 0) - used_by_order[order["id"]],
+        owed = money.price_difference(
+            paid_amount=item["paid_amount"],
+            quantity=item["quantity"],
+            new_price=row.new_price,
+            protected_before=item_protected.get(item["id"], ZERO),
+            left=money.line_left(
+                paid=item["paid_amount"],
+                refunded=item_refunded.get(item["id"], ZERO) + used_by_item[item["id"]],
+                order_paid=order_paid.get(order["id"]) or order["paid_amount"],
+                order_refunded=order_refunded.get(order["id"], ZERO) + used_by_order[order["id"]],
+            ),
         )
-        row.amount = min((base - row.new_price) * item["quantity"], left).quantize(CENT)
-        if row.amount <= 0:
-            row.amount = None
-            row.refuse(_("Nothing is left to refund on this order line."))
+        if owed.amount is None:
+            row.refuse(owed.refusal)
             continue
-        if row.amount > limit:
-            row.refuse(_("¥%(amount)s is above your refund limit of ¥%(limit)s: it needs an individual approval.")
-                       % {"amount": row.amount, "limit": limit})
-            continue
+        row.amount = owed.amount
+        # Above the uploader's single-refund limit: kept, and the batch waits for a second person's approval.
+        row.over_limit = not money.within_limit(actor, row.amount)
         used_by_item[item["id"]] += row.amount
         used_by_order[order["id"]] += row.amount
 
@@ -464,12 +471,18 @@ def pricediff_preview(*, actor, file_name: str, content: bytes, now: datetime | 
 
 @transaction.atomic
 def _batch_store(*, actor, file_name: str, checksum: str, rows: list[_Row]) -> PriceDiffBatch:
+    valid = [row for row in rows if row.status == Row.VALID]
+    valid_amount = sum((row.amount for row in valid), ZERO)
+    over_limit_rows = sum(1 for row in valid if row.over_limit)
     batch = PriceDiffBatch.objects.create(
         file_name=file_name[:255],
         file_sha256=checksum,
         uploaded_by=actor,
         total_rows=len(rows),
-        valid_rows=sum(1 for row in rows if row.status == Row.VALID),
+        valid_rows=len(valid),
+        valid_amount=valid_amount,
+        over_limit_rows=over_limit_rows,
+        approval_needed=bool(over_limit_rows) or valid_amount > approval_total_limit(),
     )
     for chunk in _chunks(rows, PREVIEW_CHUNK):
         PriceDiffRow.objects.bulk_create(
@@ -482,6 +495,7 @@ def _batch_store(*, actor, file_name: str, checksum: str, rows: list[_Row]) -> P
                 reason=row.reason,
                 order_item_id=row.order_item_id,
                 amount=row.amount,
+                over_limit=row.over_limit,
                 status=row.status,
                 error=row.error,
             )
@@ -490,14 +504,25 @@ def _batch_store(*, actor, file_name: str, checksum: str, rows: list[_Row]) -> P
     return batch
 
 
+def pricediff_approval_reasons(batch: PriceDiffBatch) -> list[str]:
+    """Why the batch needs a second person (shown on the preview and to the approvers)."""
+    reasons = []
+    if batch.over_limit_rows:
+        reasons.append(_("%(count)d rows are above the uploader's single-refund limit of ¥%(limit)s.")
+                       % {"count": batch.over_limit_rows, "limit": money.refund_limit_of(batch.uploaded_by)})
+    if batch.valid_amount > approval_total_limit():
+        reasons.append(_("The batch refunds ¥%(amount)s in total, above the shop's ¥%(limit)s for a batch.")
+                       % {"amount": batch.valid_amount, "limit": approval_total_limit()})
+    return reasons
+
+
 @transaction.atomic
 def pricediff_execute(*, batch: PriceDiffBatch, actor) -> PriceDiffBatch:
-    """Confirm a previewed batch (or resume a failed one): mark it running, start the job after commit.
+    """Run a previewed batch (or resume a failed one) — or, when it is above a limit and nobody else
+    approved it yet, send it for approval instead.
 
     Resuming a failed batch is safe: only rows still VALID are taken, and refunds carry dedupe keys.
     """
-    from .pricediff_tasks import pricediff_run_task
-
     pricediff_require_supervisor(actor)
     # Locked: two clicks on "Run" (or two supervisors at once) start the job once.
     batch = PriceDiffBatch.objects.select_for_update().get(pk=batch.pk)
@@ -506,6 +531,17 @@ def pricediff_execute(*, batch: PriceDiffBatch, actor) -> PriceDiffBatch:
                               % {"status": batch.get_status_display()})
     if not batch.valid_rows:
         raise ValidationError(_("This batch has no valid row to refund."))
+    if batch.approval_needed and batch.decided_by_id is None:
+        batch.status = BatchStatus.AWAITING_APPROVAL
+        batch.save(update_fields=["status"])
+        _approvers_notify(batch, actor)
+        return batch
+    return _batch_start(batch)
+
+
+def _batch_start(batch: PriceDiffBatch) -> PriceDiffBatch:
+    from .pricediff_tasks import pricediff_run_task
+
     batch.status, batch.started_at = BatchStatus.RUNNING, timezone.now()
     batch.save(update_fields=["status", "started_at"])
     batch_id = batch.pk
@@ -515,13 +551,68 @@ def pricediff_execute(*, batch: PriceDiffBatch, actor) -> PriceDiffBatch:
     return batch
 
 
+@transaction.atomic
+def pricediff_decide(*, batch: PriceDiffBatch, actor, approve: bool, reason: str = "") -> PriceDiffBatch:
+    """The second person approves (the job starts) or rejects (nothing is ever paid) a waiting batch."""
+    batch = PriceDiffBatch.objects.select_for_update().get(pk=batch.pk)
+    if not pricediff_can_read(actor):
+        raise PermissionDenied
+    if batch.uploaded_by_id == actor.pk:
+        raise PermissionDenied(_("Nobody approves their own batch."))
+    if batch.status != BatchStatus.AWAITING_APPROVAL:
+        raise ValidationError(_("This batch is %(status)s; only a batch awaiting approval can be decided.")
+                              % {"status": batch.get_status_display()})
+    if not approve and not reason.strip():
+        raise ValidationError(_("Say why the batch is rejected."))
+    batch.decided_by, batch.decided_at, batch.decision_reason = actor, timezone.now(), reason.strip()[:300]
+    batch.save(update_fields=["decided_by", "decided_at", "decision_reason"])
+    ticket = _batch_ticket(batch)
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, action="batch_approved" if approve else "batch_rejected",
+        changes={"batch": [None, batch.pk], "amount": [None, str(batch.valid_amount)]}, reason=reason,
+    )
+    if approve:
+        return _batch_start(batch)
+    batch.status, batch.finished_at = BatchStatus.REJECTED, timezone.now()
+    batch.save(update_fields=["status", "finished_at"])
+    return batch
+
+
+def _approvers_notify(batch: PriceDiffBatch, actor) -> None:
+    """Every supervisor but the uploader, and finance, get one notice on the batch's ticket."""
+    from django.contrib.auth import get_user_model
+
+    from .roles import Role
+
+    ticket = _batch_ticket(batch)
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, action="batch_approval_requested",
+        changes={"batch": [None, batch.pk], "amount": [None, str(batch.valid_amount)]},
+        reason="; ".join(pricediff_approval_reasons(batch)),
+    )
+    approvers = (
+        get_user_model().objects.filter(is_active=True)
+        .filter(models.Q(groups__name=Role.SUPERVISOR) | models.Q(staff_profile__department__code="finance",
+                                                                   groups__name=Role.DEPARTMENT_STAFF))
+        .exclude(pk=batch.uploaded_by_id)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    Notification.objects.bulk_create(
+        [Notification(recipient_id=pk, kind=Notification.Kind.APPROVAL_REQUESTED, ticket=ticket,
+                      data={"pricediff_batch": batch.pk, "amount": str(batch.valid_amount)},
+                      dedupe_key=f"pricediff_approval:{batch.pk}") for pk in approvers],
+        ignore_conflicts=True,
+    )
+
+
 def pricediff_run(*, batch_id: int, seconds: float | None = None) -> bool:
     """Refund the valid rows of a running batch, one chunk per transaction; finish the batch.
 
     Returns True when there is nothing more to do (finished, already done, not running), False when
     the time slice ran out first and the caller should continue later.
     """
-    batch = PriceDiffBatch.objects.filter(pk=batch_id).select_related("uploaded_by").first()
+    batch = PriceDiffBatch.objects.filter(pk=batch_id).select_related("uploaded_by", "decided_by").first()
     if batch is None or batch.status != BatchStatus.RUNNING:
         return True
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -566,7 +657,9 @@ def _run_chunk(batch: PriceDiffBatch) -> int:
                 reason=(row.reason or _("Price protection: new price ¥%(price)s") % {"price": row.new_price})[:300],
                 actor=batch.uploaded_by,
                 items=[item],
-                approved=True,
+                kind=Refund.Kind.PRICE_DIFFERENCE,
+                approved_by=batch.decided_by,
+                must_be_approved=True,
                 dedupe_key=key,
             )
         except ValidationError as error:
@@ -606,43 +699,47 @@ def _batch_finish(*, batch_id: int) -> None:
     if PriceDiffRow.objects.filter(batch_id=batch_id, status=Row.VALID).exists():
         return  # another worker still holds a chunk; it finishes the batch after its last one
     if batch.refunded_rows:
-        _payment_ticket_create(batch)
+        _payment_subtask_create(batch)
     batch.status, batch.finished_at = BatchStatus.DONE, timezone.now()
     batch.save(update_fields=["status", "finished_at"])
 
 
-def _payment_ticket_create(batch: PriceDiffBatch) -> Ticket:
-    """One ticket per batch, on the first refunded order, with one finance subtask to pay them all."""
+def _batch_ticket(batch: PriceDiffBatch) -> Ticket:
+    """The batch's own ticket (filed under the shop, not under a buyer of the file): where approvers are
+    notified and finance is asked to pay. One per batch (its external id is unique)."""
+    ticket = pricediff_ticket_of(batch)
+    if ticket is not None:
+        return ticket
     actor = batch.uploaded_by
-    first = (
-        PriceDiffRow.objects.filter(batch_id=batch.pk, status=Row.REFUNDED)
-        .select_related("refund__order")
-        .order_by("row_number")
-        .first()
-    )
-    figures = {"file": batch.file_name, "batch": batch.pk, "count": batch.refunded_rows,
-               "amount": batch.refunded_amount}
     ticket = ticket_create(
         actor=actor,
         channel=Channel.OTHER,
-        order=first.refund.order,
-        description=_("Price-difference refund batch %(file)s (#%(batch)d): %(count)d refunds, ¥%(amount)s.")
-        % figures,
+        customer=customer_shop_get(),
+        description=_("Price-difference refund batch %(file)s (#%(batch)d): %(count)d rows, ¥%(amount)s.")
+        % {"file": batch.file_name, "batch": batch.pk, "count": batch.valid_rows, "amount": batch.valid_amount},
         type=TicketType.PRICE_DIFFERENCE,
         category=Category.PRICE,
         external_source=TICKET_SOURCE,
         external_id=str(batch.pk),
     )
     ticket_transition(ticket=ticket, action=Action.TRIAGE, actor=actor, manual=False)
-    subtask_create(
+    return ticket
+
+
+def _payment_subtask_create(batch: PriceDiffBatch) -> Subtask:
+    """One finance subtask pays the whole batch; it links to the batch's report."""
+    figures = {"file": batch.file_name, "batch": batch.pk, "count": batch.refunded_rows,
+               "amount": batch.refunded_amount}
+    ticket = _batch_ticket(batch)
+    subtask = subtask_create(
         ticket=ticket,
-        actor=actor,
+        actor=batch.uploaded_by,
         department=Department.objects.get(code="finance"),
         kind=Subtask.Kind.REFUND_PAYMENT,
         description=_("Pay the %(count)d approved refunds (¥%(amount)s) of price-difference batch #%(batch)d "
                       "%(file)s; its result report lists every refund.") % figures,
     )
-    return ticket
+    return subtask
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -669,6 +766,13 @@ def pricediff_batch_summary(batch: PriceDiffBatch) -> dict:
         "problems": problems,
         "ticket": pricediff_ticket_of(batch),
     }
+
+
+def pricediff_batch_of_ticket(ticket: Ticket) -> PriceDiffBatch | None:
+    """The batch a payment ticket belongs to (no query for any other ticket)."""
+    if ticket.external_source != TICKET_SOURCE:
+        return None
+    return PriceDiffBatch.objects.filter(pk=int(ticket.external_id)).first()
 
 
 def pricediff_ticket_of(batch: PriceDiffBatch) -> Ticket | None:

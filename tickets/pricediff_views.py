@@ -1,6 +1,7 @@
 """Supervisor pages for bulk price-difference refunds (退差): upload, preview, run, progress, reports.
 
-Every page and download goes through tickets/pricediff.py's access functions (supervisors only).
+Every page and download goes through tickets/pricediff.py's access functions: supervisors upload and
+run; finance and supervisors read batches and reports; a second person approves a batch above a limit.
 """
 
 from django import forms
@@ -12,8 +13,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from . import pricediff
+from .policies import is_supervisor
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=(("approve", gettext_lazy("Approve")), ("reject", gettext_lazy("Reject"))))
+    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=300)
 
 
 class UploadForm(forms.Form):
@@ -29,13 +37,14 @@ class UploadForm(forms.Form):
 
 def _list_page(request, form, status=200):
     return render(request, "tickets/pricediff_list.html",
-                  {"form": form, "batches": pricediff.pricediff_batch_list(),
-                   "price_protection_days": pricediff.price_protection_days()}, status=status)
+                  {"form": form if is_supervisor(request.user) else None, "batches": pricediff.pricediff_batch_list(),
+                   "price_protection_days": pricediff.price_protection_days(),
+                   "approval_total": pricediff.approval_total_limit()}, status=status)
 
 
 @login_required
 def batch_list(request):
-    pricediff.pricediff_require_supervisor(request.user)
+    pricediff.pricediff_require_reader(request.user)
     return _list_page(request, UploadForm())
 
 
@@ -69,6 +78,10 @@ def batch_detail(request, pk):
     return render(request, "tickets/pricediff_detail.html", {
         **_progress_context(batch), **pricediff.pricediff_batch_summary(batch),
         "problems_shown": pricediff.PROBLEMS_SHOWN,
+        "approval_reasons": pricediff.pricediff_approval_reasons(batch),
+        "can_run": is_supervisor(request.user),
+        "can_decide": pricediff.pricediff_can_decide(request.user, batch),
+        "decision_form": DecisionForm(),
     })
 
 
@@ -82,7 +95,31 @@ def batch_execute(request, pk):
         for text in error.messages:
             messages.error(request, text)
     else:
-        messages.success(request, _("Refunding the valid rows: the progress bar follows the job."))
+        if batch.status == batch.Status.AWAITING_APPROVAL:
+            messages.info(request, _("Above a limit: the batch waits for another supervisor or finance to approve it."))
+        else:
+            messages.success(request, _("Refunding the valid rows: the progress bar follows the job."))
+    return redirect("tickets:pricediff_detail", pk=pk)
+
+
+@require_POST
+@login_required
+def batch_decide(request, pk):
+    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose approve or reject."))
+        return redirect("tickets:pricediff_detail", pk=pk)
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        pricediff.pricediff_decide(batch=batch, actor=request.user, approve=approve,
+                                   reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+    else:
+        done = _("Approved: the refunds are running.") if approve else _("Rejected: nothing is paid.")
+        messages.success(request, done)
     return redirect("tickets:pricediff_detail", pk=pk)
 
 
@@ -90,6 +127,9 @@ def batch_execute(request, pk):
 def batch_progress(request, pk):
     """The progress partial: htmx polls it every second while the batch runs."""
     batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    if request.htmx and batch.status != batch.Status.RUNNING:
+        # The job finished (or stopped): reload the whole page so its header, counts and actions agree.
+        return HttpResponseClientRefresh()
     context = {**_progress_context(batch), "ticket": pricediff.pricediff_ticket_of(batch)}
     return render(request, "tickets/pricediff_progress.html", context)
 

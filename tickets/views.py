@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from customers.services import customer_find_or_create
 from orders.models import ReturnShipment
 
-from . import assignment, playbook, services, subtasks
+from . import assignment, playbook, pricediff, services, subtasks
 from .dashboard import dashboard_figures
 from .filters import QUEUE_LABELS, Queue, TicketFilter, queue_counts, queue_filter
 from .forms import (
@@ -479,6 +479,7 @@ def subtask_detail(request, pk):
         "inspection_choices": ReturnShipment.Inspection.choices,
         "disposition_choices": ReturnShipment.Disposition.choices,
         "attachments": list(subtask.attachments.all()),
+        "pricediff_batch": pricediff.pricediff_batch_of_ticket(ticket),
     })
 
 
@@ -531,4 +532,7 @@ def notification_open(request, pk):
     if notification is None:
         raise Http404
     notification_mark_read(notification=notification)
+    if notification.data.get("pricediff_batch"):
+        # A bulk refund batch to approve: its page, which finance may open too (the ticket it may not).
+        return redirect("tickets:pricediff_detail", pk=notification.data["pricediff_batch"])
     return redirect("tickets:detail", pk=notification.ticket_id)

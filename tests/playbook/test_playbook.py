@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from orders.models import Refund, ReturnShipment, Shipment
-from orders.services import refund_mark_paid, refund_request, refundable_amount
+from orders.money import refundable_amount
+from orders.services import refund_mark_paid, refund_request
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, make_user
 from tickets import playbook, services
 from tickets.models import ApprovalRequest, Notification, Solution, Subtask, TicketEvent
@@ -56,7 +57,7 @@ def working_ticket(order, agent, *, category="wrong_or_missing_item", responsibi
 def test_a_refund_never_exceeds_what_was_paid_for_the_items_minus_earlier_refunds(order, people):
     item = order.items.first()  # paid 300
     refund_request(
-        order=order, amount=Decimal("250"), reason="部分退款", actor=people["agent"], items=[item], approved=True
+        order=order, amount=Decimal("250"), reason="部分退款", actor=people["agent"], items=[item]
     )
     assert refundable_amount(order, [item]) == Decimal("50")
     with pytest.raises(ValidationError, match="50"):
@@ -65,19 +66,19 @@ def test_a_refund_never_exceeds_what_was_paid_for_the_items_minus_earlier_refund
 
 
 def test_the_whole_order_caps_refunds_across_items(order, people):
-    refund_request(order=order, amount=Decimal("450"), reason="大额", actor=people["agent"], approved=True)
+    refund_request(order=order, amount=Decimal("450"), reason="大额", actor=people["agent"])
     with pytest.raises(ValidationError):
         refund_request(order=order, amount=Decimal("60"), reason="超额", actor=people["agent"])
 
 
 def test_failed_refunds_no_longer_count_against_the_cap(order, people):
-    refund = refund_request(order=order, amount=Decimal("500"), reason="全额", actor=people["agent"], approved=True)
+    refund = refund_request(order=order, amount=Decimal("500"), reason="全额", actor=people["agent"])
     playbook.orders.refund_mark_failed(refund=refund, reason="支付失败")
     assert refundable_amount(order) == Decimal("500")
 
 
 def test_finance_cannot_pay_an_unapproved_refund(order, people):
-    refund = refund_request(order=order, amount=Decimal("100"), reason="待审批", actor=people["agent"])
+    refund = refund_request(order=order, amount=Decimal("250"), reason="待审批", actor=people["agent"])  # limit 200
     with pytest.raises(ValidationError):
         refund_mark_paid(refund=refund)
     assert Refund.objects.get(pk=refund.pk).status == Refund.Status.REQUESTED
@@ -201,13 +202,18 @@ def test_return_and_refund_sends_the_parcel_to_warehouse_inspection(order, peopl
     assert ticket.status == "waiting_department"
 
 
-def test_exchange_creates_a_replacement_shipment_for_the_warehouse(order, people):
+def test_an_exchange_ships_the_replacement_once_the_warehouse_has_the_item_back(order, people):
     ticket = working_ticket(order, people["agent"])
     solution = playbook.solution_propose(ticket=ticket, actor=people["agent"], kind="exchange")
     playbook.solution_confirm(solution=solution, actor=people["agent"], channel="phone", text="换M码")
+    inspect = Subtask.objects.get(ticket=ticket, kind="inspect_return")
+    assert not Shipment.objects.filter(ticket=ticket).exists()  # nothing goes out before the item is back
+
+    playbook.warehouse_inspect_return(subtask=inspect, actor=people["warehouse"], inspection="as_described",
+                                      disposition="restock")
     shipment = Shipment.objects.get(ticket=ticket)
     assert shipment.reason == "exchange"
-    assert Subtask.objects.filter(shipment=shipment, kind="reship").exists()
+    assert Subtask.objects.filter(shipment=shipment, kind="reship").count() == 1
 
 
 def test_finance_rejecting_the_payment_fails_the_refund(order, people):
@@ -247,9 +253,9 @@ def test_the_warehouse_inspects_the_return_in_the_browser_and_a_damaged_item_goe
 
 
 def test_the_warehouse_ships_the_replacement_with_its_tracking_number(order, people, client):
-    ticket = working_ticket(order, people["agent"])
-    solution = playbook.solution_propose(ticket=ticket, actor=people["agent"], kind="exchange")
-    playbook.solution_confirm(solution=solution, actor=people["agent"], channel="phone", text="换M码")
+    ticket = working_ticket(order, people["agent"])  # a missing item: reshipped at once, nothing to send back
+    solution = playbook.solution_propose(ticket=ticket, actor=people["agent"], kind="reship")
+    playbook.solution_confirm(solution=solution, actor=people["agent"], channel="phone", text="补发一件")
     reship = Subtask.objects.get(ticket=ticket, shipment__isnull=False)
 
     client.force_login(people["warehouse"])

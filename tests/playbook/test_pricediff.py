@@ -79,10 +79,10 @@ def test_preview_checks_every_row_stores_it_and_refunds_nothing(uploader):
     line("TB-OLD", "SKU-C", "199.00", days_ago=40)
     done = line("TB-DONE", "SKU-D", "199.00")
     earlier = refund_request(order=done.order, amount=Decimal("49.00"), reason="价保", actor=uploader, items=[done],
-                             approved=True, dedupe_key=f"pricediff:{done.pk}:150.00")
+                             kind=Refund.Kind.PRICE_DIFFERENCE, dedupe_key=f"pricediff:{done.pk}:150.00")
     done2 = line("TB-DONE2", "SKU-D2", "199.00")
     refund_request(order=done2.order, amount=Decimal("49.00"), reason="价保", actor=uploader, items=[done2],
-                   approved=True, dedupe_key=f"pricediff:{done2.pk}:150.00")
+                   kind=Refund.Kind.PRICE_DIFFERENCE, dedupe_key=f"pricediff:{done2.pk}:150.00")
     line("TB-BIG", "SKU-E", "999.00")
     line("TB-GONE", "SKU-F", "199.00", status="cancelled")
     refunds_before = Refund.objects.count()
@@ -104,7 +104,7 @@ def test_preview_checks_every_row_stores_it_and_refunds_nothing(uploader):
     batch, created = pricediff.pricediff_preview(actor=uploader, file_name="618价保.csv", content=content)
 
     assert created and batch.status == PriceDiffBatch.Status.PREVIEWED
-    assert (batch.total_rows, batch.valid_rows) == (11, 1)
+    assert (batch.total_rows, batch.valid_rows) == (11, 2)
     rows = statuses(batch)
     assert rows[2] == (Status.VALID, "", Decimal("98.00"))
     assert PriceDiffRow.objects.get(batch=batch, row_number=2).order_item == good
@@ -114,16 +114,19 @@ def test_preview_checks_every_row_stores_it_and_refunds_nothing(uploader):
         5: (Status.INVALID, "not below the price paid"),
         6: (Status.INVALID, "outside the 30-day price-protection window"),
         7: (Status.SKIPPED, f"Already refunded for this price drop (refund #{earlier.pk})"),
-        8: (Status.INVALID, "above your refund limit of ¥200"),
+        8: (Status.VALID, ""),  # ¥899, above the uploader's ¥200 limit: kept, the batch needs approval
         9: (Status.INVALID, "is not a price"),
         11: (Status.INVALID, "already in row 2"),
         12: (Status.INVALID, "cancelled"),
-        13: (Status.INVALID, "earlier drop to ¥150.00"),
+        13: (Status.INVALID, "already refunded ¥49.00"),
     }
     for number, (status, message) in expected.items():
         assert rows[number][0] == status, number
         assert message in rows[number][1], (number, rows[number][1])
     assert 10 not in rows
+    over = PriceDiffRow.objects.get(batch=batch, row_number=8)
+    assert (over.amount, over.over_limit) == (Decimal("899.00"), True)
+    assert (batch.valid_amount, batch.over_limit_rows, batch.approval_needed) == (Decimal("997.00"), 1, True)
     assert Refund.objects.count() == refunds_before
 
 
@@ -210,7 +213,9 @@ def test_run_refunds_each_valid_row_once_with_one_finance_subtask(
     assert [rows[n][0] for n in (2, 3, 4)] == [Status.REFUNDED, Status.REFUNDED, Status.INVALID]
     assert PriceDiffRow.objects.get(batch=batch, row_number=2).refund == refunds[a.order_id]
     ticket = Ticket.objects.get(external_source="pricediff", external_id=str(batch.pk))
-    assert (ticket.order, ticket.type, ticket.channel) == (a.order, "price_difference", "other")
+    # The batch's ticket is the shop's own, not filed under whichever buyer stood on the first row.
+    assert (ticket.order, ticket.type, ticket.channel) == (None, "price_difference", "other")
+    assert ticket.customer.platform_account == "__shop__"
     subtask = Subtask.objects.get(ticket=ticket)
     assert (subtask.department.code, subtask.kind) == ("finance", Subtask.Kind.REFUND_PAYMENT)
     assert "2 approved refunds" in subtask.description

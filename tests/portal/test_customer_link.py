@@ -172,7 +172,7 @@ def test_choosing_a_solution_records_the_customers_written_agreement(ticket, age
     assert "203.0.113.7" in exchange.confirmed_text and "换L码，运费我们承担" in exchange.confirmed_text
     assert other.status == Solution.Status.WITHDRAWN
     assert ticket.events.filter(action="solution_confirmed").count() == 1
-    assert ticket.subtasks.filter(kind="reship").exists()  # the exchange is set in motion
+    assert ticket.subtasks.filter(kind="inspect_return").exists()  # the exchange is set in motion: item back first
 
 
 def test_a_solution_of_another_ticket_cannot_be_chosen_through_this_link(ticket, agent):
