@@ -34,6 +34,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from customers.services import customer_shop_get
 from orders import money
@@ -508,7 +509,9 @@ def pricediff_approval_reasons(batch: PriceDiffBatch) -> list[str]:
     """Why the batch needs a second person (shown on the preview and to the approvers)."""
     reasons = []
     if batch.over_limit_rows:
-        reasons.append(_("%(count)d rows are above the uploader's single-refund limit of ¥%(limit)s.")
+        reasons.append(ngettext("%(count)d row is above the uploader's single-refund limit of ¥%(limit)s.",
+                                "%(count)d rows are above the uploader's single-refund limit of ¥%(limit)s.",
+                                batch.over_limit_rows)
                        % {"count": batch.over_limit_rows, "limit": money.refund_limit_of(batch.uploaded_by)})
     if batch.valid_amount > approval_total_limit():
         reasons.append(_("The batch refunds ¥%(amount)s in total, above the shop's ¥%(limit)s for a batch.")
@@ -750,7 +753,8 @@ def pricediff_batch_list():
 
 
 def pricediff_batch_summary(batch: PriceDiffBatch) -> dict:
-    """Counts per row status, the first problems, and the batch's payment ticket (4 queries)."""
+    """Counts per row status, the first problems and rows above the limit, and the batch's payment ticket
+    (5 queries)."""
     counts = dict(
         PriceDiffRow.objects.filter(batch_id=batch.pk).values_list("status").annotate(n=Count("id"))
         .values_list("status", "n")
@@ -760,8 +764,12 @@ def pricediff_batch_summary(batch: PriceDiffBatch) -> dict:
             :PROBLEMS_SHOWN
         ]
     )
+    over_limit = list(
+        PriceDiffRow.objects.filter(batch_id=batch.pk, over_limit=True).order_by("row_number")[:PROBLEMS_SHOWN]
+    ) if batch.over_limit_rows else []
     return {
         "counts": [(label, counts.get(value, 0)) for value, label in Row.choices],
+        "over_limit": over_limit,
         "problem_count": sum(counts.get(status, 0) for status in PROBLEM_STATUSES),
         "problems": problems,
         "ticket": pricediff_ticket_of(batch),

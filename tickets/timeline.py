@@ -33,6 +33,13 @@ EVENT_LABELS = {
     "escalated": _("Escalated"),
     "follow_up_due": _("Follow-up due"),
     "follow_up_recorded": _("Follow-up recorded"),
+    "solution_proposed": _("Solution proposed"),
+    "solution_confirmed": _("Solution agreed by the customer"),
+    "refund_requested": _("Refund requested"),
+    "approval_decided": _("Approval decided"),
+    "batch_approval_requested": _("Bulk refund sent for approval"),
+    "batch_approved": _("Bulk refund approved"),
+    "batch_rejected": _("Bulk refund rejected"),
 }
 
 

@@ -89,13 +89,15 @@ def test_customer_link_survey_and_knowledge_article(browser_db, live_server, bro
     expect(cpage.locator("#conversation")).to_contain_text("漏水的照片")
     cvisit.shot("customer-evidence")
 
-    # The warehouse receives the old cup and ships the new one (done by service here); the agent resolves.
-    subtasks = list(ticket.subtasks.order_by("kind"))
-    assert [subtask.kind for subtask in subtasks] == ["inspect_return", "reship"]
+    # The warehouse receives the old cup as described, then ships the new one (by service here); the
+    # agent resolves. Nothing ships before the defective cup is back (a quality case).
+    inspect = ticket.subtasks.get()
+    assert inspect.kind == "inspect_return"
     wh = make_user("department_staff", username="wh_closing", department="warehouse")
-    for subtask in subtasks:
-        subtask_start(subtask=subtask, actor=wh)
-        subtask_complete(subtask=subtask, actor=wh, result="已寄出新杯 SF123")
+    playbook.warehouse_inspect_return(subtask=inspect, actor=wh, inspection="as_described", disposition="write_off")
+    reship = ticket.subtasks.get(kind="reship")
+    subtask_start(subtask=reship, actor=wh)
+    subtask_complete(subtask=reship, actor=wh, result="已寄出新杯 SF123")
     ticket_transition(ticket=Ticket.objects.get(pk=ticket.pk), action="resolve", actor=agent)
 
     # Not solved: the case reopens with the customer's words.
