@@ -785,7 +785,6 @@ class Suite:
         from bench import pricediff as pricediff_bench
         from orders.models import PriceDiffBatch
         from tickets import pricediff
-        from tickets.pricediff_tasks import pricediff_run_task
 
         rows = self.args.pricediff_rows
         with self.phase(f"price-difference orders ({rows:,})"):
@@ -810,13 +809,8 @@ class Suite:
                     "phases_s": {name.strip("_"): seconds for name, seconds in phases.items()}}
 
         def run_execution() -> dict:
-            batch = preview["batch"]
-            delay = pricediff_run_task.delay
-            pricediff_run_task.delay = lambda *a: None  # the jobs are run below, in processes of this one
-            try:
-                pricediff.pricediff_execute(batch=batch, actor=self.supervisor)
-            finally:
-                pricediff_run_task.delay = delay
+            # The jobs are run below, in processes of this one.
+            batch = pricediff_bench.confirm_and_approve(preview["batch"], self.supervisor)
             jobs, limit = self.args.pricediff_jobs, self.args.pricediff_max_seconds
             started = time.perf_counter()
             queries = run_pricediff_jobs(batch.pk, jobs, limit)

@@ -9,6 +9,7 @@ from .models import (
     Attachment,
     Department,
     Incident,
+    IncidentContact,
     IntakeEvent,
     IntakeSource,
     Message,
@@ -192,7 +193,21 @@ class IncidentAdmin(admin.ModelAdmin):
     list_display = ["title", "cause", "status", "product", "category", "window_start", "window_end"]
     list_filter = ["cause", "status", "category"]
     search_fields = ["title", "agreed_reply"]
-    raw_id_fields = ["tickets", "product"]
+    raw_id_fields = ["tickets", "product", "excluded_orders"]
+    # The status moves only through tickets/incidents.py (confirm, resolve: locked, with who and when).
+    readonly_fields = ["status", "confirmed_by", "resolved_by", "resolved_at"]
+
+    def has_change_permission(self, request, obj=None):
+        # A resolved or dismissed incident is a record (tickets/incidents.py refuses every change too).
+        return super().has_change_permission(request, obj) and not (obj is not None and obj.is_closed)
+
+
+@admin.register(IncidentContact)
+class IncidentContactAdmin(ViewOnlyAdmin):
+    list_display = ["incident", "customer", "ticket", "proactive", "replied_at"]
+    list_filter = ["proactive"]
+    list_select_related = ["incident", "customer", "ticket"]
+    raw_id_fields = ["incident", "customer", "ticket"]
 
 
 @admin.register(IntakeSource)

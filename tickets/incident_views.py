@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -13,10 +13,12 @@ from orders.selectors import orders_logistics_stalled, orders_shipping_overdue
 
 from . import incidents
 from .models import Incident, ReplyTemplate
-from .policies import is_supervisor
+from .policies import ensure_incident_manager, incident_get_for_user, is_supervisor
 from .selectors import ticket_list
 from .views import desk_required
 from .watch import orders_inform
+
+PAGE_ORDERS = 50  # affected and excluded orders listed on the page; the counts cover them all
 
 
 class ConfirmIncidentForm(forms.Form):
@@ -25,35 +27,73 @@ class ConfirmIncidentForm(forms.Form):
     plan = forms.CharField(label=gettext_lazy("Plan"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+def _moment_input():
+    # Seconds kept (step=1): saving the form unchanged must not move the range's ends.
+    return forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
+
+
+class IncidentScopeForm(forms.Form):
+    affected_from = forms.DateTimeField(label=gettext_lazy("Affected orders from"), widget=_moment_input())
+    affected_to = forms.DateTimeField(label=gettext_lazy("Affected orders to"), widget=_moment_input())
+    affected_order_time = forms.ChoiceField(label=gettext_lazy("Match orders by"),
+                                            choices=Incident.OrderTime.choices)
+
+
 def _supervisor_only(request):
     if not is_supervisor(request.user):
         raise PermissionDenied
 
 
+def _order_ids(request) -> list[int]:
+    try:
+        return [int(v) for v in request.POST.getlist("orders")]
+    except ValueError:
+        return []
+
+
 @desk_required
 def incident_list(request):
-    _supervisor_only(request)
+    ensure_incident_manager(request.user)
     rows = Incident.objects.select_related("product").order_by("-created_at")[:100]
     return render(request, "tickets/incidents.html", {"incidents": rows})
 
 
 @desk_required
 def incident_detail(request, pk):
-    _supervisor_only(request)
-    incident = get_object_or_404(Incident.objects.select_related("product"), pk=pk)
-    members = ticket_list(incident.tickets.all()).order_by("-created_at")
-    unreached = list(incidents.incident_unreached_orders(incident=incident)[:50]) if incident.product_id else []
-    form = ConfirmIncidentForm(initial={"agreed_reply": incident.agreed_reply, "plan": incident.plan})
+    incident = incident_get_for_user(user=request.user, incident_id=pk)
+    start, end = incident.affected_range
     return render(request, "tickets/incident.html", {
-        "incident": incident, "members": members, "unreached": unreached, "form": form,
+        "incident": incident,
+        "members": list(ticket_list(incident.tickets.all()).order_by("-created_at")),
+        "preview": incidents.incident_preview(incident=incident),
+        "unreached": list(incidents.incident_unreached_orders(incident=incident)[:PAGE_ORDERS]),
+        "excluded": list(incidents.incident_excluded_orders(incident)[:PAGE_ORDERS]),
+        "form": ConfirmIncidentForm(initial={"agreed_reply": incident.agreed_reply, "plan": incident.plan}),
+        "scope_form": IncidentScopeForm(initial={
+            "affected_from": start, "affected_to": end, "affected_order_time": incident.affected_order_time}),
     })
+
+
+def _bulk(request, action, incident):
+    run = {
+        "reply": lambda: incidents.incident_reply_all(incident=incident, actor=request.user),
+        "resolve": lambda: incidents.incident_resolve_all(
+            incident=incident, actor=request.user, reason=_("Resolved with the incident's plan.")),
+        "proactive": lambda: incidents.incident_open_proactive(incident=incident, actor=request.user),
+    }[action]
+    report = run()
+    messages.success(request, _("%(done)d done, %(skipped)d already done before, %(refused)d refused.")
+                     % {"done": len(report.done), "skipped": len(report.skipped), "refused": len(report.refused)})
+    for object_id, why in list(report.refused.items())[:20]:
+        messages.error(request, f"#{object_id}: {why}")
+    if action == "resolve" and report.refused:
+        messages.warning(request, _("The incident stays confirmed until every member ticket can be resolved."))
 
 
 @require_POST
 @desk_required
 def incident_act(request, pk):
-    _supervisor_only(request)
-    incident = get_object_or_404(Incident, pk=pk)
+    incident = incident_get_for_user(user=request.user, incident_id=pk)
     action = request.POST.get("action")
     try:
         if action == "confirm":
@@ -62,18 +102,18 @@ def incident_act(request, pk):
                 raise ValidationError(_("Write the agreed reply every customer will get."))
             incidents.incident_confirm(incident=incident, actor=request.user, **form.cleaned_data)
             messages.success(request, _("Incident confirmed."))
+        elif action == "scope":
+            form = IncidentScopeForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError([m for errors in form.errors.values() for m in errors])
+            incidents.incident_set_scope(incident=incident, actor=request.user, **form.cleaned_data)
+            messages.success(request, _("Affected orders updated: check the counts before sending."))
+        elif action in ("exclude", "include"):
+            incidents.incident_update_exclusions(incident=incident, actor=request.user,
+                                                 **{action: _order_ids(request)})
+            messages.success(request, _("Exclusions updated."))
         elif action in ("reply", "resolve", "proactive"):
-            run = {
-                "reply": lambda: incidents.incident_reply_all(incident=incident, actor=request.user),
-                "resolve": lambda: incidents.incident_resolve_all(
-                    incident=incident, actor=request.user, reason=_("Resolved with the incident's plan.")),
-                "proactive": lambda: incidents.incident_open_proactive(incident=incident, actor=request.user),
-            }[action]
-            report = run()
-            messages.success(request, _("%(done)d tickets done, %(refused)d refused.")
-                             % {"done": len(report.done), "refused": len(report.refused)})
-            for ticket_id, why in list(report.refused.items())[:20]:
-                messages.error(request, f"#{ticket_id}: {why}")
+            _bulk(request, action, incident)
         else:
             messages.error(request, _("Unknown action."))
     except ValidationError as error:

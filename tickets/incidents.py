@@ -1,28 +1,106 @@
 """Incidents (批量问题): detect, confirm with one agreed reply, act on every member ticket at once,
-and reach the customers who have not contacted us yet (seed 003: contact them before they complain)."""
+and reach the customers who have not contacted us yet (seed 003: contact them before they complain).
 
+Who is reached is the incident's own scope: its product's orders placed (or shipped) within its
+affected range, less the orders a supervisor excluded; never a customer who only bought before or
+after the bad batch. Each customer gets the agreed reply once per incident: an IncidentContact row
+(unique on incident and customer) is claimed in the same transaction as the ticket and the message,
+so a second click, two supervisors at once or a retried task send nothing new.
+A resolved (or dismissed) incident is a record: every service here refuses to change it.
+"""
+
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders.models import Order, OrderItem, Product
 
-from .models import OPEN_STATUSES, Channel, Incident, Message, Ticket, TicketEvent
+from .models import OPEN_STATUSES, Channel, Incident, IncidentContact, Message, Ticket, TicketEvent
 from .replies import render_reply, reply_placeholders
 from .services import message_add, ticket_create
-from .workflow import TransitionRefused, ticket_transition
+from .workflow import Action, TransitionRefused, ticket_transition
+
+
+class IncidentEvent(models.TextChoices):
+    """What an incident writes on a member ticket's timeline (TicketEvent.action); the reason names the incident."""
+
+    JOINED = "incident_joined", gettext_lazy("Grouped into an incident")
+    PROACTIVE_OPENED = "incident_proactive_opened", gettext_lazy("Opened by us for an incident")
+    REPLY_SENT = "incident_reply_sent", gettext_lazy("Incident's agreed reply sent")
+    RESOLVED = "incident_resolved", gettext_lazy("Resolved with its incident")
+
+
+class IncidentRefused(ValidationError):
+    """The incident itself refuses (not confirmed yet, resolved, dismissed): a bulk action stops there."""
 
 
 @dataclass
 class BulkReport:
     done: list[int] = field(default_factory=list)
-    refused: dict[int, str] = field(default_factory=dict)  # ticket id -> why
+    refused: dict[int, str] = field(default_factory=dict)  # ticket (or order) id -> why
+    skipped: dict[int, str] = field(default_factory=dict)  # already done before: nothing sent again
+
+
+@dataclass(frozen=True)
+class IncidentPreview:
+    """What a proactive run would do, counted before anything is sent."""
+
+    affected_from: datetime
+    affected_to: datetime
+    order_time: str
+    orders: int  # the product's orders in the range (cancelled ones never count)
+    customers: int
+    in_contact_customers: int  # of those customers: a member ticket already, or the agreed reply sent
+    excluded_orders: int  # in the range, ruled out by a supervisor
+    to_contact_customers: int  # proactive tickets the next run opens (one per customer)
+    to_contact_orders: int
+    replied_customers: int  # customers the agreed reply reached in this incident (member or proactive)
+    proactive_tickets: int  # of those, on a ticket we opened
+
+
+# Access to the incident's own state ---------------------------------------------------------------
+
+
+def _refuse_unless_open(incident: Incident) -> None:
+    if incident.status == Incident.Status.RESOLVED:
+        raise IncidentRefused({"status": _("This incident is resolved: it can no longer be changed.")})
+    if incident.status == Incident.Status.DISMISSED:
+        raise IncidentRefused({"status": _("This incident was dismissed: it can no longer be changed.")})
+
+
+def _lock(incident: Incident, *, confirmed: bool = False) -> Incident:
+    """The incident's row, locked until the caller's transaction ends, and checked.
+
+    Every write on an incident takes this lock first (then member tickets, never the other way
+    round): resolving waits for a reply or proactive ticket in flight, and whatever comes after
+    the resolution reads it and refuses.
+    """
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    _refuse_unless_open(locked)
+    if confirmed and locked.status != Incident.Status.CONFIRMED:
+        raise IncidentRefused({"status": _("Confirm the incident and its agreed reply first.")})
+    return locked
+
+
+def _why(refusal: Exception) -> str:
+    return "; ".join(refusal.messages) if isinstance(refusal, ValidationError) else str(refusal)
+
+
+def _event(ticket: Ticket, *, actor, incident: Incident, kind: IncidentEvent) -> TicketEvent:
+    return TicketEvent(
+        ticket=ticket, actor=actor, action=kind.value, changes={"incident": [None, incident.pk]}, reason=incident.title
+    )
+
+
+# Detection ----------------------------------------------------------------------------------------
 
 
 def incident_detect(*, now=None, min_tickets: int | None = None, window_hours: int | None = None) -> list[Incident]:
@@ -46,11 +124,20 @@ def incident_detect(*, now=None, min_tickets: int | None = None, window_hours: i
     return found
 
 
+def _open_incident_locked(product_id, category) -> Incident | None:
+    # Locked first, like every incident write: a resolution committed meanwhile takes the row out of
+    # "open", and the tickets are then grouped into a new suggestion, not into a closed record.
+    return (
+        Incident.objects.select_for_update()
+        .filter(product_id=product_id, category=category, status__in=[Incident.Status.SUGGESTED,
+                                                                     Incident.Status.CONFIRMED])
+        .first()
+    )
+
+
 @transaction.atomic
 def _suggest(product_id, category, since, now) -> Incident:
-    incident = Incident.objects.filter(
-        product_id=product_id, category=category, status__in=[Incident.Status.SUGGESTED, Incident.Status.CONFIRMED]
-    ).first()
+    incident = _open_incident_locked(product_id, category)
     if incident is None:
         product = Product.objects.get(pk=product_id)
         try:
@@ -64,24 +151,27 @@ def _suggest(product_id, category, since, now) -> Incident:
                     window_end=now,
                 )
         except IntegrityError:  # another detection run made it a moment ago
-            incident = Incident.objects.get(
-                product_id=product_id,
-                category=category,
-                status__in=[Incident.Status.SUGGESTED, Incident.Status.CONFIRMED],
-            )
-    members = Ticket.objects.filter(
-        created_at__gte=since, category=category, affected_items__product_id=product_id
-    ).distinct()
-    incident.tickets.add(*members)
-    Incident.objects.filter(pk=incident.pk).update(window_end=now)
+            incident = _open_incident_locked(product_id, category)
+    joining = list(
+        Ticket.objects.filter(created_at__gte=since, category=category, affected_items__product_id=product_id)
+        .exclude(incidents=incident)
+        .distinct()
+    )
+    incident.tickets.add(*joining)
+    TicketEvent.objects.bulk_create(
+        [_event(ticket, actor=None, incident=incident, kind=IncidentEvent.JOINED) for ticket in joining]
+    )
+    incident.window_end = now
+    incident.save(update_fields=["window_end"])
     return incident
+
+
+# Confirmation and scope ---------------------------------------------------------------------------
 
 
 @transaction.atomic
 def incident_confirm(*, incident: Incident, actor, agreed_reply: str, plan: str = "") -> Incident:
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    if incident.status not in (Incident.Status.SUGGESTED, Incident.Status.CONFIRMED):
-        raise ValidationError({"status": _("This incident is closed.")})
+    incident = _lock(incident)
     if not agreed_reply.strip():
         raise ValidationError({"agreed_reply": _("Write the agreed reply every customer will get.")})
     incident.status, incident.agreed_reply, incident.plan, incident.confirmed_by = (
@@ -90,84 +180,260 @@ def incident_confirm(*, incident: Incident, actor, agreed_reply: str, plan: str 
         plan,
         actor,
     )
-    incident.save()
+    # The scope the supervisor saw is the scope that is reached: detection keeps stretching the
+    # window while complaints come in, the affected range no longer follows it once confirmed.
+    incident.affected_from, incident.affected_to = incident.affected_range
+    incident.save(update_fields=["status", "agreed_reply", "plan", "confirmed_by", "affected_from", "affected_to"])
     return incident
 
 
-def _for_each_member(incident: Incident, action) -> BulkReport:
-    """Each member ticket in its own transaction; refusals are reported, not fatal."""
-    report = BulkReport()
-    for ticket in incident.tickets.select_related("customer", "order").filter(status__in=OPEN_STATUSES):
-        try:
-            with transaction.atomic():
-                action(ticket)
-                TicketEvent.objects.create(
-                    ticket=ticket, action="incident_action", changes={"incident": [None, incident.pk]}
-                )
-            report.done.append(ticket.pk)
-        except (TransitionRefused, ValidationError) as refusal:
-            report.refused[ticket.pk] = str(refusal)
-    return report
+@transaction.atomic
+def incident_set_scope(
+    *, incident: Incident, actor, affected_from: datetime | None, affected_to: datetime | None, affected_order_time: str
+) -> Incident:
+    """Which orders the incident reaches: placed (or shipped) from `affected_from` to `affected_to`.
+    An empty end falls back to the incident's window."""
+    incident = _lock(incident)
+    if affected_order_time not in Incident.OrderTime.values:
+        raise ValidationError({"affected_order_time": _("Choose placed or shipped.")})
+    incident.affected_from, incident.affected_to, incident.affected_order_time = (
+        affected_from,
+        affected_to,
+        affected_order_time,
+    )
+    start, end = incident.affected_range
+    if start > end:
+        raise ValidationError({"affected_to": _("The affected range must not end before it starts.")})
+    incident.save(update_fields=["affected_from", "affected_to", "affected_order_time"])
+    return incident
+
+
+@transaction.atomic
+def incident_update_exclusions(
+    *, incident: Incident, actor, exclude: Iterable[int] = (), include: Iterable[int] = ()
+) -> Incident:
+    """Rule orders of the affected range out (they never get a proactive ticket), or take them back in."""
+    incident = _lock(incident)
+    excluding = list(incident_affected_orders(incident).filter(pk__in=list(exclude)).values_list("pk", flat=True))
+    including = list(incident.excluded_orders.filter(pk__in=list(include)).values_list("pk", flat=True))
+    if not excluding and not including:
+        raise ValidationError({"orders": _("Choose orders from the list.")})
+    incident.excluded_orders.add(*excluding)
+    incident.excluded_orders.remove(*including)
+    return incident
+
+
+# Who is affected ----------------------------------------------------------------------------------
+
+
+def incident_affected_orders(incident: Incident) -> QuerySet[Order]:
+    """The incident's product's orders placed (or shipped) within its affected range; cancelled
+    orders never reached the customer. No product: no scope (a courier incident reaches its members only)."""
+    if incident.product_id is None:
+        return Order.objects.none()
+    start, end = incident.affected_range
+    at = "shipped_at" if incident.affected_order_time == Incident.OrderTime.SHIPPED else "placed_at"
+    return (
+        Order.objects.filter(**{f"{at}__gte": start, f"{at}__lte": end})
+        .exclude(status=Order.Status.CANCELLED)
+        .filter(Exists(OrderItem.objects.filter(order=OuterRef("pk"), product_id=incident.product_id)))
+    )
+
+
+def _with_contact_flags(orders: QuerySet[Order], incident: Incident) -> QuerySet[Order]:
+    Excluded = Incident.excluded_orders.through
+    return orders.alias(
+        excluded=Exists(Excluded.objects.filter(incident_id=incident.pk, order_id=OuterRef("pk"))),
+        member=Exists(Ticket.objects.filter(incidents=incident, customer_id=OuterRef("customer_id"))),
+        reached=Exists(IncidentContact.objects.filter(incident=incident, customer_id=OuterRef("customer_id"))),
+    )
+
+
+IN_CONTACT = Q(member=True) | Q(reached=True)
+TO_CONTACT = Q(excluded=False, member=False, reached=False)
+
+
+def incident_unreached_orders(*, incident: Incident) -> QuerySet[Order]:
+    """Affected orders, not excluded, whose customers have no member ticket and have not been reached."""
+    return (
+        _with_contact_flags(incident_affected_orders(incident), incident)
+        .filter(TO_CONTACT)
+        .select_related("customer")
+        .order_by("placed_at", "id")
+    )
+
+
+def incident_excluded_orders(incident: Incident) -> QuerySet[Order]:
+    return incident.excluded_orders.select_related("customer").order_by("placed_at", "id")
+
+
+def incident_preview(*, incident: Incident) -> IncidentPreview:
+    """The counts a supervisor reads before sending anything (two queries)."""
+    start, end = incident.affected_range
+    counts = _with_contact_flags(incident_affected_orders(incident), incident).aggregate(
+        orders=Count("pk"),
+        customers=Count("customer_id", distinct=True),
+        in_contact_customers=Count("customer_id", distinct=True, filter=IN_CONTACT),
+        excluded_orders=Count("pk", filter=Q(excluded=True)),
+        to_contact_customers=Count("customer_id", distinct=True, filter=TO_CONTACT),
+        to_contact_orders=Count("pk", filter=TO_CONTACT),
+    )
+    contacts = IncidentContact.objects.filter(incident=incident, replied_at__isnull=False).aggregate(
+        replied_customers=Count("pk"), proactive_tickets=Count("pk", filter=Q(proactive=True))
+    )
+    return IncidentPreview(
+        affected_from=start, affected_to=end, order_time=incident.affected_order_time, **counts, **contacts
+    )
+
+
+def incidents_of_ticket(ticket: Ticket) -> list[Incident]:
+    """The incidents a ticket belongs to, for its page (one query)."""
+    return list(Incident.objects.filter(tickets=ticket).only("pk", "title", "status").order_by("-created_at", "-id"))
+
+
+# Sending: once per customer and incident ----------------------------------------------------------
+
+
+def _claim(incident: Incident, *, customer_id: int, actor, proactive: bool) -> IncidentContact | None:
+    """Insert the customer's contact row, or None when it exists: the unique constraint, not a read
+    before the write, decides. On PostgreSQL a concurrent claim waits for the first transaction and
+    then fails; if that one rolled back (nothing sent), this claim goes through."""
+    try:
+        with transaction.atomic():
+            return IncidentContact.objects.create(
+                incident=incident, customer_id=customer_id, proactive=proactive, created_by=actor
+            )
+    except IntegrityError:
+        return None
+
+
+def _send_agreed_reply(incident: Incident, *, ticket: Ticket, actor, contact: IncidentContact) -> None:
+    message = message_add(
+        ticket=ticket,
+        actor=actor,
+        direction=Message.Direction.OUTBOUND,
+        body=render_reply(incident.agreed_reply, reply_placeholders(ticket, actor)),
+    )
+    _event(ticket, actor=actor, incident=incident, kind=IncidentEvent.REPLY_SENT).save()
+    contact.ticket, contact.replied_at = ticket, message.created_at
+    contact.save(update_fields=["ticket", "replied_at"])
+
+
+def _already_replied(ticket_number: str | None = None) -> str:
+    if ticket_number is None:  # another run reached the customer after this one read its list
+        return _("The customer got the agreed reply from another run a moment ago.")
+    return _("The customer already got the agreed reply (ticket %(ticket)s).") % {"ticket": ticket_number}
 
 
 def incident_reply_all(*, incident: Incident, actor) -> BulkReport:
-    if incident.status != Incident.Status.CONFIRMED:
-        raise ValidationError({"status": _("Confirm the incident and its agreed reply first.")})
-    return _for_each_member(
-        incident,
-        lambda t: message_add(
-            ticket=t,
-            actor=actor,
-            direction=Message.Direction.OUTBOUND,
-            body=render_reply(incident.agreed_reply, reply_placeholders(t, actor)),
-        ),
-    )
-
-
-def incident_resolve_all(*, incident: Incident, actor, reason: str) -> BulkReport:
-    report = _for_each_member(
-        incident, lambda t: ticket_transition(ticket=t, action="resolve", actor=actor, reason=reason)
-    )
-    if not incident.tickets.filter(status__in=OPEN_STATUSES).exists():
-        Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.RESOLVED)
+    """Send the agreed reply on every open member ticket whose customer has not had it in this incident.
+    Each ticket in its own transaction; refusals are reported, not fatal."""
+    with transaction.atomic():
+        _lock(incident, confirmed=True)
+    report = BulkReport()
+    replied = dict(IncidentContact.objects.filter(incident=incident).values_list("customer_id", "ticket__number"))
+    members = incident.tickets.filter(status__in=OPEN_STATUSES).select_related("customer", "order").order_by("pk")
+    for ticket in members:
+        if ticket.customer_id in replied:
+            report.skipped[ticket.pk] = _already_replied(replied[ticket.customer_id])
+            continue
+        with transaction.atomic():
+            locked = _lock(incident, confirmed=True)
+            try:
+                with transaction.atomic():  # a refused ticket leaves no claim behind: nothing was sent
+                    contact = _claim(locked, customer_id=ticket.customer_id, actor=actor, proactive=False)
+                    if contact is not None:
+                        _send_agreed_reply(locked, ticket=ticket, actor=actor, contact=contact)
+            except (TransitionRefused, ValidationError) as refusal:
+                report.refused[ticket.pk] = _why(refusal)
+                continue
+        if contact is None:  # reached by a concurrent run since the list was read
+            report.skipped[ticket.pk] = _already_replied()
+            continue
+        replied[ticket.customer_id] = ticket.number
+        report.done.append(ticket.pk)
     return report
 
 
-def incident_unreached_orders(*, incident: Incident, days: int = 30):
-    """Orders with the incident's product, placed recently, whose customers have not opened a ticket."""
-    since = incident.window_end - timedelta(days=days)
-    contacted = Ticket.objects.filter(customer=OuterRef("customer"), incidents=incident)
-    return (
-        Order.objects.filter(placed_at__gte=since, items__product_id=incident.product_id)
-        .filter(~Exists(contacted))
-        .select_related("customer")
-        .distinct()
-        .order_by("placed_at")
+def _still_reachable(incident: Incident, order: Order) -> bool:
+    # Read again under the incident's lock: the range, the exclusions and the members may have changed
+    # since the list was read (another supervisor, another run, detection).
+    return incident_unreached_orders(incident=incident).filter(pk=order.pk).exists()
+
+
+def _open_proactive_ticket(incident: Incident, *, order: Order, actor) -> Ticket | None:
+    contact = _claim(incident, customer_id=order.customer_id, actor=actor, proactive=True)
+    if contact is None:
+        return None
+    ticket = ticket_create(
+        actor=actor,
+        channel=Channel.OTHER,
+        order=order,
+        affected_items=OrderItem.objects.filter(order=order, product_id=incident.product_id),
+        description=_("Proactive contact about: %(incident)s") % {"incident": incident.title},
+        category=incident.category,
     )
+    incident.tickets.add(ticket)
+    _event(ticket, actor=actor, incident=incident, kind=IncidentEvent.PROACTIVE_OPENED).save()
+    _send_agreed_reply(incident, ticket=ticket, actor=actor, contact=contact)
+    return ticket
 
 
 def incident_open_proactive(*, incident: Incident, actor, limit: int = 500) -> BulkReport:
-    """Open a ticket for each customer not yet in contact, with the agreed reply sent first."""
-    if incident.status != Incident.Status.CONFIRMED:
-        raise ValidationError({"status": _("Confirm the incident and its agreed reply first.")})
+    """Open a ticket for each customer of the affected orders not yet in contact, with the agreed reply
+    sent first: one ticket per customer (their earliest affected order), at most `limit` per run.
+    Each customer in its own transaction; the next run goes on where this one stopped."""
+    with transaction.atomic():
+        incident = _lock(incident, confirmed=True)
     report = BulkReport()
-    for order in incident_unreached_orders(incident=incident)[:limit]:
-        with transaction.atomic():
-            items = OrderItem.objects.filter(order=order, product_id=incident.product_id)
-            ticket = ticket_create(
-                actor=actor,
-                channel=Channel.OTHER,
-                order=order,
-                affected_items=items,
-                description=_("Proactive contact about: %(incident)s") % {"incident": incident.title},
-                category=incident.category,
-            )
-            message_add(
-                ticket=ticket,
-                actor=actor,
-                direction=Message.Direction.OUTBOUND,
-                body=render_reply(incident.agreed_reply, reply_placeholders(ticket, actor)),
-            )
-            incident.tickets.add(ticket)
-        report.done.append(ticket.pk)
+    seen: set[int] = set()
+    for order in incident_unreached_orders(incident=incident):
+        if len(report.done) >= limit:
+            break
+        if order.customer_id in seen:
+            continue
+        seen.add(order.customer_id)
+        try:
+            with transaction.atomic():
+                locked = _lock(incident, confirmed=True)
+                if not _still_reachable(locked, order):
+                    report.skipped[order.pk] = _("Excluded, out of range or in contact by now.")
+                    continue
+                ticket = _open_proactive_ticket(locked, order=order, actor=actor)
+        except IncidentRefused:
+            raise
+        except (TransitionRefused, ValidationError) as refusal:
+            report.refused[order.pk] = _why(refusal)
+            continue
+        if ticket is None:
+            report.skipped[order.pk] = _already_replied()
+        else:
+            report.done.append(ticket.pk)
+    return report
+
+
+# Resolution -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def incident_resolve_all(*, incident: Incident, actor, reason: str) -> BulkReport:
+    """Resolve every open member ticket, then the incident once none is left open (who and when recorded).
+
+    The incident's row stays locked throughout: a reply or proactive run in flight finishes first, and
+    whatever comes later reads "resolved" and refuses. A member that cannot be resolved (still new, a
+    department still working) is reported and keeps the incident confirmed; nothing else is undone.
+    """
+    incident = _lock(incident, confirmed=True)
+    report = BulkReport()
+    for ticket in incident.tickets.filter(status__in=OPEN_STATUSES).order_by("pk"):
+        try:
+            with transaction.atomic():
+                ticket_transition(ticket=ticket, action=Action.RESOLVE, actor=actor, reason=reason)
+                _event(ticket, actor=actor, incident=incident, kind=IncidentEvent.RESOLVED).save()
+            report.done.append(ticket.pk)
+        except (TransitionRefused, ValidationError) as refusal:
+            report.refused[ticket.pk] = _why(refusal)
+    if not incident.tickets.filter(status__in=OPEN_STATUSES).exists():
+        incident.status, incident.resolved_by, incident.resolved_at = Incident.Status.RESOLVED, actor, timezone.now()
+        incident.save(update_fields=["status", "resolved_by", "resolved_at"])
     return report

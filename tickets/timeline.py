@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from .incidents import IncidentEvent
 from .models import Status
 from .workflow import ACTION_LABELS
 
@@ -40,6 +41,7 @@ EVENT_LABELS = {
     "batch_approval_requested": _("Bulk refund sent for approval"),
     "batch_approved": _("Bulk refund approved"),
     "batch_rejected": _("Bulk refund rejected"),
+    **{event.value: event.label for event in IncidentEvent},
 }
 
 

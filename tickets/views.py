@@ -41,6 +41,7 @@ from .forms import (
     TransitionForm,
     desk_workers,
 )
+from .incidents import incidents_of_ticket
 from .models import ApprovalRequest, Attachment, Notification, Subtask, Ticket
 from .notifications import notification_mark_read
 from .policies import (
@@ -221,6 +222,7 @@ def ticket_detail(request, pk):
         "subtask_action_form": SubtaskActionForm(),
         "solutions": list(ticket.solutions.all()),
         "solution_form": SolutionForm(),
+        "ticket_incidents": incidents_of_ticket(ticket),
         "confirm_form": ConfirmSolutionForm(initial={"channel": ticket.channel}),
         "call_prompt": playbook.call_prompt(ticket),
         **ticket_page_records(ticket),

@@ -1,7 +1,7 @@
 """API for the playbook: solutions and their agreement, supervisor approvals, incidents."""
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -9,7 +9,13 @@ from rest_framework.response import Response
 
 from .. import incidents, playbook
 from ..models import ApprovalRequest, Channel, Incident, Solution
-from ..policies import is_supervisor, ticket_get_for_user, tickets_visible_to
+from ..policies import (
+    ensure_incident_manager,
+    incident_get_for_user,
+    is_supervisor,
+    ticket_get_for_user,
+    tickets_visible_to,
+)
 
 
 class SolutionSerializer(serializers.ModelSerializer):
@@ -89,6 +95,7 @@ class ApprovalDecisionSerializer(serializers.Serializer):
 
 class IncidentSerializer(serializers.ModelSerializer):
     tickets = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    excluded_orders = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
         model = Incident
@@ -102,12 +109,46 @@ class IncidentSerializer(serializers.ModelSerializer):
             "carrier",
             "window_start",
             "window_end",
+            "affected_from",
+            "affected_to",
+            "affected_order_time",
+            "excluded_orders",
             "agreed_reply",
             "plan",
             "tickets",
             "created_at",
+            "confirmed_by",
+            "resolved_by",
+            "resolved_at",
         ]
         read_only_fields = fields
+
+
+class IncidentScopeSerializer(serializers.Serializer):
+    """PATCH: which orders the incident reaches. A field left out keeps its value; null falls back to the window."""
+
+    affected_from = serializers.DateTimeField(required=False, allow_null=True)
+    affected_to = serializers.DateTimeField(required=False, allow_null=True)
+    affected_order_time = serializers.ChoiceField(choices=Incident.OrderTime.choices, required=False)
+
+
+class IncidentExclusionsSerializer(serializers.Serializer):
+    exclude = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=1000)
+    include = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=1000)
+
+
+class IncidentPreviewSerializer(serializers.Serializer):
+    affected_from = serializers.DateTimeField()
+    affected_to = serializers.DateTimeField()
+    order_time = serializers.CharField()
+    orders = serializers.IntegerField()
+    customers = serializers.IntegerField()
+    in_contact_customers = serializers.IntegerField()
+    excluded_orders = serializers.IntegerField()
+    to_contact_customers = serializers.IntegerField()
+    to_contact_orders = serializers.IntegerField()
+    replied_customers = serializers.IntegerField()
+    proactive_tickets = serializers.IntegerField()
 
 
 class IncidentActSerializer(serializers.Serializer):
@@ -119,6 +160,7 @@ class IncidentActSerializer(serializers.Serializer):
 class BulkReportSerializer(serializers.Serializer):
     done = serializers.ListField(child=serializers.IntegerField())
     refused = serializers.DictField(child=serializers.CharField())
+    skipped = serializers.DictField(child=serializers.CharField())
 
 
 class TicketSolutionsMixin:
@@ -176,7 +218,7 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Incidents (批量问题), supervisors only."""
+    """Incidents (批量问题), supervisors only. A resolved incident refuses every change (400)."""
 
     serializer_class = IncidentSerializer
     queryset = Incident.objects.none()
@@ -185,15 +227,50 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        if not is_supervisor(self.request.user):
-            raise PermissionDenied
-        return Incident.objects.prefetch_related("tickets").order_by("-created_at", "-id")
+        ensure_incident_manager(self.request.user)
+        return Incident.objects.prefetch_related("tickets", "excluded_orders").order_by("-created_at", "-id")
+
+    def _incident(self, pk) -> Incident:
+        return incident_get_for_user(user=self.request.user, incident_id=pk)
+
+    @extend_schema(request=IncidentScopeSerializer, responses={200: IncidentSerializer})
+    def partial_update(self, request, pk=None):
+        """Edit which orders the incident reaches (affected_from, affected_to, affected_order_time)."""
+        incident = self._incident(pk)
+        serializer = IncidentScopeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        scope = {
+            "affected_from": incident.affected_from,
+            "affected_to": incident.affected_to,
+            "affected_order_time": incident.affected_order_time,
+            **serializer.validated_data,
+        }
+        incidents.incident_set_scope(incident=incident, actor=request.user, **scope)
+        return Response(IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
+
+    @extend_schema(responses={200: IncidentPreviewSerializer})
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        """Counts before anything is sent: affected orders and customers, in contact, excluded, to contact."""
+        preview = incidents.incident_preview(incident=self._incident(pk))
+        return Response(IncidentPreviewSerializer(preview).data)
+
+    @extend_schema(request=IncidentExclusionsSerializer, responses={200: IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def exclusions(self, request, pk=None):
+        """Exclude affected orders from proactive contact (`exclude`), or take them back in (`include`)."""
+        incident = self._incident(pk)
+        serializer = IncidentExclusionsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incidents.incident_update_exclusions(incident=incident, actor=request.user, **serializer.validated_data)
+        return Response(IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
     @extend_schema(request=IncidentActSerializer, responses={200: BulkReportSerializer})
     @action(detail=True, methods=["post"])
     def act(self, request, pk=None):
-        """confirm (with agreed_reply and plan), reply, resolve, proactive; per-ticket report."""
-        incident = self.get_object()
+        """confirm (with agreed_reply and plan), reply, resolve, proactive; per-ticket report.
+        Repeating reply or proactive sends nothing twice: what was done before is reported as skipped."""
+        incident = self._incident(pk)
         serializer = IncidentActSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -201,12 +278,16 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             incidents.incident_confirm(
                 incident=incident, actor=request.user, agreed_reply=data["agreed_reply"], plan=data["plan"]
             )
-            return Response({"done": [], "refused": {}})
+            return Response({"done": [], "refused": {}, "skipped": {}})
         report = {
             "reply": lambda: incidents.incident_reply_all(incident=incident, actor=request.user),
             "resolve": lambda: incidents.incident_resolve_all(
-                incident=incident, actor=request.user, reason=data["plan"] or "incident"
+                incident=incident, actor=request.user, reason=data["plan"] or _("Resolved with the incident's plan.")
             ),
             "proactive": lambda: incidents.incident_open_proactive(incident=incident, actor=request.user),
         }[data["action"]]()
-        return Response({"done": report.done, "refused": {str(k): v for k, v in report.refused.items()}})
+        return Response(BulkReportSerializer({
+            "done": report.done,
+            "refused": {str(k): v for k, v in report.refused.items()},
+            "skipped": {str(k): v for k, v in report.skipped.items()},
+        }).data)
