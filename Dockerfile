@@ -11,7 +11,12 @@ RUN pip install ".[s3]"
 COPY . .
 # collectstatic needs settings; a throwaway key is fine at build time (not used at run time).
 RUN SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --noinput
-RUN useradd --create-home desk && mkdir -p /app/var && chown -R desk /app/var
+# The desk runs as `desk`, not root. Its writable places are made here, owned by desk: /app/var (beat's
+# schedule) and /app/var/media, where docker-compose mounts the named volume `media`. Docker fills a new,
+# empty named volume from the image's directory, owner included, so uploads are writable by desk. (A
+# volume created by an older image stays root-owned: once,
+# `docker compose run --rm --no-deps --user root web chown -R desk:desk /app/var/media`.)
+RUN useradd --create-home desk && mkdir -p /app/var/media && chown -R desk:desk /app/var
 USER desk
 EXPOSE 8000
 # --timeout 120: a 100,000-row price-difference preview runs inside its upload request (~20 s measured).

@@ -48,3 +48,21 @@ def healthz(request):
         {"status": "ok" if healthy else "error", "database": database, "broker": broker},
         status=200 if healthy else 503,
     )
+
+
+class HealthzMiddleware:
+    """Answers /healthz before any other middleware, so no Host header or scheme can break it.
+
+    Health checks call a web process by its own address (the container's `127.0.0.1:8000`, a pod IP),
+    which is rightly not in ALLOWED_HOSTS: past this point CommonMiddleware would answer 400
+    (DisallowedHost) and SecurityMiddleware could redirect the check to https. Nothing here reads the
+    Host header; every other path is still validated as before. First in MIDDLEWARE.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == "/healthz":
+            return healthz(request)
+        return self.get_response(request)
