@@ -1,16 +1,23 @@
-"""GET /healthz: is the database answering, and can the broker be reached?
+"""GET /healthz: can the desk serve, and which of its helpers is down?
 
-The database is required (503 when it fails); the broker is only reported, because a broker
-outage delays reminders but loses none (the database is the source of truth).
+The database is required: 503 when it fails. The cache and the broker are reported but do not fail
+the check: without the cache pages are counted afresh and rate limits let requests through
+(aftersales/cache.py); without the broker reminders and e-mails wait in the database and jobs are
+picked up again by the periodic sweeps. Either down answers 200 with status "degraded" and names it
+in "down", so a load balancer keeps the web processes in service while monitoring raises the alarm.
 """
 
 from pathlib import Path
 
-from django.conf import settings
+from django.core.cache import caches
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from .celery import app as celery_app
+
+PROBE_TIMEOUT_SECONDS = 1
 
 
 def _database_status() -> str:
@@ -23,16 +30,34 @@ def _database_status() -> str:
     return "ok"
 
 
+def _cache_status() -> str:
+    cache = caches["default"]
+    ping = getattr(cache, "ping", None)  # the shared Redis cache (aftersales/cache.py)
+    if ping is None:
+        return "ok (local memory)"
+    try:
+        ping()
+    except Exception as exc:
+        return f"unreachable: {exc.__class__.__name__}"
+    return "ok"
+
+
 def _broker_status() -> str:
-    url = settings.CELERY_BROKER_URL
+    # The Celery app's own configuration: where .delay actually publishes.
+    url = str(celery_app.conf.broker_url)
     if url.startswith("filesystem://"):
-        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        folder = Path(celery_app.conf.broker_transport_options["data_folder_in"])
         return "ok (filesystem)" if folder.is_dir() else "missing folder (filesystem)"
     try:
         import redis
 
-        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-        client.ping()
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=PROBE_TIMEOUT_SECONDS, socket_timeout=PROBE_TIMEOUT_SECONDS
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
     except Exception as exc:
         return f"unreachable: {exc.__class__.__name__}"
     return "ok"
@@ -41,13 +66,13 @@ def _broker_status() -> str:
 @never_cache
 @require_GET
 def healthz(request):
-    database = _database_status()
-    broker = _broker_status()
-    healthy = database == "ok"
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", "database": database, "broker": broker},
-        status=200 if healthy else 503,
-    )
+    parts = {"database": _database_status(), "cache": _cache_status(), "broker": _broker_status()}
+    down = [name for name, state in parts.items() if not state.startswith("ok")]
+    if "database" in down:
+        status, code = "error", 503
+    else:
+        status, code = ("degraded" if down else "ok"), 200
+    return JsonResponse({"status": status, **parts, "down": down}, status=code)
 
 
 class HealthzMiddleware:

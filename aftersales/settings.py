@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF: a NUL in a form field is a 400 with a reason, never a database error (aftersales/limits.py).
+    "aftersales.limits.RefuseControlCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -164,7 +166,18 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_DATA_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A task taken by a worker that then died (SIGKILL, OOM, lost host) goes back to the queue this
+        # long after delivery (tasks are acknowledged late), looked for every 10 s by every worker. Hence
+        # every task's time limit is below it, and no ETA/countdown reaches it (a later one runs twice).
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+        # A dead Redis refuses at once; a frozen one must not hold a request's .delay (or a worker) for
+        # long: each attempt gives up after 2 s, and a publish is tried twice (TASK_PUBLISH_RETRY_POLICY).
+        "socket_connect_timeout": 2,
+        "socket_timeout": 2,
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -180,14 +193,25 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Publishing (.delay) gives up after a second try; enqueue_after_commit (aftersales/celery.py) logs it and a
+# periodic job does the work later, so a broker outage never turns a saved request into a 500.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+# Below the visibility timeout (300 s): a task still running when it expires would be handed out again.
+CELERY_TASK_TIME_LIMIT = 240
+CELERY_TASK_SOFT_TIME_LIMIT = 200
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
+# Redis fails open (aftersales/cache.py): an outage is a cache miss, and the short timeouts keep a dead
+# or frozen server from holding a request for more than a fraction of a second.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "aftersales.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -294,6 +318,12 @@ if CUSTOMER_LINK_DAYS < 1 or not 0 <= CSAT_ALERT_SCORE <= 5:
 if not re.fullmatch(r"\d+/\d*[smhd]", CUSTOMER_LINK_RATE):
     raise ImproperlyConfigured("CUSTOMER_LINK_RATE must look like 30/m (a count per s, m, h or d).")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="desk@localhost")
+# Notification e-mails sent per second at most (the mail provider's limit); 0: as fast as SMTP takes them.
+NOTIFICATION_EMAIL_RATE = env.float("NOTIFICATION_EMAIL_RATE", default=0)
+if NOTIFICATION_EMAIL_RATE < 0:
+    raise ImproperlyConfigured("NOTIFICATION_EMAIL_RATE must be 0 (unlimited) or a positive number per second.")
+# A mail server that stops answering fails the send after this long instead of holding the e-mail run.
+EMAIL_TIMEOUT = 30
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {
         "task": "tickets.tasks.sla_sweep_task",
@@ -310,6 +340,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.auto_close_task",
         "schedule": 600.0,
         "options": {"expires": 540},
+    },
+    # Each run drains the unsent notices for up to ~50 s (tickets/sla/sweep.py).
+    "notification-emails": {
+        "task": "tickets.tasks.notifications_email_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # A running price-difference batch whose job was never queued (broker down at "Run") or was lost.
+    "pricediff-resume-stalled": {
+        "task": "tickets.pricediff_tasks.pricediff_resume_stalled_task",
+        "schedule": 120.0,
+        "options": {"expires": 110},
     },
 }
 

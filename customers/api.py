@@ -1,16 +1,35 @@
 from rest_framework import mixins, serializers, viewsets
 
-from tickets.policies import customer_get_for_user, customers_visible_to, sees_unmasked_pii
+from tickets.policies import customer_contact_for, customer_get_for_user, customers_visible_to, sees_unmasked_pii
 
-from .masking import mask_address, mask_phone
 from .models import Customer
 
+# Serializer field → key of tickets.policies.customer_contact_for.
+CONTACT_FIELDS = {"name": "name", "phone": "phone", "email": "email", "platform_account": "account",
+                  "address": "address", "notes": "notes"}
 
-class CustomerSerializer(serializers.ModelSerializer):
-    """Phone and address are masked unless the viewer may read them (policies.sees_unmasked_pii)."""
 
-    phone = serializers.SerializerMethodField()
-    address = serializers.SerializerMethodField()
+class CustomerContactMixin:
+    """For a serializer of Customer: its name, phone, e-mail, platform account, address and notes come
+    out as the requesting user may see them (customer_contact_for). No request in the context: masked."""
+
+    def _viewer(self):
+        request = self.context.get("request")
+        return getattr(request, "user", None)
+
+    def to_representation(self, customer):
+        data = super().to_representation(customer)
+        contact = customer_contact_for(self._viewer(), customer)
+        for field, key in CONTACT_FIELDS.items():
+            if field in data:
+                data[field] = contact[key]
+        return data
+
+
+class CustomerSerializer(CustomerContactMixin, serializers.ModelSerializer):
+    """Name, phone, e-mail, platform account and address are masked, and the notes withheld, unless the
+    viewer may read them (policies.sees_unmasked_pii); `pii_masked` says which."""
+
     pii_masked = serializers.SerializerMethodField()
 
     class Meta:
@@ -31,17 +50,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "pii_masked",
         ]
 
-    def _masked(self) -> bool:
-        return not sees_unmasked_pii(self.context["request"].user)
-
-    def get_phone(self, customer) -> str:
-        return mask_phone(customer.phone) if self._masked() else customer.phone
-
-    def get_address(self, customer) -> str:
-        return mask_address(customer.address) if self._masked() else customer.address
-
     def get_pii_masked(self, customer) -> bool:
-        return self._masked()
+        return not sees_unmasked_pii(self._viewer())
 
 
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -1,12 +1,61 @@
 """Masking of customer PII for people who must not read it (department staff).
 
-One helper for every place that shows a phone number or an address: templates, serializers
-and exports call `mask_phone` / `mask_address`, or `masked_if` with the viewer's right.
+The maskers here are pure string functions; who sees what is decided once, by
+`tickets.policies.sees_unmasked_pii`, and `tickets.policies.customer_contact_for(user, customer)`
+applies it to a customer. Templates, serializers and exports show what that helper returns and
+never mask (or unmask) a field on their own.
+
+The rules, chosen so that a department can still tell customers apart on a call or a parcel,
+but cannot read who they are:
+- name: a Chinese name keeps its family name (the first character), each other character becomes
+  "*": 王芳 → 王*, 王女士 → 王**. A Latin name keeps each word's initial and stars for the rest of
+  the word: "John Smith" → "J*** S****". A one-character name is "*" (it would be its own family name).
+  Compound family names (欧阳) keep only their first character too: the rule never needs a list.
+- phone: 138****5678 (first 3 and last 4 digits of a mobile; see `mask_phone`).
+- e-mail: the first character of the mailbox, "***", and the domain: l***@example.com.
+- platform account: first and last character around "***": 小***物, j***8 (the length is hidden).
+- address: the province and city only: 浙江省杭州市**** (see `mask_address`).
+- the agents' notes on the customer: withheld (free text cannot be masked).
 """
 
 import re
 
 _DIGITS = re.compile(r"\d")
+# A name starting with a Han ideograph is written the Chinese way: family name first, no spaces.
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def mask_name(name: str) -> str:
+    """王芳 → 王*, 王女士 → 王**; "John Smith" → "J*** S****"; a single character → "*"."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    words = name.split()
+    if _HAN.match(name) or len(words) == 1:
+        name = "".join(words)
+        return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
+    return " ".join(word[0] + "*" * (len(word) - 1) for word in words)
+
+
+def mask_email(email: str) -> str:
+    """l***@example.com: the mailbox's first character, the domain (where the mail goes, not who)."""
+    email = (email or "").strip()
+    if not email:
+        return ""
+    mailbox, at, domain = email.rpartition("@")
+    if not at or not mailbox:
+        return mask_account(email)
+    return f"{mailbox[0] if len(mailbox) > 1 else ''}***@{domain}"
+
+
+def mask_account(account: str) -> str:
+    """First and last character around a fixed "***" (小芳爱购物 → 小***物); up to 2 characters: "***"."""
+    account = (account or "").strip()
+    if not account:
+        return ""
+    if len(account) <= 2:
+        return "***"
+    return f"{account[0]}***{account[-1]}"
 
 
 def mask_phone(phone: str) -> str:
@@ -50,7 +99,19 @@ def mask_address(address: str) -> str:
     return address[:keep] + "****"
 
 
-def masked_if(hidden: bool, *, phone: str = "", address: str = "") -> dict[str, str]:
-    if hidden:
-        return {"phone": mask_phone(phone), "address": mask_address(address)}
-    return {"phone": phone, "address": address}
+def contact_masked(*, name: str = "", phone: str = "", email: str = "", account: str = "",
+                   address: str = "", notes: str = "") -> dict[str, str]:
+    """Every contact field masked, in the shape `tickets.policies.customer_contact_for` returns.
+
+    The agents' notes on a customer are free text (preferences, history, sometimes a second phone
+    number): they cannot be masked, so they are withheld.
+    """
+    return {
+        "name": mask_name(name),
+        "phone": mask_phone(phone),
+        "email": mask_email(email),
+        "account": mask_account(account),
+        "address": mask_address(address),
+        "notes": "",
+    }
+

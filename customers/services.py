@@ -1,8 +1,19 @@
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .models import Customer, Platform
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is on the line when the order is not known: found by phone, or taken in as a new customer."""
+
+    name: str
+    phone: str = ""
+    platform: str = Platform.OTHER
 
 
 @transaction.atomic

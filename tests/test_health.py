@@ -3,16 +3,19 @@
 import pytest
 
 from aftersales import health
+from aftersales.celery import app as celery_app
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once
 
 
-def test_healthz_reports_database_ok_and_the_broker(client, db):
+def test_healthz_reports_database_cache_and_broker_ok(client, db):
     response = client.get("/healthz")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     body = response.json()
-    assert (body["status"], body["database"]) == ("ok", "ok")
-    assert isinstance(body["broker"], str) and body["broker"]
+    assert (body["status"], body["database"], body["down"]) == ("ok", "ok", [])
+    assert body["cache"].startswith("ok") and body["broker"].startswith("ok")
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -28,15 +31,29 @@ def test_healthz_answers_503_when_the_database_is_down(client, db, monkeypatch):
     assert response.status_code == 503
     assert response.json()["status"] == "error"
     assert response.json()["database"] == "error: OSError"
+    assert response.json()["down"] == ["database"]
 
 
-def test_healthz_still_answers_when_the_broker_is_unreachable(client, db, settings):
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+def test_healthz_is_degraded_not_failing_when_the_broker_is_unreachable(client, db, monkeypatch):
+    monkeypatch.setitem(celery_app.conf.changes, "broker_url", DEAD_REDIS)  # where .delay would publish
 
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json()["broker"].startswith("unreachable")
+    body = response.json()
+    assert (body["status"], body["down"]) == ("degraded", ["broker"])
+    assert body["broker"].startswith("unreachable")
+
+
+def test_healthz_is_degraded_not_failing_when_the_cache_is_unreachable(client, db, settings):
+    settings.CACHES = {"default": {"BACKEND": "aftersales.cache.FailOpenRedisCache", "LOCATION": DEAD_REDIS}}
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["down"]) == ("degraded", ["cache"])
+    assert body["cache"] == "unreachable: ConnectionError"
 
 
 def test_healthz_refuses_writes(client, db):

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from .models import OPEN_STATUSES, RiskLevel, Ticket, TicketEvent
 from .roles import Role
-from .workflow import TransitionRefused, ensure_writable
+from .workflow import TransitionRefused, ticket_lock_for_write
 
 WORKING_ROLES = (Role.AGENT, Role.SENIOR_AGENT, Role.SUPERVISOR)
 AUTO_ASSIGN_REASON = _lazy("Automatic: least-loaded on-duty agent.")
@@ -38,10 +38,9 @@ def assignment_event(ticket: Ticket, *, actor, assignee, action: str, reason: st
 
 
 @transaction.atomic
-def ticket_assign(*, ticket: Ticket, actor, assignee, reason: str = "") -> Ticket:
+def ticket_assign(*, ticket: Ticket, actor, assignee, reason: str = "", expected_version=None) -> Ticket:
     """A supervisor assigns or reassigns; the timeline records from, to and why."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    ensure_writable(ticket, "assign")
+    ticket = ticket_lock_for_write(ticket, action="assign", expected_version=expected_version)
     if assignee is not None and not (assignee.is_active and assignee.groups.filter(name__in=WORKING_ROLES).exists()):
         raise ValidationError({"assignee": _("%(user)s does not work tickets.") % {"user": assignee}})
     if (
@@ -59,8 +58,7 @@ def ticket_assign(*, ticket: Ticket, actor, assignee, reason: str = "") -> Ticke
 @transaction.atomic
 def ticket_take(*, ticket: Ticket, actor) -> Ticket:
     """An agent takes an unassigned ticket from the queue; two agents clicking at once: one wins."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    ensure_writable(ticket, "take")
+    ticket = ticket_lock_for_write(ticket, action="take")
     if ticket.assignee_id is not None:
         raise TransitionRefused(status=ticket.status, action="take", reason=_("someone already works this ticket"))
     if (

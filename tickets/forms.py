@@ -2,8 +2,10 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.limits import TEXT_MAX_CHARS
 from customers.models import Customer, Platform
 from orders.models import Order, OrderItem
 
@@ -28,6 +30,10 @@ from .workflow import MANUAL_ACTIONS
 class IntakeForm(forms.Form):
     """Built for a phone call: the order number first; the customer and items follow from it."""
 
+    # The case's facts handed to tickets.services.ticket_create as they are (when filled in).
+    TICKET_FACTS = ("customer_request", "requested_amount", "type", "category", "product_model", "purchase_date",
+                    "symptom", "frequency", "threatens_exposure", "platform_intervention")
+
     order_number = forms.CharField(label=_("Order number"), max_length=64, required=False)
     order_platform = forms.ChoiceField(label=_("Platform"), choices=[("", "—"), *Platform.choices], required=False)
     no_order = forms.BooleanField(label=_("The customer has no order number (pre-sale or unknown)"), required=False)
@@ -42,7 +48,8 @@ class IntakeForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
-    description = forms.CharField(label=_("The customer's own words"), widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(label=_("The customer's own words"), max_length=TEXT_MAX_CHARS,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
     customer_request = forms.CharField(label=_("What the customer asks for"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}))
     requested_amount = forms.DecimalField(label=_("Requested amount (CNY)"), required=False, min_value=0,
@@ -52,7 +59,8 @@ class IntakeForm(forms.Form):
     product_model = forms.CharField(label=_("Product model"), max_length=100, required=False)
     purchase_date = forms.DateField(label=_("Purchase date"), required=False,
                                     widget=forms.DateInput(attrs={"type": "date"}))
-    symptom = forms.CharField(label=_("Symptom"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    symptom = forms.CharField(label=_("Symptom"), required=False, max_length=TEXT_MAX_CHARS,
+                              widget=forms.Textarea(attrs={"rows": 2}))
     frequency = forms.CharField(label=_("Frequency"), max_length=100, required=False)
     threatens_exposure = forms.BooleanField(label=_("Threatens public exposure"), required=False)
     platform_intervention = forms.BooleanField(label=_("Platform intervention"), required=False)
@@ -90,16 +98,30 @@ class ReplyForm(forms.Form):
                  (Message.Direction.INBOUND, _("Record what the customer said"))],
         initial=Message.Direction.OUTBOUND,
     )
-    body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 4}))
+    body = forms.CharField(label=_("Text"), max_length=TEXT_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 4}))
     attachment = forms.FileField(label=_("Attachment"), required=False)
 
 
-class ClassifyForm(forms.Form):
+class VersionedForm(forms.Form):
+    """Carries the version of the ticket (or subtask) the person saw: a save made from a stale page is
+    refused (tickets.workflow.StaleVersion) instead of silently overwriting someone else's change."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    # When the page was shown: the changes made since are the ones shown if the save is refused.
+    seen_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["seen_at"].initial = timezone.now()
+
+
+class ClassifyForm(VersionedForm):
     type = forms.ChoiceField(label=_("Type"), choices=TicketType.choices)
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
     responsibility = forms.ChoiceField(label=_("Responsibility"), choices=Responsibility.choices)
     product_model = forms.CharField(label=_("Product model"), max_length=100, required=False)
-    symptom = forms.CharField(label=_("Symptom"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    symptom = forms.CharField(label=_("Symptom"), required=False, max_length=TEXT_MAX_CHARS,
+                              widget=forms.Textarea(attrs={"rows": 2}))
     frequency = forms.CharField(label=_("Frequency"), max_length=100, required=False)
     tags = forms.CharField(label=_("Tags (comma separated)"), required=False)
 
@@ -108,18 +130,18 @@ class ClassifyForm(forms.Form):
         return [t.strip() for t in raw.split(",") if t.strip()]
 
 
-class OverrideForm(forms.Form):
+class OverrideForm(VersionedForm):
     priority = forms.ChoiceField(label=_("Priority"), choices=[("", "—"), *Priority.choices], required=False)
     risk_level = forms.ChoiceField(label=_("Risk"), choices=[("", "—"), *RiskLevel.choices], required=False)
     reason = forms.CharField(label=_("Why"), max_length=500)
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(VersionedForm):
     action = forms.ChoiceField(choices=[(a, a) for a in MANUAL_ACTIONS])
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000)
 
 
-class SummaryForm(forms.Form):
+class SummaryForm(VersionedForm):
     root_cause = forms.CharField(label=_("Root cause"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     summary = forms.CharField(label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     what_worked = forms.CharField(label=_("What worked (the lesson)"), required=False,
@@ -137,12 +159,13 @@ class FollowUpForm(forms.Form):
 class SubtaskForm(forms.Form):
     department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.all())
     kind = forms.ChoiceField(label=_("Kind"), choices=Subtask.Kind.choices)
-    description = forms.CharField(label=_("What is needed"), widget=forms.Textarea(attrs={"rows": 2}))
+    description = forms.CharField(label=_("What is needed"), max_length=TEXT_MAX_CHARS,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
     due_at = forms.DateTimeField(label=_("Due (empty: the department's target)"), required=False,
                                  widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
 
-class SubtaskActionForm(forms.Form):
+class SubtaskActionForm(VersionedForm):
     action = forms.ChoiceField(choices=[(a, a) for a in SUBTASK_TRANSITIONS])
     result = forms.CharField(label=_("Result or reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     attachment = forms.FileField(label=_("Attachment"), required=False)
@@ -154,7 +177,7 @@ def desk_workers():
     ).distinct().order_by("username")
 
 
-class AssignForm(forms.Form):
+class AssignForm(VersionedForm):
     assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=desk_workers(), required=False)
     reason = forms.CharField(label=_("Why"), required=False, max_length=500)
 

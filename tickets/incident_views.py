@@ -13,7 +13,7 @@ from orders.selectors import orders_logistics_stalled, orders_shipping_overdue
 
 from . import incidents
 from .models import Incident, ReplyTemplate
-from .policies import ensure_incident_manager, incident_get_for_user, is_supervisor
+from .policies import can_watch_shipping, ensure_incident_manager, incident_get_for_user
 from .selectors import ticket_list
 from .views import desk_required
 from .watch import orders_inform
@@ -40,7 +40,7 @@ class IncidentScopeForm(forms.Form):
 
 
 def _supervisor_only(request):
-    if not is_supervisor(request.user):
+    if not can_watch_shipping(request.user):
         raise PermissionDenied
 
 

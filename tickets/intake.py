@@ -3,6 +3,9 @@
 Each source signs the raw body with its shared secret: HMAC-SHA256 over "<timestamp>.<body>"
 (the timestamp header limits replays to a few minutes). An event is stored once per platform and
 after-sales id: the same event delivered twice, or by two workers at once, gives the same ticket.
+A later event for the same after-sales id is an update of that case (the buyer changed the amount, the
+platform moved its deadline, the buyer cancelled): applied to the ticket as timeline events, once —
+the same update delivered again finds nothing left to change.
 """
 
 import hashlib
@@ -18,10 +21,15 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 from orders.models import Order
 
-from .models import Channel, IntakeEvent, IntakeSource, Message, Ticket, TicketType
+from .models import Channel, IntakeEvent, IntakeSource, Message, Status, Ticket, TicketEvent, TicketType
 from .services import message_add, ticket_create
+from .sla.clock import sla_after_change
+from .workflow import ticket_lock_for_write
 
 SIGNATURE_MAX_AGE_SECONDS = 300
+# The platform's state of the after-sales request, as far as the desk acts on it.
+PLATFORM_REQUESTED, PLATFORM_CANCELLED = "requested", "cancelled"
+PLATFORM_UPDATED_EVENT, PLATFORM_CANCELLED_EVENT = "platform_updated", "platform_cancelled"
 
 # Platform type codes normalised to ours (DOMAIN.md); our own values are accepted as they are.
 PLATFORM_TYPES = {
@@ -82,24 +90,62 @@ def normalise_type(platform: str, raw: str) -> str:
     return mapped
 
 
-def intake_receive(*, source: IntakeSource, data: dict, payload: dict) -> tuple[Ticket, bool]:
-    """Turn a validated event into a ticket (or find the one it already made). Returns (ticket, created)."""
+def intake_receive(*, source: IntakeSource, data: dict, payload: dict) -> tuple[Ticket, bool, bool]:
+    """Turn a validated event into a ticket, or apply it to the ticket it already made.
+    Returns (ticket, created, updated)."""
     if data["platform"] != source.platform:
         raise ValidationError(
             {"platform": _("This source may only send %(platform)s events.") % {"platform": source.platform}}
         )
     existing = _existing(data)
-    if existing is not None:
-        return existing, False
-    try:
-        return _create(source=source, data=data, payload=payload), True
-    except (IntegrityError, ValidationError):
-        # The same event won a race on another worker a moment ago (the unique constraint, checked by
-        # full_clean or by the database): answer with its ticket; anything else is a real error.
-        existing = _existing(data)
-        if existing is None:
-            raise
-        return existing, False
+    if existing is None:
+        try:
+            return _create(source=source, data=data, payload=payload), True, False
+        except (IntegrityError, ValidationError):
+            # The same event won a race on another worker a moment ago (the unique constraint, checked by
+            # full_clean or by the database): it is now an update of that ticket; anything else is a real error.
+            existing = _existing(data)
+            if existing is None:
+                raise
+    ticket, updated = ticket_platform_update(ticket=existing, data=data)
+    return ticket, False, updated
+
+
+@transaction.atomic
+def ticket_platform_update(*, ticket: Ticket, data: dict) -> tuple[Ticket, bool]:
+    """Apply what changed on the platform since the ticket was taken in; (ticket, whether anything changed).
+    An archived ticket is evidence: nothing is applied to it."""
+    if Ticket.objects.filter(pk=ticket.pk, status=Status.ARCHIVED).exists():
+        return ticket, False
+    ticket = ticket_lock_for_write(ticket, action="platform update")
+    changes = {}
+    amount = data.get("amount")
+    if amount is not None and ticket.requested_amount != amount:
+        changes["requested_amount"] = [str(ticket.requested_amount), str(amount)]
+        ticket.requested_amount = amount
+    deadline = data.get("deadline_at")
+    if deadline is not None and ticket.platform_deadline_at != deadline:
+        changes["platform_deadline_at"] = [
+            ticket.platform_deadline_at.isoformat() if ticket.platform_deadline_at else None, deadline.isoformat()
+        ]
+        ticket.platform_deadline_at = deadline
+    cancelled = data.get("status") == PLATFORM_CANCELLED and not ticket.events.filter(
+        action=PLATFORM_CANCELLED_EVENT).exists()
+    if not changes and not cancelled:
+        return ticket, False
+    if changes:
+        ticket.save(update_fields=[*changes, "updated_at"])
+        TicketEvent.objects.create(ticket=ticket, actor=None, action=PLATFORM_UPDATED_EVENT, changes=changes,
+                                   reason=_("Updated on the platform."))
+        if "platform_deadline_at" in changes:
+            sla_after_change(ticket, actor=None, reason=_("The platform moved its deadline."))
+    if cancelled:
+        # The buyer withdrew the request on the platform: the agent decides what follows (close, or call).
+        TicketEvent.objects.create(ticket=ticket, actor=None, action=PLATFORM_CANCELLED_EVENT,
+                                   reason=_("The buyer cancelled the after-sales request on the platform."))
+        message_add(ticket=ticket, actor=None, direction=Message.Direction.NOTE,
+                    body=_("The buyer cancelled the after-sales request on the platform."))
+    return ticket, True
 
 
 def _existing(data) -> Ticket | None:

@@ -32,7 +32,7 @@ from .models import (
 from .notifications import notify_about_ticket
 from .policies import is_supervisor
 from .subtasks import subtask_create
-from .workflow import ensure_writable
+from .workflow import ticket_lock_for_write
 
 MONEY_KINDS = (Solution.Kind.REFUND_ONLY, Solution.Kind.RETURN_REFUND, Solution.Kind.COMPENSATION)
 GOODS_KINDS = (Solution.Kind.EXCHANGE, Solution.Kind.RESHIP, Solution.Kind.REPAIR)
@@ -81,8 +81,7 @@ def solution_propose(
     note: str = "",
     waiver_reason: str = "",
 ) -> Solution:
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    ensure_writable(ticket, "propose solution")
+    ticket = ticket_lock_for_write(ticket, action="propose solution")
     if kind not in Solution.Kind.values:
         raise ValidationError({"kind": _("Unknown solution.")})
     if amount < 0 or shop_cost < 0:
@@ -139,8 +138,7 @@ def solution_confirm(*, solution: Solution, actor, channel: str, text: str) -> S
     solution = (
         Solution.objects.select_for_update(of=("self",)).select_related("ticket", "ticket__order").get(pk=solution.pk)
     )
-    ticket = Ticket.objects.select_for_update().get(pk=solution.ticket_id)
-    ensure_writable(ticket, "confirm solution")
+    ticket = ticket_lock_for_write(solution.ticket_id, action="confirm solution")
     if solution.status != Solution.Status.PROPOSED:
         raise ValidationError({"solution": _("Only a proposed solution can be confirmed.")})
     if not text.strip():

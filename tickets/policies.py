@@ -5,8 +5,8 @@ Roles are Django groups (tickets/roles.py). In short:
 - agents and senior agents see every ticket and work the ones that are theirs or unassigned
   (someone else's ticket is reassigned by a supervisor, not edited behind the assignee's back);
 - department staff see only tickets with a subtask for their department, with the customer's
-  phone and address masked, and work only their department's subtasks; they never change a
-  ticket's status;
+  name, phone, e-mail, platform account and address masked (`customer_contact_for`), and work
+  only their department's subtasks; they never change a ticket's status;
 - admins configure the desk (Django admin) and may read tickets, not work them.
 The `*_get_for_user` functions fetch and check in one step and answer "not found" for objects
 the user may not see, so their existence is not revealed.
@@ -16,13 +16,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
-from customers.masking import masked_if
-from customers.models import Customer
+from customers.masking import contact_masked, mask_address
+from customers.models import Customer, Platform
+from customers.services import SHOP_ACCOUNT
 from orders.models import Order
 
 from .knowledge.models import KnowledgeArticle
 from .knowledge.selectors import article_detail, faq_articles
-from .models import Incident, Subtask, Ticket
+from .models import ApprovalRequest, Incident, Subtask, Ticket
 from .roles import Role
 from .selectors import ticket_detail
 
@@ -77,16 +78,35 @@ def sees_full_tickets(user) -> bool:
 
 
 def sees_unmasked_pii(user) -> bool:
-    """Department staff get the customer's phone and address masked (only what the subtask needs)."""
+    """Agents, supervisors and admins read a customer's name, phone, e-mail, platform account and
+    addresses in full. Department staff (and anyone without a desk role) get them masked: they see
+    what their subtask needs and nothing more (DESIGN "Who uses it")."""
     return sees_full_tickets(user)
 
 
+def customer_contact_for(user, customer: Customer) -> dict[str, str]:
+    """The customer's name, phone, email, account (platform account), address and the agents' notes
+    as this viewer may see them: the one place a customer is masked, for pages, the API and exports."""
+    contact = {"name": customer.name, "phone": customer.phone, "email": customer.email,
+               "account": customer.platform_account, "address": customer.address, "notes": customer.notes}
+    if sees_unmasked_pii(user) or _is_the_shop(customer):
+        return contact
+    return contact_masked(**contact)
+
+
+def _is_the_shop(customer: Customer) -> bool:
+    # The shop files its own work under itself (a price-difference batch's payment ticket, which
+    # finance works): not a person, so nothing to hide. The unique (platform, account) constraint
+    # makes this row the shop's own, never a buyer's.
+    return customer.platform == Platform.OTHER and customer.platform_account == SHOP_ACCOUNT
+
+
 def ticket_contact_for(user, ticket: Ticket) -> dict[str, str]:
-    """The customer's phone and addresses as this viewer may see them (masked for department staff)."""
-    hidden = not sees_unmasked_pii(user)
-    customer = masked_if(hidden, phone=ticket.customer.phone, address=ticket.customer.address)
+    """The ticket's customer as `customer_contact_for` gives it, plus the order's shipping address."""
     shipping = ticket.order.shipping_address if ticket.order_id else ""
-    return {**customer, "shipping_address": masked_if(hidden, address=shipping)["address"]}
+    if not sees_unmasked_pii(user):
+        shipping = mask_address(shipping)
+    return {**customer_contact_for(user, ticket.customer), "shipping_address": shipping}
 
 
 # Tickets ---------------------------------------------------------------------------------------
@@ -116,6 +136,18 @@ def can_assign(user) -> bool:
 def can_take(user) -> bool:
     """Take from the queue (the service refuses a ticket someone already works)."""
     return is_agent(user) or is_supervisor(user)
+
+
+def can_create_tickets(user) -> bool:
+    """Take a request in (the browser's new-ticket page, POST /api/v1/tickets/): agents, senior agents
+    and supervisors. Department staff, the read-only admin and users without a role are refused
+    before anything is written (the signed platform webhook is the only other way in)."""
+    return is_agent(user) or is_supervisor(user)
+
+
+def ensure_ticket_creator(user) -> None:
+    if not can_create_tickets(user):
+        raise PermissionDenied
 
 
 def ticket_visible_or_404(*, user, ticket_id) -> None:
@@ -280,3 +312,63 @@ def incident_get_for_user(*, user, incident_id) -> Incident:
         return Incident.objects.select_related("product", "confirmed_by", "resolved_by").get(pk=incident_id)
     except (Incident.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+# Approvals -------------------------------------------------------------------------------------
+# Supervisors see and decide every request (DESIGN: they approve refunds and compensation above a
+# limit); whoever asked sees their own requests on tickets they may still see. The service checks
+# again (playbook.approval_decide: a supervisor, never the person who asked).
+
+
+def can_decide_approvals(user) -> bool:
+    return is_supervisor(user)
+
+
+def approvals_visible_to(user, queryset: QuerySet[ApprovalRequest] | None = None) -> QuerySet[ApprovalRequest]:
+    queryset = ApprovalRequest.objects.all() if queryset is None else queryset
+    if can_decide_approvals(user):
+        return queryset
+    return queryset.filter(requested_by=user, ticket__in=tickets_visible_to(user))
+
+
+def approval_get_for_user(*, user, approval_id, for_decision: bool = False) -> ApprovalRequest:
+    """`for_decision`: refused (403) before the lookup, so a request's existence is not revealed."""
+    if for_decision and not can_decide_approvals(user):
+        raise PermissionDenied
+    try:
+        return approvals_visible_to(user).select_related("ticket").get(pk=approval_id)
+    except (ApprovalRequest.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+# Supervision -----------------------------------------------------------------------------------
+# DESIGN (who uses it): the supervisor watches queues, workload and SLA breaches, reassigns
+# (`can_assign`), runs bulk actions, incidents and the shipping watch, and reads the reports.
+
+
+def can_see_dashboard(user) -> bool:
+    """Workload per person, SLA breaches, reassignment from one page."""
+    return is_supervisor(user)
+
+
+def can_bulk_update(user) -> bool:
+    """Assign, prioritise, tag or close many tickets at once (tickets/bulk/)."""
+    return is_supervisor(user)
+
+
+def can_watch_shipping(user) -> bool:
+    """Every late or stalled order of the shop, and telling their customers in bulk."""
+    return is_supervisor(user)
+
+
+# Price-difference batches (退差) -----------------------------------------------------------------
+# The batch rules sit with the batches in tickets/pricediff.py, which builds on this module:
+# `pricediff_batch_get_for_user` / `pricediff_require_reader` (supervisors and finance read batches
+# and their reports), `pricediff_require_supervisor` (upload and run, checked again by the service),
+# `pricediff_can_decide` (a second person approves, never the uploader). The one rule pages need to
+# show or hide a control is named here.
+
+
+def can_run_price_differences(user) -> bool:
+    """Upload and run a batch: pricediff.pricediff_require_supervisor's rule."""
+    return is_supervisor(user)

@@ -36,6 +36,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from aftersales.celery import enqueue_after_commit
 from customers.services import customer_shop_get
 from orders import money
 from orders.models import Order, OrderItem, PriceDiffBatch, PriceDiffRow, Refund
@@ -550,7 +551,7 @@ def _batch_start(batch: PriceDiffBatch) -> PriceDiffBatch:
     batch_id = batch.pk
     jobs = PARALLEL_JOBS if connection.features.has_select_for_update_skip_locked else 1
     for _job in range(jobs):
-        transaction.on_commit(lambda: pricediff_run_task.delay(batch_id))
+        enqueue_after_commit(pricediff_run_task, batch_id)  # broker down: pricediff_resume_stalled_task
     return batch
 
 

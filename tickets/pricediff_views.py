@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from . import pricediff
-from .policies import is_supervisor
+from .policies import can_run_price_differences
 
 
 class DecisionForm(forms.Form):
@@ -37,7 +37,8 @@ class UploadForm(forms.Form):
 
 def _list_page(request, form, status=200):
     return render(request, "tickets/pricediff_list.html",
-                  {"form": form if is_supervisor(request.user) else None, "batches": pricediff.pricediff_batch_list(),
+                  {"form": form if can_run_price_differences(request.user) else None,
+                   "batches": pricediff.pricediff_batch_list(),
                    "price_protection_days": pricediff.price_protection_days(),
                    "approval_total": pricediff.approval_total_limit()}, status=status)
 
@@ -79,7 +80,7 @@ def batch_detail(request, pk):
         **_progress_context(batch), **pricediff.pricediff_batch_summary(batch),
         "problems_shown": pricediff.PROBLEMS_SHOWN,
         "approval_reasons": pricediff.pricediff_approval_reasons(batch),
-        "can_run": is_supervisor(request.user),
+        "can_run": can_run_price_differences(request.user),
         "can_decide": pricediff.pricediff_can_decide(request.user, batch),
         "decision_form": DecisionForm(),
     })

@@ -111,3 +111,32 @@ def ticket_timeline(ticket: Ticket) -> list[tuple]:
         + [("attachment", a.created_at, a) for a in ticket.attachments.all()],
         key=lambda item: (item[1], item[0]),
     )
+
+
+def ticket_changes_by_others(ticket: Ticket, *, user, since=None, limit: int = 5) -> list[dict]:
+    """The latest changes someone other than `user` made (since `user` loaded the page, when known):
+    shown when `user` saves from a stale page."""
+    from .timeline import event_label
+
+    events = TicketEvent.objects.filter(ticket=ticket).exclude(actor=user).select_related("actor")
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    events = events.order_by("-created_at", "-id")[:limit]
+    return [
+        {
+            "who": (event.actor.get_full_name() or event.actor.username) if event.actor else "",
+            "what": event_label(event.action),
+            "when": event.created_at,
+            "reason": event.reason,
+            "changes": [(_field_label(name), change) for name, change in (event.changes or {}).items()
+                        if isinstance(change, list) and len(change) == 2],
+        }
+        for event in events
+    ]
+
+
+def _field_label(name: str) -> str:
+    try:
+        return str(Ticket._meta.get_field(name).verbose_name)
+    except Exception:  # not a ticket field (e.g. "subtask"): the code is the best label there is
+        return name

@@ -5,7 +5,8 @@ return the object. Views, serializers and tasks validate input and call one of t
 """
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,7 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.limits import validate_text_length
 from customers.models import Customer
+from customers.services import Caller, customer_find_or_create
 from orders.models import Order, OrderItem
 
 from .assignment import AUTO_ASSIGN_REASON, agent_for_new_ticket, assignment_event
@@ -22,7 +25,7 @@ from .search import SEARCH_TEXT_FIELDS, ticket_search_text
 from .sla.clock import SLA_FIELDS, sla_after_change, sla_refresh
 from .suggestions import CaseFacts, suggest
 from .uploads import validate_upload
-from .workflow import Action, ensure_version, ensure_writable, ticket_transition
+from .workflow import Action, ticket_lock_for_write, ticket_transition
 
 # What a person may edit on a ticket after intake (status, assignee and money have their own services).
 CLASSIFICATION_FIELDS = (
@@ -90,12 +93,31 @@ def ticket_create(
     channel: str,
     description: str,
     customer: Customer | None = None,
+    caller: Caller | None = None,
     order: Order | None = None,
     affected_items: Iterable[OrderItem] = (),
     tags: Iterable[str] = (),
-    **fields,
+    evidence=None,
+    type: str = "",  # noqa: A002 - the ticket's own field name
+    category: str = "",
+    customer_request: str = "",
+    requested_amount: Decimal | None = None,
+    product_model: str = "",
+    purchase_date: date | None = None,
+    symptom: str = "",
+    frequency: str = "",
+    threatens_exposure: bool = False,
+    platform_intervention: bool = False,
+    platform_deadline_at: datetime | None = None,
+    external_source: str = "",
+    external_id: str = "",
 ) -> Ticket:
-    """Take in a case (受理). `fields` are further Ticket fields (type, customer_request, ...)."""
+    """Take in a case (受理): the customer (named, found by the caller's phone, or new), the order and its
+    affected items, the customer's words and the facts recorded, the first evidence, the events — all in
+    one transaction, for the browser, the API, the platform webhook and the desk's own proactive tickets.
+    A new ticket always starts as new (its status is not an argument)."""
+    if customer is None and order is None and caller is not None:
+        customer = customer_find_or_create(name=caller.name, phone=caller.phone, platform=caller.platform)
     if customer is None and order is None:
         raise ValidationError({"customer": _("Name the customer or the order.")})
     if customer is None:
@@ -105,8 +127,15 @@ def ticket_create(
     items = _items_of_order(order, affected_items)
     if not description.strip():
         raise ValidationError({"description": _("Record the customer's own words.")})
+    validate_text_length(description, field="description")
 
-    ticket = Ticket(channel=channel, description=description, customer=customer, order=order, **fields)
+    ticket = Ticket(
+        channel=channel, description=description, customer=customer, order=order, type=type, category=category,
+        customer_request=customer_request, requested_amount=requested_amount, product_model=product_model,
+        purchase_date=purchase_date, symptom=symptom, frequency=frequency, threatens_exposure=threatens_exposure,
+        platform_intervention=platform_intervention, platform_deadline_at=platform_deadline_at,
+        external_source=external_source, external_id=external_id,
+    )
     ticket.search_text = ticket_search_text(ticket)
     # The check constraints hold by the field validators (choices, not negative); asking the database for
     # each would cost three round trips per constraint on every intake. The database still enforces them.
@@ -133,6 +162,8 @@ def ticket_create(
         ticket.affected_items.set(items)
     if tags:
         ticket.tags.set(_tags_named(tags))
+    if evidence:
+        attachment_add(ticket=ticket, actor=actor, upload=evidence)
     return ticket
 
 
@@ -152,9 +183,10 @@ def ticket_classify(
     unknown = set(fields) - set(CLASSIFICATION_FIELDS)
     if unknown:
         raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket.pk)
-    ensure_writable(ticket, "classify")
-    ensure_version(ticket, expected_version)
+    for name in ("description", "customer_request", "symptom"):
+        if fields.get(name):
+            validate_text_length(fields[name], field=name)
+    ticket = ticket_lock_for_write(ticket, action="classify", expected_version=expected_version, related=("customer",))
     changes = {}
     for name, value in fields.items():
         if getattr(ticket, name) != value:
@@ -179,27 +211,39 @@ def ticket_classify(
 
 
 @transaction.atomic
-def ticket_override_priority(*, ticket: Ticket, actor, priority: str, reason: str) -> Ticket:
-    return _override(
-        ticket=ticket, actor=actor, field="priority", value=priority, allowed=Priority.values, reason=reason
-    )
+def ticket_override_priority(*, ticket: Ticket, actor, priority: str, reason: str, expected_version=None) -> Ticket:
+    return _override(ticket=ticket, actor=actor, field="priority", value=priority, allowed=Priority.values,
+                     reason=reason, expected_version=expected_version)
 
 
 @transaction.atomic
-def ticket_override_risk(*, ticket: Ticket, actor, risk_level: str, reason: str) -> Ticket:
-    return _override(
-        ticket=ticket, actor=actor, field="risk_level", value=risk_level, allowed=RiskLevel.values, reason=reason
-    )
+def ticket_override_risk(*, ticket: Ticket, actor, risk_level: str, reason: str, expected_version=None) -> Ticket:
+    return _override(ticket=ticket, actor=actor, field="risk_level", value=risk_level, allowed=RiskLevel.values,
+                     reason=reason, expected_version=expected_version)
 
 
-def _override(*, ticket, actor, field, value, allowed, reason) -> Ticket:
+@transaction.atomic
+def ticket_override(
+    *, ticket: Ticket, actor, reason: str, priority: str = "", risk_level: str = "", expected_version=None
+) -> Ticket:
+    """Priority and/or risk set by a person from one form: both saved, or neither."""
+    if priority:
+        ticket = ticket_override_priority(ticket=ticket, actor=actor, priority=priority, reason=reason,
+                                          expected_version=expected_version)
+        expected_version = None if expected_version is None else ticket.version
+    if risk_level:
+        ticket = ticket_override_risk(ticket=ticket, actor=actor, risk_level=risk_level, reason=reason,
+                                      expected_version=expected_version)
+    return ticket
+
+
+def _override(*, ticket, actor, field, value, allowed, reason, expected_version) -> Ticket:
     """A person overrides a suggested value; the rules stop touching it and the timeline says why."""
     if value not in allowed:
         raise ValidationError({field: _("Choose one of %(values)s.") % {"values": ", ".join(allowed)}})
     if not reason.strip():
         raise ValidationError({"reason": _("Say why you override the suggestion.")})
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    ensure_writable(ticket, f"override {field}")
+    ticket = ticket_lock_for_write(ticket, action=f"override {field}", expected_version=expected_version)
     flag = "priority_overridden" if field == "priority" else "risk_overridden"
     old = getattr(ticket, field)
     setattr(ticket, field, value)
@@ -216,10 +260,10 @@ def message_add(*, ticket: Ticket, actor, direction: str, body: str, channel: st
     writing while we wait on them resumes the ticket (DESIGN: resume is automatic)."""
     if not body.strip():
         raise ValidationError({"body": _("The message is empty.")})
+    validate_text_length(body, field="body")
     if direction not in Message.Direction.values:
         raise ValidationError({"direction": _("Unknown direction.")})
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    ensure_writable(ticket, "add message")
+    ticket = ticket_lock_for_write(ticket, action="add message")
     message = Message.objects.create(
         ticket=ticket, direction=direction, channel=channel or ticket.channel, body=body, author=actor
     )
@@ -248,8 +292,7 @@ def message_add(*, ticket: Ticket, actor, direction: str, body: str, channel: st
 @transaction.atomic
 def attachment_add(*, ticket: Ticket, actor, upload, message: Message | None = None, subtask=None) -> Attachment:
     content_type = validate_upload(upload)
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    ensure_writable(ticket, "attach evidence")
+    ticket = ticket_lock_for_write(ticket, action="attach evidence")
     attachment = Attachment(
         ticket=ticket,
         message=message,
@@ -269,12 +312,12 @@ def attachment_add(*, ticket: Ticket, actor, upload, message: Message | None = N
 
 @transaction.atomic
 def ticket_set_summary(
-    *, ticket: Ticket, actor, root_cause: str | None = None, summary: str | None = None, what_worked: str | None = None
+    *, ticket: Ticket, actor, root_cause: str | None = None, summary: str | None = None,
+    what_worked: str | None = None, expected_version=None,
 ) -> Ticket:
     """The closing summary (root cause, what was done, what worked); archive requires all three.
     A part not given (None) keeps what is written."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    ensure_writable(ticket, "write summary")
+    ticket = ticket_lock_for_write(ticket, action="write summary", expected_version=expected_version)
     given = {"root_cause": root_cause, "summary": summary, "what_worked": what_worked}
     parts = {field: getattr(ticket, field) if value is None else value.strip() for field, value in given.items()}
     if not any(parts.values()):
@@ -285,15 +328,6 @@ def ticket_set_summary(
         setattr(ticket, field, parts[field])
     ticket.save(update_fields=[*changed, "updated_at"])
     TicketEvent.objects.create(ticket=ticket, actor=actor, action="summary_written", changes=changed)
-    return ticket
-
-
-@transaction.atomic
-def ticket_create_with_evidence(*, actor, evidence=None, **fields) -> Ticket:
-    """Intake with the customer's first photo or video: both or neither."""
-    ticket = ticket_create(actor=actor, **fields)
-    if evidence:
-        attachment_add(ticket=ticket, actor=actor, upload=evidence)
     return ticket
 
 

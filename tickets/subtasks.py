@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from orders.services import refund_mark_failed, refund_mark_paid
 
 from .models import Department, Notification, Status, Subtask, Ticket, TicketEvent
-from .workflow import Action, TransitionRefused, ensure_version, ensure_writable, ticket_transition
+from .workflow import Action, TransitionRefused, ensure_version, ticket_lock_for_write, ticket_transition
 
 # action -> (allowed from, target)
 SUBTASK_TRANSITIONS = {
@@ -54,8 +54,7 @@ def _check_assignee(department: Department, assignee) -> None:
 def subtask_create(
     *, ticket: Ticket, actor, department: Department, kind: str, description: str, due_at=None, assignee=None
 ) -> Subtask:
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    ensure_writable(ticket, "create subtask")
+    ticket = ticket_lock_for_write(ticket, action="create subtask")
     if ticket.status not in _SUBTASK_TICKET_STATES:
         raise TransitionRefused(
             status=ticket.status,
@@ -102,9 +101,8 @@ def subtask_create(
 
 @transaction.atomic
 def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "", expected_version=None) -> Subtask:
-    ticket = Ticket.objects.select_for_update().get(pk=subtask.ticket_id)
+    ticket = ticket_lock_for_write(subtask.ticket_id, action=f"{action} subtask")
     subtask = Subtask.objects.select_for_update(of=("self",)).select_related("department").get(pk=subtask.pk)
-    ensure_writable(ticket, f"{action} subtask")
     ensure_version(subtask, expected_version)
     sources, target = SUBTASK_TRANSITIONS[action]
     if subtask.status not in sources:

@@ -1,33 +1,46 @@
-"""Celery tasks: thin wrappers over services; safe to re-deliver (the services re-check state)."""
+"""Celery tasks: thin wrappers over services; safe to re-deliver (the services re-check state).
+
+All are periodic (beat): a run lost with its worker is simply the next run's work, so none needs
+reject_on_worker_lost. Retries back off at most 60 s, far below the broker's visibility timeout.
+"""
 
 from celery import shared_task
 from django.db import OperationalError
 
 from .sla.sweep import auto_close_silent_tickets, notifications_send_emails, sla_sweep, subtask_sweep
 
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 3}
 
-@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+
+@shared_task(bind=True, acks_late=True, **RETRY)
 def sla_sweep_task(self) -> dict:
     result = sla_sweep()
     subtasks = subtask_sweep()
-    emails = notifications_send_emails()
     return {
         "tickets": result.tickets,
         "notifications": result.notifications,
         "escalations": result.escalations,
         "subtasks": subtasks,
-        "emails": emails,
     }
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+@shared_task(bind=True, acks_late=True, **RETRY)
+def notifications_email_task(self) -> int:
+    """Mail the unsent notifications, draining the backlog for up to EMAIL_RUN_SECONDS (below the soft
+    time limit); its own beat entry, so a slow mail server never delays the SLA sweep."""
+    return notifications_send_emails()
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
 def auto_close_task(self) -> int:
     return auto_close_silent_tickets()
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+@shared_task(bind=True, acks_late=True, **RETRY)
 def incident_detect_task(self) -> int:
     from .incidents import incident_detect
 
     return len(incident_detect())
+
+
 import tickets.pricediff_tasks  # noqa

@@ -41,6 +41,8 @@ EVENT_LABELS = {
     "batch_approval_requested": _("Bulk refund sent for approval"),
     "batch_approved": _("Bulk refund approved"),
     "batch_rejected": _("Bulk refund rejected"),
+    "platform_updated": _("Updated on the platform"),
+    "platform_cancelled": _("Cancelled by the buyer on the platform"),
     **{event.value: event.label for event in IncidentEvent},
 }
 

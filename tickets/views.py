@@ -15,10 +15,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from customers.services import customer_find_or_create
+from customers.services import Caller
 from orders.models import ReturnShipment
 
 from . import assignment, playbook, pricediff, services, subtasks
@@ -45,14 +46,18 @@ from .incidents import incidents_of_ticket
 from .models import ApprovalRequest, Attachment, Notification, Subtask, Ticket
 from .notifications import notification_mark_read
 from .policies import (
+    approval_get_for_user,
     can_assign,
+    can_bulk_update,
+    can_create_tickets,
+    can_decide_approvals,
     can_edit_ticket,
+    can_see_dashboard,
     can_take,
     can_work_subtask,
     department_id_of,
     is_department_staff,
     is_desk_user,
-    is_supervisor,
     sees_full_tickets,
     sees_unmasked_pii,
     subtask_get_for_user,
@@ -66,12 +71,13 @@ from .selectors import (
     customer_recent_tickets,
     orders_with_history,
     subtask_list,
+    ticket_changes_by_others,
     ticket_page,
     ticket_page_records,
     ticket_timeline,
 )
 from .suggestions import reason_labels
-from .workflow import ACTION_LABELS, TransitionRefused, available_actions, ticket_transition
+from .workflow import ACTION_LABELS, StaleVersion, TransitionRefused, available_actions, ticket_transition
 
 PAGE_SIZE = 50
 
@@ -94,7 +100,7 @@ def _attempt(request, action: Callable, success: str) -> bool:
     """Run one service call; show its refusal to the user instead of an error page."""
     try:
         action()
-    except TransitionRefused as refused:
+    except (TransitionRefused, StaleVersion) as refused:
         messages.error(request, str(refused))
         return False
     except ValidationError as error:
@@ -130,7 +136,7 @@ def ticket_queue(request):
     return render(request, "tickets/queue.html", {
         "page": page, "filter": filterset, "queue": queue,
         "queues": [(name, label, counts.get(name)) for name, label in QUEUE_LABELS.items()],
-        "query": query.urlencode(), "bulk_form": BulkActionForm() if is_supervisor(request.user) else None,
+        "query": query.urlencode(), "bulk_form": BulkActionForm() if can_bulk_update(request.user) else None,
     })
 
 
@@ -143,7 +149,7 @@ def _filtered(filterset) -> bool:
 
 @desk_required
 def ticket_new(request):
-    if not can_edit_ticket(request.user, Ticket()):
+    if not can_create_tickets(request.user):
         raise PermissionDenied
     form = IntakeForm(request.POST or None, request.FILES or None, initial={"order_number": request.GET.get("order")})
     order = None
@@ -152,18 +158,16 @@ def ticket_new(request):
         order = form.cleaned_data.get("order")
     if form.is_bound and not form.errors:
         data = form.cleaned_data
-        fields = {k: data[k] for k in ("customer_request", "requested_amount", "type", "category", "product_model",
-                                       "purchase_date", "symptom", "frequency", "threatens_exposure",
-                                       "platform_intervention") if data.get(k) not in (None, "")}
+        facts = {k: data[k] for k in IntakeForm.TICKET_FACTS if data.get(k) not in (None, "")}
         created = {}
 
         def intake():
-            customer = data.get("customer") or (None if order else customer_find_or_create(
-                name=data["customer_name"], phone=data["customer_phone"], platform=data["customer_platform"]))
-            created["ticket"] = services.ticket_create_with_evidence(
-                actor=request.user, channel=data["channel"], description=data["description"], customer=customer,
-                order=order, affected_items=data.get("affected_items") or [], evidence=data.get("evidence"),
-                **fields,
+            caller = Caller(name=data["customer_name"], phone=data["customer_phone"],
+                            platform=data["customer_platform"])
+            created["ticket"] = services.ticket_create(
+                actor=request.user, channel=data["channel"], description=data["description"],
+                customer=data.get("customer"), caller=caller, order=order,
+                affected_items=data.get("affected_items") or [], evidence=data.get("evidence"), **facts,
             )
 
         if _attempt(request, intake, _("Ticket created.")):
@@ -186,9 +190,14 @@ def order_lookup(request):
 
 @desk_required
 def ticket_detail(request, pk):
+    return _ticket_page(request, ticket_get_for_user(user=request.user, ticket_id=pk))
+
+
+def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=None, status: int = 200):
+    """The ticket page. `bound`: forms to show as the person filled them in (a save refused because the
+    page was stale), with the changes made meanwhile by others shown above them."""
     from .knowledge.views import ticket_suggestions_context  # that module builds on this one's decorators
 
-    ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
     editable = can_edit_ticket(request.user, ticket) and not ticket.is_read_only
     show_pii = sees_unmasked_pii(request.user)
     previous = customer_recent_tickets(ticket.customer_id, exclude_id=ticket.pk) if show_pii else []
@@ -210,14 +219,16 @@ def ticket_detail(request, pk):
         "classify_form": ClassifyForm(initial={
             "type": ticket.type, "category": ticket.category, "responsibility": ticket.responsibility,
             "product_model": ticket.product_model, "symptom": ticket.symptom, "frequency": ticket.frequency,
-            "tags": ", ".join(t.name for t in ticket.tags.all()),
+            "tags": ", ".join(t.name for t in ticket.tags.all()), "version": ticket.version,
         }),
-        "override_form": OverrideForm(),
+        "override_form": OverrideForm(initial={"version": ticket.version}),
         "summary_form": SummaryForm(initial={
-            "root_cause": ticket.root_cause, "summary": ticket.summary, "what_worked": ticket.what_worked}),
+            "root_cause": ticket.root_cause, "summary": ticket.summary, "what_worked": ticket.what_worked,
+            "version": ticket.version}),
         "follow_up_form": FollowUpForm(),
         "subtask_form": SubtaskForm(),
-        "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}) if can_assign(request.user) else None,
+        "assign_form": (AssignForm(initial={"assignee": ticket.assignee_id, "version": ticket.version})
+                        if can_assign(request.user) else None),
         "can_take": can_take(request.user) and ticket.assignee_id is None and ticket.is_open,
         "subtask_action_form": SubtaskActionForm(),
         "solutions": list(ticket.solutions.all()),
@@ -229,11 +240,53 @@ def ticket_detail(request, pk):
         **ticket_suggestions_context(ticket=ticket, user=request.user, language=request.LANGUAGE_CODE,
                                      editable=editable),
     }
-    return render(request, "tickets/detail.html", context)
+    if bound:
+        context.update({name: _with_version(form, ticket.version) for name, form in bound.items()})
+        context["conflict"] = ticket_changes_by_others(ticket, user=request.user, since=since)
+    return render(request, "tickets/detail.html", context, status=status)
+
+
+def _with_version(form, version: int):
+    """The person's own input, now based on the current version: saving again is a deliberate choice."""
+    form.data = form.data.copy()
+    form.data["version"] = version
+    form.data["seen_at"] = timezone.now().isoformat()
+    return form
+
+
+def _ticket_write(request, ticket: Ticket, *, form_name: str, form, write: Callable, success: str):
+    """One save from a form of the ticket page. A stale page is answered with the page again (409): what
+    the others changed meanwhile is shown and what this person typed is kept, never overwritten silently."""
+    try:
+        write()
+    except StaleVersion:
+        fresh = ticket_get_for_user(user=request.user, ticket_id=ticket.pk)
+        return _ticket_page(request, fresh, bound={form_name: form}, since=form.cleaned_data.get("seen_at"),
+                            status=409)
+    except TransitionRefused as refused:
+        messages.error(request, str(refused))
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, success)
+    return _back(ticket.pk)
 
 
 def _back(pk):
     return redirect(reverse("tickets:detail", args=[pk]))
+
+
+def _redirect_next(request, default: str):
+    """Back to the page the form came from (`next`) when it is a path on this site, else to `default`.
+    Any other address would make the desk an open redirect (a trusted link that lands on a phishing page);
+    a bare view name is refused too (redirect() would try to reverse it and fail)."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
 
 
 @require_POST
@@ -256,14 +309,14 @@ def ticket_reply(request, pk):
 def ticket_classify(request, pk):
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
     form = ClassifyForm(request.POST)
-    if form.is_valid():
-        data = dict(form.cleaned_data)
-        tags = data.pop("tags")
-        _attempt(request, lambda: services.ticket_classify(ticket=ticket, actor=request.user, tags=tags, **data),
-                 _("Classification saved."))
-    else:
+    if not form.is_valid():
         messages.error(request, _("Choose a type, a category and the responsibility."))
-    return _back(pk)
+        return _back(pk)
+    data = dict(form.cleaned_data)
+    tags, version, _seen = data.pop("tags"), data.pop("version"), data.pop("seen_at")
+    return _ticket_write(request, ticket, form_name="classify_form", form=form, success=_("Classification saved."),
+                         write=lambda: services.ticket_classify(ticket=ticket, actor=request.user, tags=tags,
+                                                                expected_version=version, **data))
 
 
 @require_POST
@@ -275,13 +328,10 @@ def ticket_override(request, pk):
         messages.error(request, _("Say why you override the suggestion."))
         return _back(pk)
     data = form.cleaned_data
-    if data["priority"]:
-        _attempt(request, lambda: services.ticket_override_priority(
-            ticket=ticket, actor=request.user, priority=data["priority"], reason=data["reason"]), _("Priority set."))
-    if data["risk_level"]:
-        _attempt(request, lambda: services.ticket_override_risk(
-            ticket=ticket, actor=request.user, risk_level=data["risk_level"], reason=data["reason"]), _("Risk set."))
-    return _back(pk)
+    return _ticket_write(request, ticket, form_name="override_form", form=form, success=_("Saved."),
+                         write=lambda: services.ticket_override(
+                             ticket=ticket, actor=request.user, priority=data["priority"],
+                             risk_level=data["risk_level"], reason=data["reason"], expected_version=data["version"]))
 
 
 @require_POST
@@ -289,12 +339,13 @@ def ticket_override(request, pk):
 def ticket_transition_view(request, pk):
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
     form = TransitionForm(request.POST)
-    if form.is_valid():
-        _attempt(request, lambda: ticket_transition(ticket=ticket, actor=request.user, **form.cleaned_data),
-                 _("Status updated."))
-    else:
+    if not form.is_valid():
         messages.error(request, _("Unknown action."))
-    return _back(pk)
+        return _back(pk)
+    data = form.cleaned_data
+    return _ticket_write(request, ticket, form_name="transition_form", form=form, success=_("Status updated."),
+                         write=lambda: ticket_transition(ticket=ticket, actor=request.user, action=data["action"],
+                                                         reason=data["reason"], expected_version=data["version"]))
 
 
 @require_POST
@@ -302,12 +353,14 @@ def ticket_transition_view(request, pk):
 def ticket_summary(request, pk):
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
     form = SummaryForm(request.POST)
-    if form.is_valid():
-        _attempt(request, lambda: services.ticket_set_summary(ticket=ticket, actor=request.user, **form.cleaned_data),
-                 _("Summary saved."))
-    else:
+    if not form.is_valid():
         messages.error(request, _("The summary is empty."))
-    return _back(pk)
+        return _back(pk)
+    data = dict(form.cleaned_data)
+    version, _seen = data.pop("version"), data.pop("seen_at")
+    return _ticket_write(request, ticket, form_name="summary_form", form=form, success=_("Summary saved."),
+                         write=lambda: services.ticket_set_summary(ticket=ticket, actor=request.user,
+                                                                   expected_version=version, **data))
 
 
 @require_POST
@@ -328,9 +381,11 @@ def ticket_assign(request, pk):
         raise PermissionDenied
     form = AssignForm(request.POST)
     if form.is_valid():
-        _attempt(request, lambda: assignment.ticket_assign(ticket=ticket, actor=request.user, **form.cleaned_data),
-                 _("Assignment saved."))
-    return redirect(request.POST.get("next") or reverse("tickets:detail", args=[pk]))
+        data = form.cleaned_data
+        _attempt(request, lambda: assignment.ticket_assign(
+            ticket=ticket, actor=request.user, assignee=data["assignee"], reason=data["reason"],
+            expected_version=data["version"]), _("Assignment saved."))
+    return _redirect_next(request, reverse("tickets:detail", args=[pk]))
 
 
 @require_POST
@@ -385,7 +440,7 @@ def solution_confirm(request, pk, solution_pk):
 
 @desk_required
 def approvals(request):
-    if not is_supervisor(request.user):
+    if not can_decide_approvals(request.user):
         raise PermissionDenied
     pending = (ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING)
                .select_related("ticket", "requested_by", "solution").order_by("created_at"))
@@ -398,7 +453,7 @@ def approvals(request):
 @require_POST
 @desk_required
 def approval_decide(request, pk):
-    approval = get_object_or_404(ApprovalRequest, pk=pk)
+    approval = approval_get_for_user(user=request.user, approval_id=pk, for_decision=True)
     form = ApprovalDecisionForm(request.POST)
     if form.is_valid():
         try:
@@ -418,7 +473,7 @@ def approval_decide(request, pk):
 
 @desk_required
 def dashboard(request):
-    if not is_supervisor(request.user):
+    if not can_see_dashboard(request.user):
         raise PermissionDenied
     figures = dashboard_figures()
     # The staff list is read once and its <option>s rendered once, then repeated in every row's
@@ -430,7 +485,7 @@ def dashboard(request):
 @require_POST
 @desk_required
 def bulk_action(request):
-    if not is_supervisor(request.user):
+    if not can_bulk_update(request.user):
         raise PermissionDenied
     form = BulkActionForm(request.POST)
     if form.is_valid():
@@ -443,7 +498,7 @@ def bulk_action(request):
         for errors in form.errors.values():
             for text in errors:
                 messages.error(request, text)
-    return redirect(request.POST.get("next") or reverse("tickets:queue"))
+    return _redirect_next(request, reverse("tickets:queue"))
 
 
 # Department inbox -------------------------------------------------------------------------------------
@@ -472,17 +527,24 @@ def inbox(request):
 
 @desk_required
 def subtask_detail(request, pk):
-    subtask = subtask_get_for_user(user=request.user, subtask_id=pk)
+    return _subtask_page(request, subtask_get_for_user(user=request.user, subtask_id=pk))
+
+
+def _subtask_page(request, subtask: Subtask, *, form=None, status: int = 200):
+    """The subtask page; `form` is the person's own answer kept after a refused save from a stale page."""
     ticket = subtask.ticket
     return render(request, "tickets/subtask.html", {
-        "subtask": subtask, "ticket": ticket, "form": SubtaskActionForm(),
+        "subtask": subtask, "ticket": ticket,
+        "form": (_with_version(form, subtask.version) if form
+                 else SubtaskActionForm(initial={"version": subtask.version})),
+        "stale": form is not None,
         "contact": ticket_contact_for(request.user, ticket),
         "can_work": can_work_subtask(request.user, subtask),
         "inspection_choices": ReturnShipment.Inspection.choices,
         "disposition_choices": ReturnShipment.Disposition.choices,
         "attachments": list(subtask.attachments.all()),
         "pricediff_batch": pricediff.pricediff_batch_of_ticket(ticket),
-    })
+    }, status=status)
 
 
 @require_POST
@@ -505,6 +567,7 @@ def subtask_goods(request, pk):
 @require_POST
 @desk_required
 def subtask_act(request, pk):
+    subtask_get_for_user(user=request.user, subtask_id=pk)  # not visible: 404 before the form is read
     form = SubtaskActionForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Unknown action."))
@@ -513,10 +576,18 @@ def subtask_act(request, pk):
     subtask = subtask_get_for_user(user=request.user, subtask_id=pk, for_work=data["action"] != "cancel")
     if data["action"] == "cancel" and not can_edit_ticket(request.user, subtask.ticket):
         raise PermissionDenied
-    _attempt(request, lambda: subtasks.subtask_act(subtask=subtask, actor=request.user, action=data["action"],
-                                                   result=data["result"], upload=data.get("attachment")),
-             _("Subtask updated."))
-    return redirect(request.POST.get("next") or reverse("tickets:subtask", args=[pk]))
+    try:
+        subtasks.subtask_act(subtask=subtask, actor=request.user, action=data["action"], result=data["result"],
+                             upload=data.get("attachment"), expected_version=data["version"])
+    except StaleVersion:
+        fresh = subtask_get_for_user(user=request.user, subtask_id=pk)
+        return _subtask_page(request, fresh, form=form, status=409)
+    except (TransitionRefused, ValidationError) as refused:
+        for text in getattr(refused, "messages", [str(refused)]):
+            messages.error(request, text)
+    else:
+        messages.success(request, _("Subtask updated."))
+    return _redirect_next(request, reverse("tickets:subtask", args=[pk]))
 
 
 # Notifications ---------------------------------------------------------------------------------------

@@ -167,6 +167,19 @@ def ensure_writable(ticket: Ticket, action: str) -> None:
         )
 
 
+def ticket_lock_for_write(
+    ticket: Ticket | int, *, action: str, expected_version: int | None = None, related: tuple[str, ...] = ()
+) -> Ticket:
+    """The ticket's row, locked for the rest of the caller's transaction, after the two checks every
+    write makes: an archived ticket is read-only, and a writer who saw an older version is refused
+    (StaleVersion) instead of silently overwriting someone else's change. Every ticket service starts here."""
+    ticket_id = ticket if isinstance(ticket, int) else ticket.pk
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related(*related).get(pk=ticket_id)
+    ensure_writable(locked, action)
+    ensure_version(locked, expected_version)
+    return locked
+
+
 @transaction.atomic
 def ticket_close_outcome_refresh(*, ticket: Ticket) -> Ticket:
     """A closed ticket's follow-up outcome after a late answer (closed as silent, then the customer spoke)."""

@@ -94,8 +94,27 @@ def test_the_same_event_again_answers_200_with_the_same_ticket_and_no_new_rows(t
     again = deliver(taobao, TAOBAO_EVENT)  # a redelivery: freshly signed, same platform id
 
     assert again.status_code == 200, again.content
-    assert again.json() == {**first, "created": False}
+    assert again.json() == {**first, "created": False, "updated": False}
     assert counts() == before
+
+
+def test_an_update_of_the_same_case_changes_the_ticket_once_with_timeline_events(taobao):
+    first = deliver(taobao, TAOBAO_EVENT).json()
+    update = {**TAOBAO_EVENT, "amount": "299.00", "deadline_at": "2026-11-14T10:00:00+08:00"}
+
+    answers = [deliver(taobao, update).json() for _ in range(2)]  # the platform retries: applied once
+
+    assert [a["updated"] for a in answers] == [True, False] and {a["ticket"] for a in answers} == {first["ticket"]}
+    ticket = Ticket.objects.get(pk=first["ticket"])
+    assert ticket.requested_amount == Decimal("299.00") and ticket.platform_deadline_at.day == 14
+    event = ticket.events.get(action="platform_updated")
+    assert event.changes["requested_amount"] == ["399.00", "299.00"]
+
+    cancel = {**update, "status": "cancelled"}
+    assert [deliver(taobao, cancel).json()["updated"] for _ in range(2)] == [True, False]
+    assert ticket.events.filter(action="platform_cancelled").count() == 1
+    assert ticket.messages.filter(direction="note", body__contains="cancelled").count() == 1
+    assert Ticket.objects.count() == 1
 
 
 def test_a_known_buyer_and_order_are_reused(taobao):

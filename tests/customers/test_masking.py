@@ -1,8 +1,15 @@
-"""PII masking for people who must not read a customer's phone or address (department staff)."""
+"""PII masking for people who must not read a customer's contact details (department staff)."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
-from customers.masking import mask_address, mask_phone, masked_if
+from customers.api import CustomerSerializer
+from customers.masking import contact_masked, mask_account, mask_address, mask_email, mask_name, mask_phone
+from customers.models import Platform
+from customers.services import customer_shop_get
+from tests.factories import CustomerFactory
+from tickets.api.serializers import CustomerBriefSerializer
+from tickets.policies import customer_contact_for
 
 
 @pytest.mark.parametrize(
@@ -64,15 +71,106 @@ def test_no_address_masks_to_empty():
     assert mask_address("") == ""
 
 
-def test_masked_if_hides_both_for_those_who_must_not_see():
-    assert masked_if(True, phone="13812345678", address="浙江省杭州市西湖区文三路100号") == {
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("王芳", "王*"),
+        ("张伟", "张*"),
+        ("王女士", "王**"),
+        ("欧阳娜娜", "欧***"),
+        (" 李 娜 ", "李*"),
+        ("John Smith", "J*** S****"),
+        ("Mary Jane Watson", "M*** J*** W*****"),
+        ("Madonna", "M******"),
+        ("lily黄丽", "l*****"),
+        ("王", "*"),
+        ("J", "*"),
+    ],
+    ids=["two-han", "two-han-2", "honorific", "compound-family-name", "spaced-han", "latin", "latin-three-words",
+         "latin-one-word", "mixed-nickname", "one-han", "one-latin"],
+)
+def test_name_keeps_only_the_family_name_or_the_initials(name, masked):
+    assert mask_name(name) == masked
+
+
+@pytest.mark.parametrize("name", ["", None, "   "])
+def test_no_name_masks_to_empty(name):
+    assert mask_name(name) == ""
+
+
+@pytest.mark.parametrize(
+    ("email", "masked"),
+    [
+        ("lina@example.com", "l***@example.com"),
+        ("yangfan2026@163.com", "y***@163.com"),
+        ("a@qq.com", "***@qq.com"),
+        ("first.last@mail.example.org", "f***@mail.example.org"),
+    ],
+)
+def test_email_keeps_the_first_character_and_the_domain(email, masked):
+    assert mask_email(email) == masked
+
+
+@pytest.mark.parametrize(("email", "masked"), [("", ""), (None, ""), ("no-at-sign", "n***n"), ("@x.com", "@***m")])
+def test_email_without_a_mailbox_is_masked_like_an_account(email, masked):
+    assert mask_email(email) == masked
+
+
+@pytest.mark.parametrize(
+    ("account", "masked"),
+    [("小芳爱购物", "小***物"), ("jd_zhangwei88", "j***8"), ("abc", "a***c"), ("ab", "***"), ("a", "***"), ("", "")],
+)
+def test_account_keeps_the_first_and_last_character_and_hides_the_length(account, masked):
+    assert mask_account(account) == masked
+
+
+def test_contact_masked_masks_every_field_and_withholds_the_notes():
+    assert contact_masked(name="王芳", phone="13812345678", email="wf@example.com", account="小芳爱购物",
+                          address="浙江省杭州市西湖区文三路100号", notes="偏好微信，备用电话13900000000") == {
+        "name": "王*",
         "phone": "138****5678",
+        "email": "w***@example.com",
+        "account": "小***物",
         "address": "浙江省杭州市****",
+        "notes": "",
     }
 
 
-def test_masked_if_shows_both_for_those_who_may_see():
-    assert masked_if(False, phone="13812345678", address="浙江省杭州市西湖区文三路100号") == {
-        "phone": "13812345678",
-        "address": "浙江省杭州市西湖区文三路100号",
-    }
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(name="王芳", phone="13812345678", email="wf@example.com", platform=Platform.TAOBAO,
+                           platform_account="小芳爱购物", address="浙江省杭州市西湖区文三路100号", notes="VIP")
+
+
+@pytest.mark.parametrize("role", ["agent", "senior", "supervisor", "admin_user"])
+def test_desk_people_see_the_customer_in_full(request, role, customer):
+    contact = customer_contact_for(request.getfixturevalue(role), customer)
+
+    assert contact == {"name": "王芳", "phone": "13812345678", "email": "wf@example.com", "account": "小芳爱购物",
+                       "address": "浙江省杭州市西湖区文三路100号", "notes": "VIP"}
+
+
+@pytest.mark.parametrize("viewer", ["warehouse_staff", "finance_staff", "no viewer", "anonymous"])
+def test_department_staff_and_strangers_see_the_customer_masked(request, viewer, customer):
+    others = {"no viewer": None, "anonymous": AnonymousUser()}
+    user = others[viewer] if viewer in others else request.getfixturevalue(viewer)
+
+    contact = customer_contact_for(user, customer)
+
+    assert contact == {"name": "王*", "phone": "138****5678", "email": "w***@example.com", "account": "小***物",
+                       "address": "浙江省杭州市****", "notes": ""}
+
+
+def test_the_shop_itself_is_not_a_person_and_is_shown_in_full(warehouse_staff):
+    shop = customer_shop_get()
+
+    assert customer_contact_for(warehouse_staff, shop)["name"] == shop.name
+
+
+def test_a_customer_serialized_without_a_request_is_masked(customer):
+    """A serializer nobody gave the viewer to fails closed (the ticket API passes the request)."""
+    brief, full = CustomerBriefSerializer(customer).data, CustomerSerializer(customer).data
+
+    assert (brief["name"], brief["platform_account"]) == ("王*", "小***物")
+    assert (full["email"], full["phone"], full["notes"], full["pii_masked"]) == ("w***@example.com", "138****5678",
+                                                                                "", True)

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from aftersales.throttling import ScopedRateThrottle
 from customers.models import Platform
 
-from ..intake import SignatureInvalid, intake_receive, intake_verify
+from ..intake import PLATFORM_CANCELLED, PLATFORM_REQUESTED, SignatureInvalid, intake_receive, intake_verify
 
 
 class IntakePayloadSerializer(serializers.Serializer):
@@ -40,6 +40,11 @@ class IntakePayloadSerializer(serializers.Serializer):
     amount_fen = serializers.IntegerField(min_value=0, required=False, allow_null=True)
     evidence_urls = serializers.ListField(child=serializers.URLField(max_length=1000), required=False, max_length=20)
     platform_intervention = serializers.BooleanField(required=False, default=False)
+    status = serializers.ChoiceField(
+        choices=[(PLATFORM_REQUESTED, "requested"), (PLATFORM_CANCELLED, "cancelled")], required=False,
+        default=PLATFORM_REQUESTED,
+        help_text="The request's state on the platform; a later event with `cancelled` means the buyer withdrew it.",
+    )
     created_at = serializers.DateTimeField(required=False)
     deadline_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="The platform's deadline for the shop (e.g. refund_remind_timeout)."
@@ -56,6 +61,8 @@ class IntakeResultSerializer(serializers.Serializer):
     ticket = serializers.IntegerField()
     number = serializers.CharField()
     created = serializers.BooleanField()
+    updated = serializers.BooleanField(help_text="A repeated after-sales id changed the ticket (amount, deadline, "
+                                                 "cancellation); false when it brought nothing new.")
 
 
 EXAMPLES = [
@@ -139,7 +146,10 @@ class IntakeView(APIView):
         examples=EXAMPLES,
         responses={
             201: IntakeResultSerializer,
-            200: OpenApiResponse(IntakeResultSerializer, description="Already received: the same ticket."),
+            200: OpenApiResponse(
+                IntakeResultSerializer,
+                description="Already received: the same ticket, with any change of amount, deadline or status applied.",
+            ),
             400: OpenApiResponse(description="Invalid payload, with field messages."),
             403: OpenApiResponse(description="Bad or missing signature."),
         },
@@ -162,8 +172,8 @@ class IntakeView(APIView):
             raise ParseError(_("The body must be a JSON object."))
         serializer = IntakePayloadSerializer(data=payload)
         serializer.is_valid(raise_exception=True)
-        ticket, created = intake_receive(source=source, data=serializer.validated_data, payload=payload)
+        ticket, created, updated = intake_receive(source=source, data=serializer.validated_data, payload=payload)
         return Response(
-            {"ticket": ticket.pk, "number": ticket.number, "created": created},
+            {"ticket": ticket.pk, "number": ticket.number, "created": created, "updated": updated},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )

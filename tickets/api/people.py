@@ -123,6 +123,7 @@ class SubtaskViewSet(VersionedWrites, mixins.ListModelMixin, mixins.RetrieveMode
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
         """start / complete / reject (the department) or cancel (the agent on the ticket)."""
+        subtask_get_for_user(user=request.user, subtask_id=pk)  # not visible: 404 before the body is read
         serializer = SubtaskActionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         move, result = serializer.validated_data["action"], serializer.validated_data["result"]
@@ -150,7 +151,8 @@ class TicketPeopleMixin:
         serializer = AssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         assignment.ticket_assign(ticket=ticket, actor=request.user, **serializer.validated_data)
-        return Response(TicketDetailSerializer(ticket_get_for_user(user=request.user, ticket_id=pk)).data)
+        ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
+        return Response(TicketDetailSerializer(ticket, context={"request": request}).data)
 
     @extend_schema(
         request=None, responses={200: TicketDetailSerializer, 409: OpenApiResponse(TransitionRefusedSerializer)}
@@ -163,7 +165,8 @@ class TicketPeopleMixin:
             raise PermissionDenied
         # Already taken by someone else: the service refuses with 409 and the reason.
         assignment.ticket_take(ticket=ticket, actor=request.user)
-        return Response(TicketDetailSerializer(ticket_get_for_user(user=request.user, ticket_id=pk)).data)
+        ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
+        return Response(TicketDetailSerializer(ticket, context={"request": request}).data)
 
     @extend_schema(methods=["get"], responses={200: SubtaskSerializer(many=True)})
     @extend_schema(

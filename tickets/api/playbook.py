@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from .. import incidents, playbook
 from ..models import ApprovalRequest, Channel, Incident, Solution
 from ..policies import (
+    approval_get_for_user,
+    approvals_visible_to,
     ensure_incident_manager,
     incident_get_for_user,
-    is_supervisor,
     ticket_get_for_user,
-    tickets_visible_to,
 )
 
 
@@ -203,14 +203,12 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
         queryset = ApprovalRequest.objects.select_related("ticket").order_by("-created_at", "-id")
-        if is_supervisor(self.request.user):
-            return queryset
-        return queryset.filter(requested_by=self.request.user, ticket__in=tickets_visible_to(self.request.user))
+        return approvals_visible_to(self.request.user, queryset)
 
     @extend_schema(request=ApprovalDecisionSerializer, responses={200: ApprovalSerializer, 403: OpenApiResponse()})
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        approval = self.get_object()
+        approval = approval_get_for_user(user=request.user, approval_id=pk, for_decision=True)
         serializer = ApprovalDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         approval = playbook.approval_decide(approval=approval, actor=request.user, **serializer.validated_data)

@@ -1,6 +1,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from aftersales.limits import TEXT_MAX_CHARS
+from customers.api import CustomerContactMixin
 from customers.models import Customer, Platform
 from orders.api import OrderItemSerializer
 from orders.models import Order, OrderItem
@@ -10,7 +12,9 @@ from ..suggestions import reason_labels
 from ..workflow import MANUAL_ACTIONS, available_actions
 
 
-class CustomerBriefSerializer(serializers.ModelSerializer):
+class CustomerBriefSerializer(CustomerContactMixin, serializers.ModelSerializer):
+    """Name and platform account as the requesting user may see them (masked for department staff)."""
+
     class Meta:
         model = Customer
         fields = ["id", "name", "platform", "platform_account", "tier"]
@@ -106,7 +110,8 @@ class TicketCreateSerializer(serializers.ModelSerializer):
             "customer_request", "requested_amount", "product_model", "purchase_date", "symptom", "frequency",
             "threatens_exposure", "platform_intervention", "type", "category", "tags",
         ]
-        extra_kwargs = {"requested_amount": {"min_value": 0}}
+        extra_kwargs = {"requested_amount": {"min_value": 0}, "description": {"max_length": TEXT_MAX_CHARS},
+                        "customer_request": {"max_length": TEXT_MAX_CHARS}, "symptom": {"max_length": TEXT_MAX_CHARS}}
 
     def validate(self, attrs):
         if not attrs.get("customer") and not attrs.get("order") and not attrs.get("order_number"):
@@ -129,7 +134,7 @@ class ClassifySerializer(serializers.Serializer):
         choices=Ticket._meta.get_field("responsibility").choices, required=False
     )
     product_model = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    symptom = serializers.CharField(required=False, allow_blank=True)
+    symptom = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX_CHARS)
     frequency = serializers.CharField(required=False, allow_blank=True, max_length=100)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
@@ -138,8 +143,8 @@ class ClassifySerializer(serializers.Serializer):
 class TicketUpdateSerializer(ClassifySerializer):
     """PATCH: the editable facts of a ticket; send `version` (or If-Match) to refuse stale writes."""
 
-    description = serializers.CharField(required=False, allow_blank=False)
-    customer_request = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=False, max_length=TEXT_MAX_CHARS)
+    customer_request = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX_CHARS)
     requested_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True
     )
@@ -151,7 +156,7 @@ class TicketUpdateSerializer(ClassifySerializer):
 
 class MessageCreateSerializer(serializers.Serializer):
     direction = serializers.ChoiceField(choices=Message.Direction.choices)
-    body = serializers.CharField(max_length=20000)
+    body = serializers.CharField(max_length=TEXT_MAX_CHARS)
 
 
 class AttachmentUploadSerializer(serializers.Serializer):

@@ -22,6 +22,10 @@ def api_not_found(request, *args, **kwargs):
 class NumericIdRouter(DefaultRouter):
     """Every object is addressed by its numeric id; anything else falls through to the JSON 404."""
 
+    # No `.json` twin of each route: the custom actions take no `format` argument, so every
+    # /tickets/1/take.json answered 500 (found by tests/test_route_access.py). JSON is the default.
+    include_format_suffixes = False
+
     def get_lookup_regex(self, viewset, lookup_prefix=""):
         return f"(?P<{lookup_prefix}{viewset.lookup_url_kwarg or viewset.lookup_field}>[0-9]+)"
 

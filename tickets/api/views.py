@@ -10,7 +10,7 @@ from orders.selectors import order_get_by_number
 
 from .. import services
 from ..filters import TicketFilter
-from ..policies import ticket_get_for_user, tickets_visible_to
+from ..policies import ensure_ticket_creator, ticket_get_for_user, tickets_visible_to
 from ..selectors import ticket_list
 from ..workflow import ticket_transition
 from .closing import TicketClosingMixin
@@ -64,8 +64,12 @@ class TicketViewSet(
             user=self.request.user, ticket_id=self.kwargs["pk"], for_write=self.request.method != "GET"
         )
 
-    @extend_schema(responses={201: TicketDetailSerializer})
+    @extend_schema(responses={
+        201: TicketDetailSerializer,
+        403: OpenApiResponse(description="Only agents, senior agents and supervisors create tickets."),
+    })
     def create(self, request, *args, **kwargs):
+        ensure_ticket_creator(request.user)  # refused before anything is read or written
         serializer = TicketCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -74,7 +78,8 @@ class TicketViewSet(
             data["order"] = order_get_by_number(external_number=number, platform=platform)
         ticket = services.ticket_create(actor=request.user, **data)
         ticket = ticket_get_for_user(user=request.user, ticket_id=ticket.pk)
-        return Response(TicketDetailSerializer(ticket).data, status=status.HTTP_201_CREATED)
+        return Response(TicketDetailSerializer(ticket, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=TransitionSerializer,
@@ -95,7 +100,7 @@ class TicketViewSet(
 
     def _fresh(self, ticket, status_code=status.HTTP_200_OK) -> Response:
         ticket = ticket_get_for_user(user=self.request.user, ticket_id=ticket.pk)
-        return Response(TicketDetailSerializer(ticket).data, status=status_code)
+        return Response(TicketDetailSerializer(ticket, context={"request": self.request}).data, status=status_code)
 
     @extend_schema(
         request=ClassifySerializer,

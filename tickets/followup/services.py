@@ -13,13 +13,12 @@ from django.utils.translation import gettext as _
 from ..models import Channel, Status, Ticket, TicketEvent
 from ..notifications import Notification, notify_about_ticket
 from ..sla.clock import sla_after_change
-from ..workflow import Action, ensure_writable, ticket_close_outcome_refresh, ticket_transition
+from ..workflow import Action, ticket_close_outcome_refresh, ticket_lock_for_write, ticket_transition
 from .models import FollowUp, SatisfactionSurvey
 
 
 def _locked_after_resolution(ticket: Ticket, action: str) -> Ticket:
-    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    ensure_writable(locked, action)
+    locked = ticket_lock_for_write(ticket, action=action)
     if not locked.follow_up_open:
         raise ValidationError({"ticket": _("Follow-up starts once the case is resolved.")})
     return locked

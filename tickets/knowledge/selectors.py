@@ -73,8 +73,13 @@ def faq_by_category(*, language: str, query: str = "") -> list[tuple[str, str, l
     ]
 
 
+# The keywords of a case are in its first lines: reading more would make the ticket page's cost grow
+# with whatever was pasted into the description.
+KEYWORD_TEXT_CHARS = 2_000
+
+
 def _ticket_keywords(ticket: Ticket) -> list[str]:
-    return keywords_of(f"{ticket.description}\n{ticket.symptom}")
+    return keywords_of(f"{ticket.symptom}\n{ticket.description}"[:KEYWORD_TEXT_CHARS])
 
 
 def _indexed_forms(keywords: list[str]) -> list[str]:
