@@ -5,7 +5,6 @@ affected range, less exclusions), and every customer gets the agreed reply once 
 clicks twice, runs at once or retries. A resolved incident is read-only.
 """
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from rest_framework.test import APIClient
 
 from orders.models import Order
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
+from tests.threads import run_together
 from tickets import incidents as incident_services
 from tickets import services
 from tickets.incidents import (
@@ -531,29 +531,6 @@ def test_supervisors_scope_preview_exclude_and_contact_through_the_api(jacket):
 # PostgreSQL: real row locks and a real unique index -----------------------------------------------
 
 ROUNDS = 5
-
-
-def run_together(*calls):
-    """Each call in its own thread (its own connection), released together; results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # the test inspects what each side got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results
 
 
 def _fresh_incident(round_: int, supervisor) -> tuple[Incident, list[Order]]:

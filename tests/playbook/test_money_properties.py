@@ -7,12 +7,10 @@ The invariants are checked against the database after every example, whatever th
 """
 
 import itertools
-import threading
 from decimal import ROUND_DOWN, Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +21,7 @@ from orders.models import OrderItem, PriceDiffBatch, Refund
 from orders.services import refund_mark_failed, refund_request
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tests.playbook.test_pricediff import csv_bytes
+from tests.threads import run_together
 from tickets import pricediff
 
 CENT = Decimal("0.01")
@@ -168,28 +167,6 @@ class MoneyProperties(TestCase):
 # Concurrent requests on PostgreSQL: the order's row lock makes them serial ---------------------------
 
 
-def _together(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # inspected below
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
@@ -200,7 +177,7 @@ def test_concurrent_refunds_on_one_line_never_exceed_what_was_paid(paid_cents, a
     order = OrderFactory(customer=CustomerFactory(), paid_amount=_cents(paid_cents))
     item = OrderItemFactory(order=order, unit_price=_cents(paid_cents), paid_amount=_cents(paid_cents))
 
-    results = _together([
+    results = run_together(*[
         (lambda cents=cents: refund_request(order=order, amount=_cents(cents), reason="race", actor=actor,
                                             items=[item]))
         for cents in amounts
@@ -232,7 +209,8 @@ def test_two_workers_running_one_approved_batch_pay_each_row_once():
     # No job from on_commit here: the two threads below are the workers.
     PriceDiffBatch.objects.filter(pk=batch.pk).update(status=PriceDiffBatch.Status.RUNNING)
 
-    _together([lambda: pricediff.pricediff_run(batch_id=batch.pk), lambda: pricediff.pricediff_run(batch_id=batch.pk)])
+    worker = lambda: pricediff.pricediff_run(batch_id=batch.pk)  # noqa: E731
+    run_together(worker, worker)
 
     assert Refund.objects.filter(kind=Refund.Kind.PRICE_DIFFERENCE).count() == 40
     assert {r.amount for r in Refund.objects.all()} == {Decimal("40.00")}  # 99 paid − 59, not 120 − 59

@@ -5,12 +5,11 @@ the end. A barrier releases both threads at the same moment; each race is repeat
 missing lock shows up as a failure rather than as luck.
 """
 
-import threading
 
 import pytest
-from django.db import connection
 
 from tests.factories import CustomerFactory, make_user
+from tests.threads import run_together
 from tickets import services
 from tickets.assignment import ticket_take
 from tickets.models import Department, Status, Subtask, Ticket, TicketEvent
@@ -22,29 +21,6 @@ from tickets.workflow import TransitionRefused, ticket_transition
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 ROUNDS = 10
-
-
-def run_together(*calls):
-    """Run each call in its own thread, released together; return results or raised exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # the test inspects what each side got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results
 
 
 def new_ticket(actor) -> Ticket:

@@ -8,19 +8,10 @@ from django.utils.translation import gettext
 
 from tests.factories import CustomerFactory, make_user
 from tests.web.test_e2e_browser import Visit, _missing, expect, pytestmark  # noqa: F401
+from tests.web.test_e2e_money import PASSWORD, _login
 from tickets import services
 from tickets.models import Ticket
 from tickets.workflow import ticket_transition
-
-PASSWORD = "safe-edits-2026"
-
-
-def _login(page, base, user):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
