@@ -12,16 +12,13 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 import time_machine
 from django.conf import settings as django_settings
 from django.db import connection
@@ -32,6 +29,7 @@ from rest_framework.test import APIClient
 from aftersales.celery import app
 from customers.models import Customer
 from tests.factories import CustomerFactory, make_user
+from tests.redis_server import wait_for
 from tickets import services
 from tickets.assignment import ticket_take
 from tickets.models import Message, Notification, Priority, Status, Ticket, TicketEvent
@@ -54,12 +52,6 @@ STOP_TIMEOUT = 10
 # Processes --------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def stop(process: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
     """SIGTERM (or `sig`), then SIGKILL after a timeout; always reaps the process."""
     if process is None or process.poll() is not None:
@@ -70,55 +62,6 @@ def stop(process: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=STOP_TIMEOUT)
-
-
-def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-class PrivateRedis:
-    """A throw-away redis-server on its own port, without persistence; can be stopped and restarted."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-
-        def answers():
-            try:
-                return client.ping()
-            except redis.ConnectionError:
-                return False
-
-        wait_for(answers, timeout=10, what="redis-server")
-
-    def stop(self) -> None:
-        stop(self.process)
-        self.process = None
-
-
-@pytest.fixture
-def private_redis():
-    server = PrivateRedis()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 def worker_database_url() -> str:

@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from aftersales.celery import app
 from tests.factories import TicketFactory, UserFactory
-from tests.test_degrade import PrivateRedis, broker_at, wait_for
+from tests.redis_server import PrivateRedis, wait_for
+from tests.test_degrade import broker_at
 from tickets.models import Notification
 from tickets.sla import sweep
 from tickets.sla.sweep import EMAIL_CLAIM_TIMEOUT, notifications_send_emails
