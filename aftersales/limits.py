@@ -3,7 +3,8 @@
 - Text: the customer's words and messages are capped (TEXT_MAX_CHARS): a ticket page must cost the same
   whatever was pasted into it, and nobody writes 10,000 characters to a shop.
 - Control characters (C0, but tab, line feed and carriage return) are refused anywhere in a request:
-  NUL breaks PostgreSQL text (a 500 before this) and the rest are never typed by a person.
+  NUL breaks PostgreSQL text (a 500 before this) and the rest are never typed by a person. The signed
+  platform intake is the exception: it drops them from the payload instead (without_control_characters).
 - Errors on /api/ are JSON in the API's own format, including the ones Django raises before any view
   runs (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields).
 """
@@ -23,6 +24,18 @@ RAW_BODY_PATHS = frozenset({"/api/v1/intake/"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # In a JSON body control characters can only arrive escaped (\u0000); tab, LF and CR are fine.
 _ESCAPED_CONTROL = re.compile(r"\\u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])")
+
+
+def without_control_characters(value):
+    """A machine's payload, cleaned instead of refused (a platform's case is never lost to an invisible
+    character): control characters dropped from every key and string, at any depth."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, dict):
+        return {_CONTROL.sub("", key): without_control_characters(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_control_characters(item) for item in value]
+    return value
 
 
 def validate_text_length(value: str, *, field: str, limit: int = TEXT_MAX_CHARS) -> None:
@@ -68,13 +81,13 @@ class RefuseControlCharactersMiddleware:
         if request.method != "POST":
             return None
         content_type = request.content_type or ""
+        if request.path in RAW_BODY_PATHS:
+            return None  # reads its raw body itself (a signature over it) and cleans what it keeps
         if content_type == "application/json":
             # Reading the body here also holds JSON to DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads the stream).
             body = request.body.decode("utf-8", "replace")
             return "body" if _CONTROL.search(body) or _ESCAPED_CONTROL.search(body) else None
         if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            if request.path in RAW_BODY_PATHS:
-                return None  # reads its raw body itself (a signature over it): parsing it here would break that
             for name, values in request.POST.lists():
                 if _CONTROL.search(name) or any(_CONTROL.search(value) for value in values):
                     return name[:50]

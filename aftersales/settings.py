@@ -237,7 +237,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # A JSON API: form encodings would make "0" a valid boolean and every field a string. Attachments are
+    # the one multipart upload (their own parser_classes).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["aftersales.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "aftersales.api.StableCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -262,6 +265,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aftersales.api.document_input_rules",
+        "aftersales.api.document_error_responses",
+        "tickets.api.serializers.document_ticket_create_rule",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.Status",
         "SubtaskStatusEnum": "tickets.models.Subtask.Status",
@@ -272,6 +281,7 @@ SPECTACULAR_SETTINGS = {
         "SubtaskKindEnum": "tickets.models.Subtask.Kind",
         "ApprovalKindEnum": "tickets.models.ApprovalRequest.Kind",
         "NotificationKindEnum": "tickets.notifications.Notification.Kind",
+        "TicketTypeEnum": "tickets.models.TicketType",
     },
 }
 

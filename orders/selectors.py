@@ -15,7 +15,10 @@ def order_get_by_number(*, external_number: str, platform: str = "") -> Order:
         orders = orders.filter(platform=platform)
     found = list(orders[:2])
     if not found:
-        raise ValidationError({"order_number": _("No order with number %(number)s.") % {"number": external_number}})
+        raise ValidationError(
+            {"order_number": ValidationError(_("No order with number %(number)s.") % {"number": external_number},
+                                             code="does_not_exist")}
+        )
     if len(found) > 1:
         raise ValidationError(
             {

@@ -224,9 +224,9 @@ PUBLIC = frozenset({
 
 
 def _readable(pattern: str) -> str:
-    """`api/v1/^tickets/(?P<pk>[0-9]+)/$` -> `/api/v1/tickets/<pk>/`; `<int:pk>` -> `<pk>`;
-    the API's catch-all `^.*$` -> `<anything>`."""
-    route = pattern.replace("^.*$", "<anything>")
+    r"""`api/v1/^tickets/(?P<pk>[0-9]+)/$` -> `/api/v1/tickets/<pk>/`; `<int:pk>` -> `<pk>`;
+    the API's catch-all `^[\s\S]*$` -> `<anything>`."""
+    route = pattern.replace(r"^[\s\S]*$", "<anything>")
     route = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", route)
     route = re.sub(r"<\w+:(\w+)>", r"<\1>", route)
     return "/" + route.replace("\\.", ".").replace("$", "").replace("^", "")

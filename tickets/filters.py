@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from aftersales.filters import AnyIdFilter, ApiFilterSet
 from customers.models import Platform
 
 from .models import OPEN_STATUSES, Category, Channel, Priority, RiskLevel, SLAState, Status, Tag, Ticket, TicketType
@@ -120,9 +121,18 @@ ORDERING_CHOICES = (
 )
 
 
+class TagNamesField(django_filters.fields.ModelMultipleChoiceField):
+    """Tag names as given (the browser offers the shop's tags): a name no tag has matches no ticket."""
+
+    def clean(self, value):
+        return [name for name in value or () if name]
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class TagNameFilter(django_filters.ModelMultipleChoiceFilter):
     """Tickets carrying any of the named tags (repeat the parameter for several)."""
+
+    field_class = TagNamesField
 
 
 class TicketOrderingFilter(django_filters.OrderingFilter):
@@ -138,7 +148,7 @@ class TicketOrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*qs.query.order_by, *(f"-{tie}" for tie in ("created_at", "id") if tie not in chosen))
 
 
-class TicketFilter(django_filters.FilterSet):
+class TicketFilter(ApiFilterSet):
     # distinct=False: these filter the ticket's own columns (or its one customer), so they cannot repeat a
     # row; django-filter's default SELECT DISTINCT over every column would make PostgreSQL sort the whole
     # match instead of reading the first page in index order. `tags` (many-to-many) is an EXISTS for that.
@@ -156,7 +166,7 @@ class TicketFilter(django_filters.FilterSet):
     tags = TagNameFilter(
         field_name="tags__name", to_field_name="name", queryset=Tag.objects.all(), label=_("Tags"), method="with_tags"
     )
-    assignee = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all(), label=_("Assignee"))
+    assignee = AnyIdFilter(queryset=get_user_model().objects.all(), label=_("Assignee"))
     # Days of the shop's calendar, as a range on the timestamp so ticket_created_idx serves it.
     created_after = django_filters.DateFilter(method="created_from", label=_("Created from"))
     created_before = django_filters.DateFilter(method="created_to", label=_("Created to"))
@@ -176,7 +186,7 @@ class TicketFilter(django_filters.FilterSet):
     def with_tags(self, queryset, name, value):
         if not value:
             return queryset
-        tagged = Ticket.tags.through.objects.filter(ticket=OuterRef("pk"), tag__in=value)
+        tagged = Ticket.tags.through.objects.filter(ticket=OuterRef("pk"), tag__name__in=value)
         return queryset.filter(Exists(tagged))
 
     def created_from(self, queryset, name, value):

@@ -517,7 +517,6 @@ def test_a_non_json_body_is_a_parse_error(supervisor, handed, method, path):
         ("tickets/{t}/messages/", {"direction": "sideways", "body": "x"}, "direction"),
         ("tickets/{t}/assign/", {"assignee": "abc"}, "assignee"),
         ("tickets/{t}/assign/", {"assignee": 10**30}, "assignee"),
-        ("tickets/{t}/subtasks/", {"department": "nowhere", "kind": "reship", "description": "x"}, "department"),
         ("tickets/{t}/subtasks/", {"department": "finance", "kind": "reship", "description": "x",
                                    "due_at": "next week"}, "due_at"),
         ("subtasks/{s}/transitions/", {"action": "explode"}, "action"),
@@ -530,6 +529,25 @@ def test_wrong_types_and_huge_numbers_are_field_errors(supervisor, handed, path,
     response = client_for(supervisor).post(url, payload, format="json")
 
     assert field in assert_error_shape(response, 400)["errors"]
+    assert Ticket.objects.count() == tickets_before
+    assert Ticket.objects.get(pk=handed.pk).version == handed.version
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "field"),
+    [
+        ("tickets/", {"channel": "chat", "customer": 987654, "description": "x"}, "customer"),
+        ("tickets/{t}/assign/", {"assignee": 987654}, "assignee"),
+        ("tickets/{t}/subtasks/", {"department": "nowhere", "kind": "reship", "description": "x"}, "department"),
+    ],
+)
+def test_a_reference_to_nothing_is_a_404_naming_the_field(supervisor, handed, path, payload, field):
+    url = f"{API}/" + path.format(t=handed.pk)
+    tickets_before = Ticket.objects.count()
+
+    response = client_for(supervisor).post(url, payload, format="json")
+
+    assert field in assert_error_shape(response, 404)["errors"]
     assert Ticket.objects.count() == tickets_before
     assert Ticket.objects.get(pk=handed.pk).version == handed.version
 

@@ -226,6 +226,11 @@ def test_a_source_sending_another_platforms_event_is_a_field_error(taobao):
         ({"type": "teleport"}, {"type"}),
         ({"type": "99"}, {"type"}),
         ({"aftersale_id": "x" * 101}, {"aftersale_id"}),
+        ({"deadline_at": "4013-05-31T21:01:37-02:13"}, {"deadline_at"}),  # once a 500 (no working time found)
+        ({"deadline_at": "1999-12-31T23:00:00+08:00"}, {"deadline_at"}),
+        ({"order_id": "\u0018"}, {"order_id"}),  # blank once the control character is cleaned
+        ({"amount_fen": True}, {"amount_fen"}),  # a JSON boolean is not a number
+        ({"evidence_urls": ["javascript:alert(1)"]}, {"evidence_urls"}),
     ],
 )
 def test_an_invalid_payload_is_a_400_with_field_errors(taobao, change, fields):

@@ -200,7 +200,7 @@ def test_drafting_names_an_unknown_ticket_or_a_missing_language_by_field(agent):
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"language"}
     response = _api(agent).post(f"{LIST}from-ticket/", {"ticket": 987654, "language": "en"}, format="json")
-    assert response.status_code == 400 and set(response.json()["errors"]) == {"ticket"}
+    assert response.status_code == 404 and set(response.json()["errors"]) == {"ticket"}
 
 
 def test_department_staff_may_not_draft_from_a_case(warehouse_staff, finished_case):

@@ -392,7 +392,7 @@ def test_api_refuses_an_unknown_department(api, in_progress):
 
     response = _post_subtask(api, in_progress, department="marketing")
 
-    assert response.status_code == 400, response.content
+    assert response.status_code == 404, response.content  # a well-formed reference to nothing
     assert "department" in response.json()["errors"]
     assert not Subtask.objects.exists()
     assert len(events_of(in_progress)) == before and status_of(in_progress) == Status.IN_PROGRESS

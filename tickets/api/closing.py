@@ -6,6 +6,8 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from aftersales.api import StrictInput
+
 from .. import services
 from ..followup.models import FollowUp, SatisfactionSurvey
 from ..followup.services import follow_up_record
@@ -13,14 +15,14 @@ from ..policies import ticket_visible_or_404
 from ..portal.links import customer_link_issue
 
 
-class SummarySerializer(serializers.Serializer):
+class SummarySerializer(StrictInput, serializers.Serializer):
     # A part left out keeps what is written; a blank one clears it.
     root_cause = serializers.CharField(allow_blank=True, required=False, label=_("root cause"))
     summary = serializers.CharField(allow_blank=True, required=False, label=_("what was done"))
     what_worked = serializers.CharField(allow_blank=True, required=False, label=_("what worked"))
 
 
-class FollowUpSerializer(serializers.ModelSerializer):
+class FollowUpSerializer(StrictInput, serializers.ModelSerializer):
     score = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True, write_only=True)
 
     class Meta:
@@ -36,7 +38,7 @@ class SurveySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CustomerLinkRequestSerializer(serializers.Serializer):
+class CustomerLinkRequestSerializer(StrictInput, serializers.Serializer):
     renew = serializers.BooleanField(required=False, default=False,
                                      help_text=_("Replace the link key: links given out before stop working."))
 

@@ -1,31 +1,81 @@
 """POST /api/v1/intake/: platform after-sales events, signed per source (see tickets/intake.py)."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.core.validators import RegexValidator
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, ParseError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.api import StrictInput
+from aftersales.limits import without_control_characters
 from aftersales.throttling import ScopedRateThrottle
 from customers.models import Platform
 
-from ..intake import PLATFORM_CANCELLED, PLATFORM_REQUESTED, SignatureInvalid, intake_receive, intake_verify
+from ..intake import (
+    PLATFORM_CANCELLED,
+    PLATFORM_REQUESTED,
+    PLATFORM_TYPES,
+    SignatureInvalid,
+    intake_receive,
+    intake_verify,
+)
+from ..models import TicketType
+
+# Host up to 253 characters (RFC 1035), then path, query or fragment; no spaces or control characters.
+EVIDENCE_URL = r"^https?://[^\s/?#\x00-\x1f\x7f-\x9f]{1,253}(?:[/?#][^\s\x00-\x1f\x7f-\x9f]*)?$"
 
 
-class IntakePayloadSerializer(serializers.Serializer):
+@extend_schema_field({"type": "string", "maxLength": 1000, "pattern": EVIDENCE_URL})
+class EvidenceUrlField(serializers.CharField):
+    """An http(s) link to a picture at the platform. Only the scheme and the shape are checked: the desk
+    shows it as a link and never fetches it, and platforms' CDN hosts need not pass Django's stricter
+    URLValidator."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_length=1000, validators=[RegexValidator(EVIDENCE_URL, gettext_lazy("Give an http(s) link."))], **kwargs
+        )
+
+
+# An identifier keeps at least one visible character once control characters are cleaned and spaces trimmed
+# (otherwise it is blank and refused); the schema says so for the generated clients.
+HAS_VISIBLE = RegexValidator(r"[^\s\x00-\x1f\x7f-\x9f]", gettext_lazy("This field may not be blank."))
+
+DEADLINE_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+DEADLINE_HORIZON = timedelta(days=366)
+
+# Our types, then every platform's own codes (which platform a code belongs to is checked on receipt).
+INTAKE_TYPES = [*TicketType.values, *sorted({code for codes in PLATFORM_TYPES.values() for code in codes}, key=int)]
+
+
+class IntakePayloadSerializer(StrictInput, serializers.Serializer):
+    refuses_unknown_fields = False  # platforms add fields; the integration may pass them through
+
     platform = serializers.ChoiceField(choices=Platform.choices)
-    aftersale_id = serializers.CharField(max_length=100, help_text="The platform's after-sales (refund) id.")
-    order_id = serializers.CharField(max_length=64, help_text="The platform order number.")
-    buyer_account = serializers.CharField(max_length=100)
+    aftersale_id = serializers.CharField(
+        max_length=100, validators=[HAS_VISIBLE], help_text="The platform's after-sales (refund) id."
+    )
+    order_id = serializers.CharField(max_length=64, validators=[HAS_VISIBLE], help_text="The platform order number.")
+    buyer_account = serializers.CharField(max_length=100, validators=[HAS_VISIBLE])
     buyer_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    type = serializers.CharField(
-        max_length=30, help_text="Our type (return_refund, refund_only, exchange, ...) or the platform's code."
+    type = serializers.ChoiceField(
+        choices=INTAKE_TYPES,
+        help_text="Our type (return_refund, refund_only, exchange, ...) or the platform's own code, as text: "
+        + "; ".join(
+            f"{platform}: " + ", ".join(f"{code}={kind}" for code, kind in codes.items())
+            for platform, codes in PLATFORM_TYPES.items()
+        )
+        + ".",
     )
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
@@ -37,18 +87,27 @@ class IntakePayloadSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Yuan. Platforms that send fen: use amount_fen.",
     )
-    amount_fen = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    evidence_urls = serializers.ListField(child=serializers.URLField(max_length=1000), required=False, max_length=20)
+    amount_fen = serializers.IntegerField(min_value=0, max_value=10**12 - 1, required=False, allow_null=True)
+    evidence_urls = serializers.ListField(child=EvidenceUrlField(), required=False, max_length=20)
     platform_intervention = serializers.BooleanField(required=False, default=False)
     status = serializers.ChoiceField(
-        choices=[(PLATFORM_REQUESTED, "requested"), (PLATFORM_CANCELLED, "cancelled")], required=False,
+        choices=[(PLATFORM_REQUESTED, "requested"), (PLATFORM_CANCELLED, "cancelled")],
+        required=False,
         default=PLATFORM_REQUESTED,
         help_text="The request's state on the platform; a later event with `cancelled` means the buyer withdrew it.",
     )
     created_at = serializers.DateTimeField(required=False)
     deadline_at = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="The platform's deadline for the shop (e.g. refund_remind_timeout)."
+        required=False,
+        allow_null=True,
+        help_text="The platform's deadline for the shop (e.g. refund_remind_timeout); from 2000 to a year from now.",
     )
+
+    def validate_deadline_at(self, value):
+        # The SLA clock runs to this moment over the shop's working hours; a platform's deadline is days away.
+        if value is not None and not DEADLINE_EARLIEST <= value <= timezone.now() + DEADLINE_HORIZON:
+            raise serializers.ValidationError(_("A deadline from 2000 to a year from now."))
+        return value
 
     def validate(self, attrs):
         fen = attrs.pop("amount_fen", None)
@@ -61,8 +120,10 @@ class IntakeResultSerializer(serializers.Serializer):
     ticket = serializers.IntegerField()
     number = serializers.CharField()
     created = serializers.BooleanField()
-    updated = serializers.BooleanField(help_text="A repeated after-sales id changed the ticket (amount, deadline, "
-                                                 "cancellation); false when it brought nothing new.")
+    updated = serializers.BooleanField(
+        help_text="A repeated after-sales id changed the ticket (amount, deadline, "
+        "cancellation); false when it brought nothing new."
+    )
 
 
 EXAMPLES = [
@@ -170,6 +231,7 @@ class IntakeView(APIView):
             raise ParseError(_("The body is not JSON.")) from None
         if not isinstance(payload, dict):
             raise ParseError(_("The body must be a JSON object."))
+        payload = without_control_characters(payload)
         serializer = IntakePayloadSerializer(data=payload)
         serializer.is_valid(raise_exception=True)
         ticket, created, updated = intake_receive(source=source, data=serializer.validated_data, payload=payload)

@@ -9,6 +9,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from aftersales.api import StrictInput
+from aftersales.filters import ApiFilterSet
+
 from .. import assignment, subtasks
 from ..models import Department, Subtask
 from ..policies import (
@@ -25,7 +28,7 @@ from .serializers import StaleVersionSerializer, TicketDetailSerializer, Transit
 from .versioning import VersionedWrites
 
 
-class SubtaskSerializer(serializers.ModelSerializer):
+class SubtaskSerializer(StrictInput, serializers.ModelSerializer):
     ticket_number = serializers.CharField(source="ticket.number", read_only=True)
     department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.all())
     assignee = serializers.PrimaryKeyRelatedField(
@@ -65,7 +68,7 @@ class SubtaskSerializer(serializers.ModelSerializer):
         ]
 
 
-class SubtaskActionSerializer(serializers.Serializer):
+class SubtaskActionSerializer(StrictInput, serializers.Serializer):
     action = serializers.ChoiceField(choices=list(subtasks.SUBTASK_TRANSITIONS))
     version = serializers.IntegerField(required=False, min_value=1, write_only=True)
     result = serializers.CharField(
@@ -76,14 +79,14 @@ class SubtaskActionSerializer(serializers.Serializer):
     )
 
 
-class AssignSerializer(serializers.Serializer):
+class AssignSerializer(StrictInput, serializers.Serializer):
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.filter(is_active=True), allow_null=True
     )
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class SubtaskFilter(django_filters.FilterSet):
+class SubtaskFilter(ApiFilterSet):
     department = django_filters.CharFilter(field_name="department__code")
     overdue = django_filters.BooleanFilter(method="filter_overdue")
     mine = django_filters.BooleanFilter(method="filter_mine", label="My department's subtasks")

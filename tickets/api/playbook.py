@@ -7,6 +7,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from aftersales.api import StrictInput
+
 from .. import incidents, playbook
 from ..models import ApprovalRequest, Channel, Incident, Solution
 from ..policies import (
@@ -50,7 +52,7 @@ class SolutionSerializer(serializers.ModelSerializer):
         ]
 
 
-class SolutionProposeSerializer(serializers.Serializer):
+class SolutionProposeSerializer(StrictInput, serializers.Serializer):
     kind = serializers.ChoiceField(choices=Solution.Kind.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=0)
     return_required = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -61,7 +63,7 @@ class SolutionProposeSerializer(serializers.Serializer):
     waiver_reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class SolutionConfirmSerializer(serializers.Serializer):
+class SolutionConfirmSerializer(StrictInput, serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     text = serializers.CharField(max_length=5000)
 
@@ -88,7 +90,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApprovalDecisionSerializer(serializers.Serializer):
+class ApprovalDecisionSerializer(StrictInput, serializers.Serializer):
     approve = serializers.BooleanField()
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
@@ -124,7 +126,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class IncidentScopeSerializer(serializers.Serializer):
+class IncidentScopeSerializer(StrictInput, serializers.Serializer):
     """PATCH: which orders the incident reaches. A field left out keeps its value; null falls back to the window."""
 
     affected_from = serializers.DateTimeField(required=False, allow_null=True)
@@ -132,7 +134,7 @@ class IncidentScopeSerializer(serializers.Serializer):
     affected_order_time = serializers.ChoiceField(choices=Incident.OrderTime.choices, required=False)
 
 
-class IncidentExclusionsSerializer(serializers.Serializer):
+class IncidentExclusionsSerializer(StrictInput, serializers.Serializer):
     exclude = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=1000)
     include = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=1000)
 
@@ -151,7 +153,7 @@ class IncidentPreviewSerializer(serializers.Serializer):
     proactive_tickets = serializers.IntegerField()
 
 
-class IncidentActSerializer(serializers.Serializer):
+class IncidentActSerializer(StrictInput, serializers.Serializer):
     action = serializers.ChoiceField(choices=["confirm", "reply", "resolve", "proactive"])
     agreed_reply = serializers.CharField(required=False, allow_blank=True, default="")
     plan = serializers.CharField(required=False, allow_blank=True, default="")

@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from aftersales.api import StrictInput
 from aftersales.limits import TEXT_MAX_CHARS
 from customers.api import CustomerContactMixin
 from customers.models import Customer, Platform
@@ -91,7 +92,7 @@ class TicketDetailSerializer(TicketListSerializer):
         return available_actions(ticket)
 
 
-class TicketCreateSerializer(serializers.ModelSerializer):
+class TicketCreateSerializer(StrictInput, serializers.ModelSerializer):
     """Intake. Name the customer, or the order (by id or by its platform number) and the customer follows."""
 
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False)
@@ -121,13 +122,26 @@ class TicketCreateSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class TransitionSerializer(serializers.Serializer):
+def document_ticket_create_rule(result, generator, request, public):
+    """drf-spectacular postprocessing hook: TicketCreateSerializer.validate's rule in the schema, so a
+    client (and schemathesis) knows a ticket needs a customer, an order or an order number."""
+    create = result.get("components", {}).get("schemas", {}).get("TicketCreateRequest")
+    if create is not None:
+        create["anyOf"] = [
+            {"required": ["customer"]},
+            {"required": ["order"]},
+            {"required": ["order_number"], "properties": {"order_number": {"minLength": 1}}},
+        ]
+    return result
+
+
+class TransitionSerializer(StrictInput, serializers.Serializer):
     action = serializers.ChoiceField(choices=MANUAL_ACTIONS)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     version = serializers.IntegerField(required=False, min_value=1, write_only=True)
 
 
-class ClassifySerializer(serializers.Serializer):
+class ClassifySerializer(StrictInput, serializers.Serializer):
     type = serializers.ChoiceField(choices=Ticket._meta.get_field("type").choices, required=False)
     category = serializers.ChoiceField(choices=Ticket._meta.get_field("category").choices, required=False)
     responsibility = serializers.ChoiceField(
@@ -138,6 +152,7 @@ class ClassifySerializer(serializers.Serializer):
     frequency = serializers.CharField(required=False, allow_blank=True, max_length=100)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    version = serializers.IntegerField(required=False, min_value=1, write_only=True)
 
 
 class TicketUpdateSerializer(ClassifySerializer):
@@ -151,15 +166,14 @@ class TicketUpdateSerializer(ClassifySerializer):
     purchase_date = serializers.DateField(required=False, allow_null=True)
     threatens_exposure = serializers.BooleanField(required=False)
     platform_intervention = serializers.BooleanField(required=False)
-    version = serializers.IntegerField(required=False, min_value=1, write_only=True)
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(StrictInput, serializers.Serializer):
     direction = serializers.ChoiceField(choices=Message.Direction.choices)
     body = serializers.CharField(max_length=TEXT_MAX_CHARS)
 
 
-class AttachmentUploadSerializer(serializers.Serializer):
+class AttachmentUploadSerializer(StrictInput, serializers.Serializer):
     file = serializers.FileField()
     message = serializers.IntegerField(required=False, help_text="Attach to this message of the ticket.")
 

@@ -159,7 +159,7 @@ class TicketViewSet(
         if serializer.validated_data.get("message"):
             message = ticket.messages.filter(pk=serializer.validated_data["message"]).first()
             if message is None:
-                raise ValidationError({"message": [_("No such message on this ticket.")]})
+                raise ValidationError({"message": [_("No such message on this ticket.")]}, code="does_not_exist")
         attachment = services.attachment_add(
             ticket=ticket, actor=request.user, upload=serializer.validated_data["file"], message=message
         )

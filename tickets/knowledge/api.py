@@ -15,6 +15,8 @@ from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+from aftersales.api import StrictInput, StrictPageSize
+
 from ..models import Category, TicketType
 from ..policies import article_get_for_user, articles_visible_to, ensure_article_writer, ticket_get_for_user
 from . import services
@@ -24,7 +26,7 @@ from .selectors import articles_search
 MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger cannot name a row
 
 
-class ArticlePagination(PageNumberPagination):
+class ArticlePagination(StrictPageSize, PageNumberPagination):
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 200
@@ -46,7 +48,7 @@ class ArticleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ArticleWriteSerializer(serializers.Serializer):
+class ArticleWriteSerializer(StrictInput, serializers.Serializer):
     title = serializers.CharField(max_length=200)
     body = serializers.CharField(max_length=50000)
     language = serializers.ChoiceField(choices=settings.LANGUAGES)
@@ -69,7 +71,7 @@ class ArticleListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=KnowledgeArticle.Status.choices, required=False, allow_blank=True)
 
 
-class DraftFromTicketSerializer(serializers.Serializer):
+class DraftFromTicketSerializer(StrictInput, serializers.Serializer):
     ticket = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=_("A closed or archived ticket."))
     language = serializers.ChoiceField(choices=settings.LANGUAGES)
 
@@ -166,6 +168,6 @@ class KnowledgeArticleViewSet(
             ticket = ticket_get_for_user(user=request.user, ticket_id=data["ticket"])
         except Http404:
             # Missing and not visible read the same: the ticket's existence is not revealed.
-            raise serializers.ValidationError({"ticket": [_("No such ticket.")]}) from None
+            raise serializers.ValidationError({"ticket": [_("No such ticket.")]}, code="does_not_exist") from None
         article = services.article_draft_from_ticket(ticket=ticket, actor=request.user, language=data["language"])
         return self._fresh(article, status.HTTP_201_CREATED)
