@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from .events import event_build
 from .models import OPEN_STATUSES, RiskLevel, Ticket, TicketEvent
 from .roles import Role
 from .workflow import TransitionRefused, ticket_lock_for_write
@@ -33,7 +34,7 @@ def _set_assignee(ticket: Ticket, *, actor, assignee, action: str, reason: str) 
 
 def assignment_event(ticket: Ticket, *, actor, assignee, action: str, reason: str) -> TicketEvent:
     """The timeline entry of giving the ticket (as it is now) to `assignee`; not saved."""
-    return TicketEvent(ticket=ticket, actor=actor, action=action, reason=reason,
+    return event_build(ticket=ticket, actor=actor, action=action, reason=reason,
                        changes={"assignee": [_username(ticket.assignee), _username(assignee)]})
 
 

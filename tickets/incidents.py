@@ -15,27 +15,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from orders.models import Order, OrderItem, Product
 
+from .events import EventAction, event_build, events_record
 from .models import OPEN_STATUSES, Channel, Incident, IncidentContact, Message, Ticket, TicketEvent
 from .replies import render_reply, reply_placeholders
 from .services import message_add, ticket_create
 from .workflow import Action, TransitionRefused, ticket_transition
-
-
-class IncidentEvent(models.TextChoices):
-    """What an incident writes on a member ticket's timeline (TicketEvent.action); the reason names the incident."""
-
-    JOINED = "incident_joined", gettext_lazy("Grouped into an incident")
-    PROACTIVE_OPENED = "incident_proactive_opened", gettext_lazy("Opened by us for an incident")
-    REPLY_SENT = "incident_reply_sent", gettext_lazy("Incident's agreed reply sent")
-    RESOLVED = "incident_resolved", gettext_lazy("Resolved with its incident")
 
 
 class IncidentRefused(ValidationError):
@@ -94,8 +85,8 @@ def _why(refusal: Exception) -> str:
     return "; ".join(refusal.messages) if isinstance(refusal, ValidationError) else str(refusal)
 
 
-def _event(ticket: Ticket, *, actor, incident: Incident, kind: IncidentEvent) -> TicketEvent:
-    return TicketEvent(
+def _event(ticket: Ticket, *, actor, incident: Incident, kind: EventAction) -> TicketEvent:
+    return event_build(
         ticket=ticket, actor=actor, action=kind.value, changes={"incident": [None, incident.pk]}, reason=incident.title
     )
 
@@ -158,8 +149,8 @@ def _suggest(product_id, category, since, now) -> Incident:
         .distinct()
     )
     incident.tickets.add(*joining)
-    TicketEvent.objects.bulk_create(
-        [_event(ticket, actor=None, incident=incident, kind=IncidentEvent.JOINED) for ticket in joining]
+    events_record(
+        [_event(ticket, actor=None, incident=incident, kind=EventAction.INCIDENT_JOINED) for ticket in joining]
     )
     incident.window_end = now
     incident.save(update_fields=["window_end"])
@@ -314,7 +305,7 @@ def _send_agreed_reply(incident: Incident, *, ticket: Ticket, actor, contact: In
         direction=Message.Direction.OUTBOUND,
         body=render_reply(incident.agreed_reply, reply_placeholders(ticket, actor)),
     )
-    _event(ticket, actor=actor, incident=incident, kind=IncidentEvent.REPLY_SENT).save()
+    _event(ticket, actor=actor, incident=incident, kind=EventAction.INCIDENT_REPLY_SENT).save()
     contact.ticket, contact.replied_at = ticket, message.created_at
     contact.save(update_fields=["ticket", "replied_at"])
 
@@ -374,7 +365,7 @@ def _open_proactive_ticket(incident: Incident, *, order: Order, actor) -> Ticket
         category=incident.category,
     )
     incident.tickets.add(ticket)
-    _event(ticket, actor=actor, incident=incident, kind=IncidentEvent.PROACTIVE_OPENED).save()
+    _event(ticket, actor=actor, incident=incident, kind=EventAction.INCIDENT_PROACTIVE_OPENED).save()
     _send_agreed_reply(incident, ticket=ticket, actor=actor, contact=contact)
     return ticket
 
@@ -429,7 +420,7 @@ def incident_resolve_all(*, incident: Incident, actor, reason: str) -> BulkRepor
         try:
             with transaction.atomic():
                 ticket_transition(ticket=ticket, action=Action.RESOLVE, actor=actor, reason=reason)
-                _event(ticket, actor=actor, incident=incident, kind=IncidentEvent.RESOLVED).save()
+                _event(ticket, actor=actor, incident=incident, kind=EventAction.INCIDENT_RESOLVED).save()
             report.done.append(ticket.pk)
         except (TransitionRefused, ValidationError) as refusal:
             report.refused[ticket.pk] = _why(refusal)

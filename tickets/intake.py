@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 from orders.models import Order
 
-from .models import Channel, IntakeEvent, IntakeSource, Message, Status, Ticket, TicketEvent, TicketType
+from .events import EventAction, event_record
+from .models import Channel, IntakeEvent, IntakeSource, Message, Status, Ticket, TicketType
 from .services import message_add, ticket_create
 from .sla.clock import sla_after_change
 from .workflow import ticket_lock_for_write
@@ -29,7 +30,6 @@ from .workflow import ticket_lock_for_write
 SIGNATURE_MAX_AGE_SECONDS = 300
 # The platform's state of the after-sales request, as far as the desk acts on it.
 PLATFORM_REQUESTED, PLATFORM_CANCELLED = "requested", "cancelled"
-PLATFORM_UPDATED_EVENT, PLATFORM_CANCELLED_EVENT = "platform_updated", "platform_cancelled"
 
 # Platform type codes normalised to ours (DOMAIN.md); our own values are accepted as they are.
 PLATFORM_TYPES = {
@@ -130,18 +130,18 @@ def ticket_platform_update(*, ticket: Ticket, data: dict) -> tuple[Ticket, bool]
         ]
         ticket.platform_deadline_at = deadline
     cancelled = data.get("status") == PLATFORM_CANCELLED and not ticket.events.filter(
-        action=PLATFORM_CANCELLED_EVENT).exists()
+        action=EventAction.PLATFORM_CANCELLED).exists()
     if not changes and not cancelled:
         return ticket, False
     if changes:
         ticket.save(update_fields=[*changes, "updated_at"])
-        TicketEvent.objects.create(ticket=ticket, actor=None, action=PLATFORM_UPDATED_EVENT, changes=changes,
+        event_record(ticket=ticket, actor=None, action=EventAction.PLATFORM_UPDATED, changes=changes,
                                    reason=_("Updated on the platform."))
         if "platform_deadline_at" in changes:
             sla_after_change(ticket, actor=None, reason=_("The platform moved its deadline."))
     if cancelled:
         # The buyer withdrew the request on the platform: the agent decides what follows (close, or call).
-        TicketEvent.objects.create(ticket=ticket, actor=None, action=PLATFORM_CANCELLED_EVENT,
+        event_record(ticket=ticket, actor=None, action=EventAction.PLATFORM_CANCELLED,
                                    reason=_("The buyer cancelled the after-sales request on the platform."))
         message_add(ticket=ticket, actor=None, direction=Message.Direction.NOTE,
                     body=_("The buyer cancelled the after-sales request on the platform."))

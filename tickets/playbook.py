@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from orders import services as orders
 from orders.models import Refund, Shipment
 
+from .events import event_record
 from .models import (
     ApprovalRequest,
     Category,
@@ -27,7 +28,6 @@ from .models import (
     Solution,
     Subtask,
     Ticket,
-    TicketEvent,
 )
 from .notifications import notify_about_ticket
 from .policies import is_supervisor
@@ -64,7 +64,7 @@ def call_prompt(ticket: Ticket) -> str | None:
 
 
 def _event(ticket, actor, action, changes=None, reason=""):
-    TicketEvent.objects.create(ticket=ticket, actor=actor, action=action, changes=changes or {}, reason=reason)
+    event_record(ticket=ticket, actor=actor, action=action, changes=changes or {}, reason=reason)
 
 
 @transaction.atomic

@@ -43,7 +43,8 @@ from orders.models import Order, OrderItem, PriceDiffBatch, PriceDiffRow, Refund
 from orders.money import COUNTING, ZERO
 from orders.services import refund_request
 
-from .models import Category, Channel, Department, Subtask, Ticket, TicketEvent, TicketType
+from .events import event_record
+from .models import Category, Channel, Department, Subtask, Ticket, TicketType
 from .notifications import Notification
 from .policies import is_finance_staff, is_supervisor
 from .services import ticket_create
@@ -571,7 +572,7 @@ def pricediff_decide(*, batch: PriceDiffBatch, actor, approve: bool, reason: str
     batch.decided_by, batch.decided_at, batch.decision_reason = actor, timezone.now(), reason.strip()[:300]
     batch.save(update_fields=["decided_by", "decided_at", "decision_reason"])
     ticket = _batch_ticket(batch)
-    TicketEvent.objects.create(
+    event_record(
         ticket=ticket, actor=actor, action="batch_approved" if approve else "batch_rejected",
         changes={"batch": [None, batch.pk], "amount": [None, str(batch.valid_amount)]}, reason=reason,
     )
@@ -589,7 +590,7 @@ def _approvers_notify(batch: PriceDiffBatch, actor) -> None:
     from .roles import Role
 
     ticket = _batch_ticket(batch)
-    TicketEvent.objects.create(
+    event_record(
         ticket=ticket, actor=actor, action="batch_approval_requested",
         changes={"batch": [None, batch.pk], "amount": [None, str(batch.valid_amount)]},
         reason="; ".join(pricediff_approval_reasons(batch)),

@@ -20,7 +20,8 @@ from customers.services import Caller, customer_find_or_create
 from orders.models import Order, OrderItem
 
 from .assignment import AUTO_ASSIGN_REASON, agent_for_new_ticket, assignment_event
-from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticket, TicketEvent
+from .events import event_build, event_record, events_record
+from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticket
 from .search import SEARCH_TEXT_FIELDS, ticket_search_text
 from .sla.clock import SLA_FIELDS, sla_after_change, sla_refresh
 from .suggestions import CaseFacts, suggest
@@ -144,12 +145,12 @@ def ticket_create(
     # What follows from the new row (number, suggestions, SLA clocks, assignee) is written back in one
     # UPDATE with its events in one INSERT: each UPDATE rewrites the row in all the ticket indexes.
     ticket.number = f"AS{ticket.pk:08d}"
-    events = [TicketEvent(ticket=ticket, actor=actor, action="created", to_status=Status.NEW,
+    events = [event_build(ticket=ticket, actor=actor, action="created", to_status=Status.NEW,
                           changes={"channel": [None, channel], **_apply_suggestions(ticket)})]
     ticket.resolution_started_at = ticket.created_at
     sla_changes = sla_refresh(ticket)
     if sla_changes:
-        events.append(TicketEvent(ticket=ticket, actor=actor, action="sla_started", changes=sla_changes,
+        events.append(event_build(ticket=ticket, actor=actor, action="sla_started", changes=sla_changes,
                                   reason=_("SLA clocks started at intake.")))
     agent = agent_for_new_ticket(ticket)
     if agent is not None:
@@ -157,7 +158,7 @@ def ticket_create(
                                        reason=AUTO_ASSIGN_REASON))
         ticket.assignee = agent
     ticket.save(update_fields=["number", *SUGGESTED_FIELDS, *SLA_FIELDS, "assignee", "updated_at"])
-    TicketEvent.objects.bulk_create(events)
+    events_record(events)
     if items:
         ticket.affected_items.set(items)
     if tags:
@@ -205,7 +206,7 @@ def ticket_classify(
     if not changes:
         return ticket
     ticket.save()
-    TicketEvent.objects.create(ticket=ticket, actor=actor, action="classified", changes=changes, reason=reason)
+    event_record(ticket=ticket, actor=actor, action="classified", changes=changes, reason=reason)
     sla_after_change(ticket, actor=actor, reason=_("Classification changed."))
     return ticket
 
@@ -249,7 +250,7 @@ def _override(*, ticket, actor, field, value, allowed, reason, expected_version)
     setattr(ticket, field, value)
     setattr(ticket, flag, True)
     ticket.save(update_fields=[field, flag, "updated_at"])
-    TicketEvent.objects.create(ticket=ticket, actor=actor, action=flag, changes={field: [old, value]}, reason=reason)
+    event_record(ticket=ticket, actor=actor, action=flag, changes={field: [old, value]}, reason=reason)
     sla_after_change(ticket, actor=actor, reason=reason)
     return ticket
 
@@ -273,7 +274,7 @@ def message_add(*, ticket: Ticket, actor, direction: str, body: str, channel: st
         if was_first:
             ticket.first_response_at = message.created_at
             ticket.save(update_fields=["first_response_at", "updated_at"])
-            TicketEvent.objects.create(ticket=ticket, actor=actor, action="first_response")
+            event_record(ticket=ticket, actor=actor, action="first_response")
         if was_first or ticket.next_response_started_at is not None:
             ticket.next_response_started_at = None
             sla_after_change(ticket, actor=actor, reason=_("Answered the customer."))
@@ -304,7 +305,7 @@ def attachment_add(*, ticket: Ticket, actor, upload, message: Message | None = N
     )
     attachment.file.save(upload.name, upload, save=False)
     attachment.save()
-    TicketEvent.objects.create(
+    event_record(
         ticket=ticket, actor=actor, action="attachment_added", changes={"file": [None, attachment.original_name]}
     )
     return attachment
@@ -327,7 +328,7 @@ def ticket_set_summary(
     for field in changed:
         setattr(ticket, field, parts[field])
     ticket.save(update_fields=[*changed, "updated_at"])
-    TicketEvent.objects.create(ticket=ticket, actor=actor, action="summary_written", changes=changed)
+    event_record(ticket=ticket, actor=actor, action="summary_written", changes=changed)
     return ticket
 
 

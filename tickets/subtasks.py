@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 
 from orders.services import refund_mark_failed, refund_mark_paid
 
-from .models import Department, Notification, Status, Subtask, Ticket, TicketEvent
+from .events import event_record
+from .models import Department, Notification, Status, Subtask, Ticket
 from .workflow import Action, TransitionRefused, ensure_version, ticket_lock_for_write, ticket_transition
 
 # action -> (allowed from, target)
@@ -82,7 +83,7 @@ def subtask_create(
         assignee=assignee,
         created_by=actor,
     )
-    TicketEvent.objects.create(
+    event_record(
         ticket=ticket,
         actor=actor,
         action="subtask_created",
@@ -129,7 +130,7 @@ def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "", exp
         subtask.result = result
         fields += ["finished_at", "result"]
     subtask.save(update_fields=fields)
-    TicketEvent.objects.create(
+    event_record(
         ticket=ticket,
         actor=actor,
         action=f"subtask_{action}",

@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .events import EventAction, event_record
 from .followup.selectors import close_outcome_of
-from .models import Status, Subtask, Ticket, TicketEvent
+from .models import Status, Subtask, Ticket
 from .sla.clock import sla_on_status_change
 
 
@@ -33,18 +34,8 @@ class Action:
     DEPARTMENT_DONE = "department_done"
 
 
-ACTION_LABELS = {
-    Action.TRIAGE: gettext_lazy("Triage"),
-    Action.START: gettext_lazy("Start work"),
-    Action.WAIT_CUSTOMER: gettext_lazy("Wait for customer"),
-    Action.RESUME: gettext_lazy("Resume"),
-    Action.RESOLVE: gettext_lazy("Resolve"),
-    Action.CLOSE: gettext_lazy("Close"),
-    Action.ARCHIVE: gettext_lazy("Archive"),
-    Action.REOPEN: gettext_lazy("Reopen"),
-    Action.WAIT_DEPARTMENT: gettext_lazy("Wait for department"),
-    Action.DEPARTMENT_DONE: gettext_lazy("Departments done"),
-}
+# The buttons' names are the timeline's names for the same moves.
+ACTION_LABELS = {value: EventAction(value).label for name, value in vars(Action).items() if name.isupper()}
 
 
 STATUS_LABELS = dict(Status.choices)
@@ -186,7 +177,7 @@ def ticket_close_outcome_refresh(*, ticket: Ticket) -> Ticket:
     locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
     outcome = close_outcome_of(locked, resolved_at=locked.resolved_at)
     if locked.status == Status.CLOSED and locked.close_outcome != outcome:
-        TicketEvent.objects.create(
+        event_record(
             ticket=locked, action="close_outcome_changed", changes={"close_outcome": [locked.close_outcome, outcome]}
         )
         locked.close_outcome = outcome
@@ -266,7 +257,7 @@ def ticket_transition(
         locked.close_outcome = close_outcome_of(locked, resolved_at=locked.resolved_at)
         fields.append("close_outcome")
     locked.save(update_fields=fields)
-    TicketEvent.objects.create(
+    event_record(
         ticket=locked,
         actor=actor,
         action=action,

@@ -20,8 +20,8 @@ from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, Pro
 from tests.threads import run_together
 from tickets import incidents as incident_services
 from tickets import services
+from tickets.events import EventAction
 from tickets.incidents import (
-    IncidentEvent,
     incident_confirm,
     incident_detect,
     incident_open_proactive,
@@ -107,7 +107,7 @@ def test_five_tickets_on_one_product_and_category_suggest_one_incident_and_detec
     assert set(incident.tickets.values_list("pk", flat=True)) == {t.pk for t in tickets}
     assert Incident.objects.count() == 1
     # Each member's timeline says, once, which incident it joined.
-    joined = TicketEvent.objects.filter(action=IncidentEvent.JOINED)
+    joined = TicketEvent.objects.filter(action=EventAction.INCIDENT_JOINED)
     assert sorted(joined.values_list("ticket_id", flat=True)) == sorted(t.pk for t in tickets)
     assert {e.reason for e in joined} == {incident.title}
 
@@ -138,7 +138,7 @@ def test_the_agreed_reply_goes_to_every_member_and_resolving_reports_refusals(ja
     assert sorted(report.done) == sorted(t.pk for t in tickets)
     first = Message.objects.filter(ticket=tickets[0], direction="outbound").get()
     assert first.body.startswith(tickets[0].customer.name)
-    event = TicketEvent.objects.get(ticket=tickets[0], action=IncidentEvent.REPLY_SENT)
+    event = TicketEvent.objects.get(ticket=tickets[0], action=EventAction.INCIDENT_REPLY_SENT)
     assert event.reason == incident.title and event.changes == {"incident": [None, incident.pk]}
 
     resolved = incident_resolve_all(incident=incident, actor=supervisor, reason="统一换新")
@@ -180,7 +180,7 @@ def test_customers_who_have_not_contacted_us_get_a_proactive_ticket(jacket):
     ticket = Ticket.objects.get(pk=report.done[0])
     assert ticket.order == silent and ticket.incidents.filter(pk=incident.pk).exists()
     assert ticket.messages.filter(direction="outbound").get().body.startswith(silent.customer.name)
-    opened = ticket.events.get(action=IncidentEvent.PROACTIVE_OPENED)
+    opened = ticket.events.get(action=EventAction.INCIDENT_PROACTIVE_OPENED)
     assert opened.reason == incident.title and opened.changes == {"incident": [None, incident.pk]}
     assert list(incident_unreached_orders(incident=incident)) == []
     contact = IncidentContact.objects.get(incident=incident, customer=silent.customer)
@@ -352,7 +352,7 @@ def test_resolving_records_who_and_when_writes_events_and_makes_the_incident_rea
     assert incident.resolved_by == supervisor and incident.resolved_at is not None
     for ticket in tickets:
         assert Ticket.objects.get(pk=ticket.pk).status == "resolved"
-        assert ticket.events.filter(action=IncidentEvent.RESOLVED, reason=incident.title).count() == 1
+        assert ticket.events.filter(action=EventAction.INCIDENT_RESOLVED, reason=incident.title).count() == 1
     before = Ticket.objects.count(), Message.objects.count(), TicketEvent.objects.count()
     refusals = [
         lambda: incident_confirm(incident=incident, actor=supervisor, agreed_reply="改口径"),

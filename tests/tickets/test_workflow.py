@@ -357,11 +357,11 @@ def test_status_change_is_rolled_back_when_its_event_cannot_be_written(agent, mo
     events_before = TicketEvent.objects.filter(ticket=ticket).count()
     seen_in_transaction = []
 
-    def failing_create(**kwargs):
+    def failing_record(**kwargs):
         seen_in_transaction.append(Ticket.objects.get(pk=ticket.pk).status)
         raise IntegrityError("timeline write failed")
 
-    monkeypatch.setattr(TicketEvent.objects, "create", failing_create)
+    monkeypatch.setattr("tickets.workflow.event_record", failing_record)
 
     # When the agent resolves it
     with pytest.raises(IntegrityError):

@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import Channel, Status, Ticket, TicketEvent
+from ..events import event_record
+from ..models import Channel, Status, Ticket
 from ..notifications import Notification, notify_about_ticket
 from ..sla.clock import sla_after_change
 from ..workflow import Action, ticket_close_outcome_refresh, ticket_lock_for_write, ticket_transition
@@ -41,7 +42,7 @@ def survey_submit(
         ticket=ticket, resolved_at=ticket.resolved_at, solved=solved, score=score, comment=comment.strip(),
         channel=channel, recorded_by=actor,
     )
-    TicketEvent.objects.create(
+    event_record(
         ticket=ticket, actor=actor, action="survey_answered", reason=survey.comment,
         changes={"solved": [None, solved], "score": [None, score], "channel": [None, channel]},
     )
@@ -82,7 +83,7 @@ def follow_up_record(
     ticket = _locked_after_resolution(ticket, "follow up")
     follow_up = FollowUp.objects.create(ticket=ticket, channel=channel, result=result, note=note.strip(),
                                         recorded_by=actor)
-    TicketEvent.objects.create(
+    event_record(
         ticket=ticket, actor=actor, action="follow_up_recorded", reason=follow_up.note,
         changes={"follow_up_result": [None, result], "channel": [None, channel]},
     )

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from ..models import Ticket, TicketEvent
+from ..events import event_record
+from ..models import Ticket
 from ..workflow import ensure_writable
 
 SALT = "tickets.portal.customer-link"
@@ -41,7 +42,7 @@ def customer_link_issue(*, ticket: Ticket, actor, renew: bool = False) -> tuple[
         ensure_writable(ticket, "renew customer link")
         ticket.customer_link_key = secrets.token_urlsafe(24)[:32]
         ticket.save(update_fields=["customer_link_key", "updated_at"])
-        TicketEvent.objects.create(
+        event_record(
             ticket=ticket, actor=actor, action="customer_link_renewed" if renew else "customer_link_issued"
         )
     token = signing.dumps({"t": ticket.pk, "k": ticket.customer_link_key}, salt=SALT)

@@ -20,7 +20,8 @@ from django.db.models import Exists
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import OPEN_STATUSES, SLAState, Status, Ticket, TicketEvent
+from ..events import event_record
+from ..models import OPEN_STATUSES, SLAState, Status, Ticket
 from .business_time import CalendarHasNoWorkingTime, Schedule
 from .models import BusinessCalendar, PromoPeriod, SLAPolicy
 
@@ -319,11 +320,11 @@ def sla_on_status_change(ticket: Ticket, *, from_status: str, actor, now: dateti
     changes = sla_refresh(ticket, now=now, context=context)
     ticket.save(update_fields=SLA_FIELDS)
     for action, reason in events:
-        TicketEvent.objects.create(
+        event_record(
             ticket=ticket, actor=actor, action=action, reason=reason, changes=changes if action != "sla_paused" else {}
         )
     if changes and not events:
-        TicketEvent.objects.create(ticket=ticket, actor=actor, action="sla_recomputed", changes=changes)
+        event_record(ticket=ticket, actor=actor, action="sla_recomputed", changes=changes)
 
 
 def sla_after_change(ticket: Ticket, *, actor, reason: str = "", action: str = "sla_recomputed") -> None:
@@ -331,4 +332,4 @@ def sla_after_change(ticket: Ticket, *, actor, reason: str = "", action: str = "
     changes = sla_refresh(ticket)
     if changes:
         ticket.save(update_fields=[*SLA_FIELDS, "updated_at"])
-        TicketEvent.objects.create(ticket=ticket, actor=actor, action=action, changes=changes, reason=reason)
+        event_record(ticket=ticket, actor=actor, action=action, changes=changes, reason=reason)

@@ -3,7 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import OPEN_STATUSES, Status, Ticket, TicketEvent
+from ..events import event_build, events_record
+from ..models import OPEN_STATUSES, Status, Ticket
 from .clock import SLA_FIELDS, ScheduleCache, SLAContext, sla_refresh
 
 BATCH = 1000
@@ -28,9 +29,9 @@ def sla_refresh_open_tickets(*, actor=None, reason: str = "") -> int:
             if changes:
                 moved.append(ticket)
                 events.append(
-                    TicketEvent(ticket=ticket, actor=actor, action="sla_recomputed", changes=changes, reason=reason)
+                    event_build(ticket=ticket, actor=actor, action="sla_recomputed", changes=changes, reason=reason)
                 )
         Ticket.objects.bulk_update(moved, SLA_FIELDS)
-        TicketEvent.objects.bulk_create(events)
+        events_record(events)
         changed += len(moved)
     return changed

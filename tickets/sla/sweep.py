@@ -23,7 +23,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Message, Notification, RiskLevel, Status, Subtask, Ticket, TicketEvent
+from ..events import event_build, event_record, events_record
+from ..models import Message, Notification, RiskLevel, Status, Subtask, Ticket
 from ..roles import Role
 from .bulk import bulk_update_tickets
 from .clock import FOLLOW_UP, SLA_FIELDS, ScheduleCache, SLAContext, refresh_with_checks
@@ -93,7 +94,7 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
         if ticket.escalation_level != escalation:
             changed_fields.add("escalation_level")
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-    TicketEvent.objects.bulk_create(events)
+    events_record(events)
     # Only the columns that moved, in one statement (Django's bulk_update writes a CASE per column per row).
     bulk_update_tickets(tickets, sorted(changed_fields))
     result.tickets += len(tickets)
@@ -157,7 +158,7 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
                     Notification(recipient_id=recipient, kind=kind, ticket=ticket, data=data, dedupe_key=key)
                 )
             events.append(
-                TicketEvent(
+                event_build(
                     ticket=ticket,
                     action=action,
                     changes={"sla": [None, data]},
@@ -171,7 +172,7 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
                 ticket.escalation_level += 1
                 result.escalations += 1
                 events.append(
-                    TicketEvent(
+                    event_build(
                         ticket=ticket,
                         action="escalated",
                         changes={"escalation_level": [old, ticket.escalation_level]},
@@ -252,9 +253,9 @@ def _subtask_batch(now, batch_size, stamp_field, moment_field, kind) -> int:
             )
             for r in recipients
         ]
-        events.append(TicketEvent(ticket_id=subtask.ticket_id, action=action, changes={"subtask": [None, data]}))
+        events.append(event_build(ticket_id=subtask.ticket_id, action=action, changes={"subtask": [None, data]}))
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-    TicketEvent.objects.bulk_create(events)
+    events_record(events)
     return len(subtasks)
 
 
@@ -286,7 +287,7 @@ def auto_close_silent_tickets(*, now: datetime | None = None, batch_size: int = 
                     actor=None,
                     reason=_("No reply from the customer within %(days)d days.") % {"days": days},
                 )
-                TicketEvent.objects.create(
+                event_record(
                     ticket=ticket, action="follow_up_recorded", changes={"follow_up_result": [None, "silent"]}
                 )
                 if ticket.assignee_id:
