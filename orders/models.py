@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from aftersales.states import StatusFlow
 from customers.models import Platform
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -145,6 +146,11 @@ class Refund(models.Model):
     reason = models.CharField(_("reason"), max_length=300)
     method = models.CharField(_("method"), max_length=20, choices=Method.choices, default=Method.ORIGINAL)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED)
+    status_flow = StatusFlow({
+        Status.APPROVED: [Status.REQUESTED],
+        Status.PAID: [Status.APPROVED],
+        Status.FAILED: [Status.REQUESTED, Status.APPROVED],
+    })
     # Bulk imports: one refund per (batch, order line); re-importing the same file creates nothing new.
     dedupe_key = models.CharField(_("dedupe key"), max_length=200, null=True, blank=True, unique=True)
     requested_by = models.ForeignKey(
@@ -249,6 +255,14 @@ class PriceDiffBatch(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                     related_name="+", verbose_name=_("uploaded by"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PREVIEWED)
+    # A failed run is resumed (running again), never restarted; rejected and done are final.
+    status_flow = StatusFlow({
+        Status.AWAITING_APPROVAL: [Status.PREVIEWED, Status.FAILED],
+        Status.RUNNING: [Status.PREVIEWED, Status.FAILED, Status.AWAITING_APPROVAL],
+        Status.REJECTED: [Status.AWAITING_APPROVAL],
+        Status.DONE: [Status.RUNNING],
+        Status.FAILED: [Status.RUNNING],
+    })
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     valid_rows = models.PositiveIntegerField(_("valid rows"), default=0)
     processed_rows = models.PositiveIntegerField(_("processed rows"), default=0)

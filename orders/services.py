@@ -78,19 +78,9 @@ def refund_request(
     return refund
 
 
-def _move(refund: Refund, sources: tuple, target: str, **fields) -> Refund:
+def _move(refund: Refund, target: str, **fields) -> Refund:
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
-    if refund.status not in sources:
-        raise ValidationError(
-            {
-                "status": _("This refund is %(status)s; it cannot become %(target)s.")
-                % {"status": refund.get_status_display(), "target": Refund.Status(target).label}
-            }
-        )
-    refund.status = target
-    for name, value in fields.items():
-        setattr(refund, name, value)
-    refund.save(update_fields=["status", *fields])
+    Refund.status_flow.move(refund, target, **fields)
     return refund
 
 
@@ -99,20 +89,18 @@ def refund_approve(*, refund: Refund, actor) -> Refund:
     """Someone other than the requester lets a refund above the requester's limit be paid."""
     if refund.requested_by_id is not None and refund.requested_by_id == actor.pk:
         raise ValidationError({"approval": _("Nobody approves their own refund.")})
-    return _move(refund, (Refund.Status.REQUESTED,), Refund.Status.APPROVED, approved_by=actor)
+    return _move(refund, Refund.Status.APPROVED, approved_by=actor)
 
 
 @transaction.atomic
 def refund_mark_paid(*, refund: Refund) -> Refund:
     """Finance paid it. Nothing is paid before approval."""
-    return _move(refund, (Refund.Status.APPROVED,), Refund.Status.PAID, paid_at=timezone.now())
+    return _move(refund, Refund.Status.PAID, paid_at=timezone.now())
 
 
 @transaction.atomic
 def refund_mark_failed(*, refund: Refund, reason: str) -> Refund:
-    return _move(
-        refund, (Refund.Status.REQUESTED, Refund.Status.APPROVED), Refund.Status.FAILED, failure_reason=reason[:300]
-    )
+    return _move(refund, Refund.Status.FAILED, failure_reason=reason[:300])
 
 
 @transaction.atomic

@@ -165,16 +165,11 @@ def incident_confirm(*, incident: Incident, actor, agreed_reply: str, plan: str 
     incident = _lock(incident)
     if not agreed_reply.strip():
         raise ValidationError({"agreed_reply": _("Write the agreed reply every customer will get.")})
-    incident.status, incident.agreed_reply, incident.plan, incident.confirmed_by = (
-        Incident.Status.CONFIRMED,
-        agreed_reply,
-        plan,
-        actor,
-    )
     # The scope the supervisor saw is the scope that is reached: detection keeps stretching the
     # window while complaints come in, the affected range no longer follows it once confirmed.
-    incident.affected_from, incident.affected_to = incident.affected_range
-    incident.save(update_fields=["status", "agreed_reply", "plan", "confirmed_by", "affected_from", "affected_to"])
+    affected_from, affected_to = incident.affected_range
+    Incident.status_flow.move(incident, Incident.Status.CONFIRMED, agreed_reply=agreed_reply, plan=plan,
+                              confirmed_by=actor, affected_from=affected_from, affected_to=affected_to)
     return incident
 
 
@@ -425,6 +420,5 @@ def incident_resolve_all(*, incident: Incident, actor, reason: str) -> BulkRepor
         except (TransitionRefused, ValidationError) as refusal:
             report.refused[ticket.pk] = _why(refusal)
     if not incident.tickets.filter(status__in=OPEN_STATUSES).exists():
-        incident.status, incident.resolved_by, incident.resolved_at = Incident.Status.RESOLVED, actor, timezone.now()
-        incident.save(update_fields=["status", "resolved_by", "resolved_at"])
+        Incident.status_flow.move(incident, Incident.Status.RESOLVED, resolved_by=actor, resolved_at=timezone.now())
     return report

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.choices import QuickChoiceLabels
+from aftersales.states import StatusFlow
 from customers.models import Platform
 
 
@@ -555,6 +556,7 @@ class Solution(models.Model):
     shop_cost = models.DecimalField(_("cost to the shop"), max_digits=12, decimal_places=2, default=Decimal("0"))
     note = models.TextField(_("note"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PROPOSED)
+    status_flow = StatusFlow({Status.CONFIRMED: [Status.PROPOSED], Status.WITHDRAWN: [Status.PROPOSED]})
     # A quality defect needs the item back unless a supervisor waived it (with the reason on the approval).
     return_waived = models.BooleanField(_("return waived"), default=False)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
@@ -602,6 +604,7 @@ class ApprovalRequest(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                      related_name="+", verbose_name=_("requested by"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    status_flow = StatusFlow({Status.APPROVED: [Status.PENDING], Status.REJECTED: [Status.PENDING]})
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+", verbose_name=_("decided by"))
     decision_reason = models.TextField(_("decision reason"), blank=True)
@@ -650,6 +653,11 @@ class Incident(models.Model):
     title = models.CharField(_("title"), max_length=200)
     cause = models.CharField(_("cause"), max_length=20, choices=Cause.choices)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SUGGESTED)
+    status_flow = StatusFlow({
+        Status.CONFIRMED: [Status.SUGGESTED, Status.CONFIRMED],  # confirmed again: the reply or plan edited
+        Status.DISMISSED: [Status.SUGGESTED, Status.CONFIRMED],
+        Status.RESOLVED: [Status.CONFIRMED],
+    })
     product = models.ForeignKey("orders.Product", on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="incidents", verbose_name=_("product"))
     category = models.CharField(_("category"), max_length=30, choices=Category.choices, blank=True)

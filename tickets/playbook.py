@@ -154,12 +154,10 @@ def solution_confirm(*, solution: Solution, actor, channel: str, text: str) -> S
     ).exists():
         raise ValidationError({"solution": _("The return waiver was rejected: propose a solution with the return.")})
     now = timezone.now()
-    solution.status, solution.confirmed_at, solution.confirmed_channel = Solution.Status.CONFIRMED, now, channel
-    solution.confirmed_text, solution.recorded_by = text, actor
-    solution.save()
-    ticket.solutions.filter(status=Solution.Status.PROPOSED).exclude(pk=solution.pk).update(
-        status=Solution.Status.WITHDRAWN
-    )
+    solution = Solution.objects.select_for_update().get(pk=solution.pk)
+    Solution.status_flow.move(solution, Solution.Status.CONFIRMED, confirmed_at=now, confirmed_channel=channel,
+                              confirmed_text=text, recorded_by=actor)
+    Solution.status_flow.move_all(ticket.solutions.exclude(pk=solution.pk), Solution.Status.WITHDRAWN)
     _event(
         ticket, actor, "solution_confirmed", {"solution": [None, solution.pk], "channel": [None, channel]}, reason=text
     )
@@ -276,9 +274,10 @@ def approval_decide(*, approval: ApprovalRequest, actor, approve: bool, reason: 
     if not approve and not reason.strip():
         raise ValidationError({"reason": _("Say why it is rejected.")})
     ticket = Ticket.objects.select_for_update().get(pk=approval.ticket_id)
-    approval.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
-    approval.decided_by, approval.decision_reason, approval.decided_at = actor, reason, timezone.now()
-    approval.save()
+    ApprovalRequest.status_flow.move(
+        approval, ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED,
+        decided_by=actor, decision_reason=reason, decided_at=timezone.now(),
+    )
     if approval.kind == ApprovalRequest.Kind.REFUND and approval.refund:
         if approve:
             refund = orders.refund_approve(refund=approval.refund, actor=actor)

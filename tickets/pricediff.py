@@ -537,8 +537,7 @@ def pricediff_execute(*, batch: PriceDiffBatch, actor) -> PriceDiffBatch:
     if not batch.valid_rows:
         raise ValidationError(_("This batch has no valid row to refund."))
     if batch.approval_needed and batch.decided_by_id is None:
-        batch.status = BatchStatus.AWAITING_APPROVAL
-        batch.save(update_fields=["status"])
+        PriceDiffBatch.status_flow.move(batch, BatchStatus.AWAITING_APPROVAL)
         _approvers_notify(batch, actor)
         return batch
     return _batch_start(batch)
@@ -547,8 +546,7 @@ def pricediff_execute(*, batch: PriceDiffBatch, actor) -> PriceDiffBatch:
 def _batch_start(batch: PriceDiffBatch) -> PriceDiffBatch:
     from .pricediff_tasks import pricediff_run_task
 
-    batch.status, batch.started_at = BatchStatus.RUNNING, timezone.now()
-    batch.save(update_fields=["status", "started_at"])
+    PriceDiffBatch.status_flow.move(batch, BatchStatus.RUNNING, started_at=timezone.now())
     batch_id = batch.pk
     jobs = PARALLEL_JOBS if connection.features.has_select_for_update_skip_locked else 1
     for _job in range(jobs):
@@ -578,8 +576,7 @@ def pricediff_decide(*, batch: PriceDiffBatch, actor, approve: bool, reason: str
     )
     if approve:
         return _batch_start(batch)
-    batch.status, batch.finished_at = BatchStatus.REJECTED, timezone.now()
-    batch.save(update_fields=["status", "finished_at"])
+    PriceDiffBatch.status_flow.move(batch, BatchStatus.REJECTED, finished_at=timezone.now())
     return batch
 
 
@@ -689,8 +686,8 @@ def _run_chunk(batch: PriceDiffBatch) -> int:
 def pricediff_mark_failed(*, batch_id: int) -> bool:
     """The job stopped on an unexpected error: stop the progress bar; "Run" resumes it later."""
     return bool(
-        PriceDiffBatch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
-            status=BatchStatus.FAILED, finished_at=timezone.now()
+        PriceDiffBatch.status_flow.move_all(
+            PriceDiffBatch.objects.filter(pk=batch_id), BatchStatus.FAILED, finished_at=timezone.now()
         )
     )
 
@@ -705,8 +702,7 @@ def _batch_finish(*, batch_id: int) -> None:
         return  # another worker still holds a chunk; it finishes the batch after its last one
     if batch.refunded_rows:
         _payment_subtask_create(batch)
-    batch.status, batch.finished_at = BatchStatus.DONE, timezone.now()
-    batch.save(update_fields=["status", "finished_at"])
+    PriceDiffBatch.status_flow.move(batch, BatchStatus.DONE, finished_at=timezone.now())
 
 
 def _batch_ticket(batch: PriceDiffBatch) -> Ticket:

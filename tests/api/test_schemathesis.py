@@ -66,9 +66,18 @@ def report_numbers(request):
         with capture.global_and_fixture_disabled():
             reporter.write_line(
                 f"\nschemathesis: {operations} operations, {len(CASES)} (role, operation) runs, "
-                f"{sum(CASES.values())} cases; responses by status: "
+                f"{sum(CASES.values())} cases ("
+                + ", ".join(f"{role}: {n}" for role, n in sorted(_by_role(CASES).items()))
+                + "); responses by status: "
                 + ", ".join(f"{code}: {n}" for code, n in sorted(STATUSES.items()))
             )
+
+
+def _by_role(cases: Counter) -> Counter:
+    totals = Counter()
+    for (role, _operation), n in cases.items():
+        totals[role] += n
+    return totals
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.states import StatusFlow
+
 from ..models import Category, Tag, TicketType
 
 
@@ -20,6 +22,7 @@ class KnowledgeArticle(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles", verbose_name=_("tags"))
     is_faq = models.BooleanField(_("show on the public FAQ"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    status_flow = StatusFlow({Status.PUBLISHED: [Status.DRAFT], Status.DRAFT: [Status.PUBLISHED]})
     source_ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="articles",
         verbose_name=_("drawn from ticket"),

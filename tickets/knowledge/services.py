@@ -104,9 +104,7 @@ def article_publish(*, article: KnowledgeArticle, actor) -> KnowledgeArticle:
     if article.status == KnowledgeArticle.Status.PUBLISHED:
         return article
     article.full_clean(exclude=["author", "source_ticket"])  # nothing half-written goes out
-    article.status = KnowledgeArticle.Status.PUBLISHED
-    article.published_at = timezone.now()
-    article.save(update_fields=["status", "published_at", "updated_at"])
+    KnowledgeArticle.status_flow.move(article, KnowledgeArticle.Status.PUBLISHED, published_at=timezone.now())
     _refresh_search_text(article)
     return article
 
@@ -117,8 +115,7 @@ def article_unpublish(*, article: KnowledgeArticle, actor) -> KnowledgeArticle:
     article = KnowledgeArticle.objects.select_for_update().get(pk=article.pk)
     if article.status == KnowledgeArticle.Status.DRAFT:
         return article
-    article.status = KnowledgeArticle.Status.DRAFT
-    article.save(update_fields=["status", "updated_at"])
+    KnowledgeArticle.status_flow.move(article, KnowledgeArticle.Status.DRAFT)
     _refresh_search_text(article)
     return article
 
