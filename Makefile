@@ -37,6 +37,7 @@ bench: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Recompile translations after editing locale/*/LC_MESSAGES/django.po (needs gettext).
 messages: $(DEV_STAMP)

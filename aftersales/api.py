@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .filters import BIGINT_MAX, BIGINT_MIN
+from .states import ActionRefused
 
 
 class StrictPageSize:
@@ -126,9 +127,7 @@ class StableCursorPagination(StrictPageSize, CursorPagination):
 
 def exception_handler(exc, context):
     """Every error is JSON: {"detail": ..., "code": ...} plus field messages for validation."""
-    from tickets.workflow import TransitionRefused
-
-    if isinstance(exc, TransitionRefused):
+    if isinstance(exc, ActionRefused):
         # A refused lifecycle move (ticket or subtask): 409 with the reason; nothing was changed.
         return conflict(str(exc), exc.code, status=exc.status, action=exc.action, reason=exc.reason)
     if isinstance(exc, DjangoValidationError):

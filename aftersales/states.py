@@ -13,6 +13,18 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 
+class ActionRefused(Exception):
+    """A move the object's current state does not allow; nothing was changed. Answered 409 with the
+    object's status, the action and the reason by aftersales.api (tickets.workflow.TransitionRefused for tickets
+    and subtasks)."""
+
+    code = "action_refused"
+
+    def __init__(self, message: str, *, status: str, action: str, reason: str):
+        self.status, self.action, self.reason = status, action, reason
+        super().__init__(message)
+
+
 class StatusFlow:
     def __init__(self, moves: Mapping[str, Iterable[str]]):
         self.moves = {target: frozenset(sources) for target, sources in moves.items()}

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aftersales.states import ActionRefused
+
 from .events import EventAction, event_record
 from .followup.selectors import close_outcome_of
 from .models import Status, Subtask, Ticket
@@ -45,18 +47,16 @@ def _label(labels: dict, code: str) -> str:
     return str(labels.get(code, code))
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(ActionRefused):
     """A transition that may not happen now; nothing was changed."""
 
     code = "transition_refused"
 
     def __init__(self, *, status: str, action: str, reason: str):
-        self.status = status
-        self.action = action
-        self.reason = reason
         super().__init__(
             _("Cannot %(action)s a ticket that is %(status)s: %(reason)s")
-            % {"action": _label(ACTION_LABELS, action), "status": _label(STATUS_LABELS, status), "reason": reason}
+            % {"action": _label(ACTION_LABELS, action), "status": _label(STATUS_LABELS, status), "reason": reason},
+            status=status, action=action, reason=reason,
         )
 
 

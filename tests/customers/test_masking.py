@@ -3,11 +3,11 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from customers.api import CustomerSerializer
 from customers.masking import contact_masked, mask_account, mask_address, mask_email, mask_name, mask_phone
 from customers.models import Platform
 from customers.services import customer_shop_get
 from tests.factories import CustomerFactory
+from tickets.api.customers import CustomerSerializer
 from tickets.api.serializers import CustomerBriefSerializer
 from tickets.policies import customer_contact_for
 

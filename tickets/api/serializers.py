@@ -3,14 +3,14 @@ from rest_framework import serializers
 
 from aftersales.api import StrictInput
 from aftersales.limits import TEXT_MAX_CHARS
-from customers.api import CustomerContactMixin
 from customers.models import Customer, Platform
-from orders.api import OrderItemSerializer
 from orders.models import Order, OrderItem
 
 from ..models import Attachment, Message, Ticket, TicketEvent
 from ..suggestions import reason_labels
 from ..workflow import MANUAL_ACTIONS, available_actions
+from .customers import CustomerContactMixin
+from .orders import OrderItemSerializer
 
 
 class CustomerBriefSerializer(CustomerContactMixin, serializers.ModelSerializer):

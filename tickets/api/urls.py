@@ -4,13 +4,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.routers import DefaultRouter
 
-from customers.api import CustomerViewSet
-from orders.api import OrderViewSet
-
 from ..knowledge.api import KnowledgeArticleViewSet
 from ..reports.api import ReportView
+from .customers import CustomerViewSet
 from .intake import IntakeView
 from .notifications import NotificationViewSet
+from .orders import OrderViewSet
 from .people import SubtaskViewSet
 from .playbook import ApprovalViewSet, IncidentViewSet
 from .views import TicketViewSet

@@ -1,8 +1,8 @@
 from rest_framework import mixins, serializers, viewsets
 
-from tickets.policies import customer_contact_for, customer_get_for_user, customers_visible_to, sees_unmasked_pii
+from customers.models import Customer
 
-from .models import Customer
+from ..policies import customer_contact_for, customer_get_for_user, customers_visible_to, sees_unmasked_pii
 
 # Serializer field → key of tickets.policies.customer_contact_for.
 CONTACT_FIELDS = {"name": "name", "phone": "phone", "email": "email", "platform_account": "account",

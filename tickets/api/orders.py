@@ -1,9 +1,9 @@
 from rest_framework import mixins, serializers, viewsets
 
 from customers.masking import mask_address
-from tickets.policies import order_get_for_user, orders_visible_to, sees_unmasked_pii
+from orders.models import Order, OrderItem
 
-from .models import Order, OrderItem
+from ..policies import order_get_for_user, orders_visible_to, sees_unmasked_pii
 
 
 class OrderItemSerializer(serializers.ModelSerializer):
