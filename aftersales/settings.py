@@ -359,7 +359,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # A running price-difference batch whose job was never queued (broker down at "Run") or was lost.
     "pricediff-resume-stalled": {
-        "task": "tickets.pricediff_tasks.pricediff_resume_stalled_task",
+        "task": "tickets.pricediff.tasks.pricediff_resume_stalled_task",
         "schedule": 120.0,
         "options": {"expires": 110},
     },
@@ -370,7 +370,7 @@ PRICE_PROTECTION_DAYS = env.int("PRICE_PROTECTION_DAYS", default=30)
 # A bulk price-difference batch refunding more than this in total (CNY), or with any row above the
 # uploader's own refund limit, waits for a second person's approval (another supervisor, or finance).
 PRICEDIFF_APPROVAL_TOTAL = Decimal(env.str("PRICEDIFF_APPROVAL_TOTAL", default="5000"))
-# Incident detection (tickets/incidents.py): N tickets sharing product and category within T hours.
+# Incident detection (tickets/incidents/services.py): N tickets sharing product and category within T hours.
 INCIDENT_MIN_TICKETS = env.int("INCIDENT_MIN_TICKETS", default=5)
 INCIDENT_WINDOW_HOURS = env.int("INCIDENT_WINDOW_HOURS", default=24)
 # Shipping watch: a parcel with no tracking update for this many hours counts as stalled (Tmall: 48 h same region).

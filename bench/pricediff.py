@@ -5,7 +5,7 @@
 Creates a fresh database (`--database`, default aftersales_bench_pricediff; dropped first) on the
 server of DATABASE_URL, migrates it, bulk-inserts N orders with one line each, writes an N-row CSV
 (1% of the rows name an unknown order), then times:
-- preview: tickets.pricediff.pricediff_preview (read + validate + store), with its phases;
+- preview: tickets.pricediff.services.pricediff_preview (read + validate + store), with its phases;
 - run: the Celery task function for the batch, called directly (no broker; its continuation after
   each RUN_SLICE_SECONDS runs inline), in `--workers` processes at once as parallel jobs would;
 - rerun: the task again on the done batch, and the same file uploaded again (both must create nothing).
@@ -122,8 +122,8 @@ def confirm_and_approve(batch, supervisor):
     from django.contrib.auth.models import Group
 
     from orders.models import PriceDiffBatch
-    from tickets import pricediff
-    from tickets.pricediff_tasks import pricediff_run_task
+    from tickets.pricediff import services as pricediff
+    from tickets.pricediff.tasks import pricediff_run_task
     from tickets.roles import Role
 
     delay = pricediff_run_task.delay
@@ -150,7 +150,7 @@ def csv_file(total: int) -> bytes:
 
 
 def _job(batch_id: int, results) -> None:
-    from tickets.pricediff_tasks import pricediff_run_task
+    from tickets.pricediff.tasks import pricediff_run_task
 
     with counting_queries() as queries:
         pricediff_run_task(batch_id)  # the task function itself; its continuations run inline (eager)
@@ -207,9 +207,9 @@ def main(argv=None) -> int:
     from django.core.management import call_command
 
     from orders.models import PriceDiffBatch, PriceDiffRow, Refund
-    from tickets import pricediff
     from tickets.models import Subtask, Ticket
-    from tickets.pricediff_tasks import pricediff_run_task
+    from tickets.pricediff import services as pricediff
+    from tickets.pricediff.tasks import pricediff_run_task
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()

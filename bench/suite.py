@@ -371,7 +371,7 @@ def inprocess_queries(client, path: str, *, expect: int = 200) -> list[dict]:
 
 def _pricediff_job(batch_id: int, seconds: float, results) -> None:
     from bench.pricediff import counting_queries
-    from tickets import pricediff
+    from tickets.pricediff import services as pricediff
 
     with counting_queries() as queries:
         pricediff.pricediff_run(batch_id=batch_id, seconds=seconds)
@@ -784,7 +784,7 @@ class Suite:
 
         from bench import pricediff as pricediff_bench
         from orders.models import PriceDiffBatch
-        from tickets import pricediff
+        from tickets.pricediff import services as pricediff
 
         rows = self.args.pricediff_rows
         with self.phase(f"price-difference orders ({rows:,})"):

@@ -21,6 +21,11 @@ def pytest_collection_modifyitems(config, items):
         "browser": not os.path.exists("/usr/bin/chromium"),
     }
     for item in items:
+        db_marker = item.get_closest_marker("django_db")
+        if db_marker and db_marker.kwargs.get("transaction") and not db_marker.kwargs.get("serialized_rollback"):
+            # A transactional test flushes the database; without the rollback it takes the groups and
+            # content types the migrations made with it, and the tests after it fail.
+            raise pytest.UsageError(f"{item.nodeid}: transaction=True needs serialized_rollback=True")
         for marker, is_missing in missing.items():
             if marker in item.keywords and is_missing:
                 if REQUIRE_SERVICES:

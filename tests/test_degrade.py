@@ -31,11 +31,12 @@ from aftersales.throttling import AnonRateThrottle, UserRateThrottle
 from orders.models import PriceDiffBatch
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, make_user
 from tests.playbook.test_pricediff import csv_bytes, line, upload
-from tickets import pricediff, services
+from tickets import services
 from tickets.intake import sign
 from tickets.models import IntakeSource, Ticket
 from tickets.portal.links import customer_link_issue
-from tickets.pricediff_tasks import STALLED_AFTER_SECONDS, pricediff_resume_stalled_task, pricediff_run_task
+from tickets.pricediff import services as pricediff
+from tickets.pricediff.tasks import STALLED_AFTER_SECONDS, pricediff_resume_stalled_task, pricediff_run_task
 from tickets.tasks import auto_close_task
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once

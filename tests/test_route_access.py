@@ -37,7 +37,7 @@ from django.utils import timezone
 from customers.models import Customer
 from orders.models import Order, PriceDiffBatch, Refund
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, UserFactory, make_user
-from tickets import playbook, pricediff, services
+from tickets import playbook, services
 from tickets.followup.models import FollowUp, SatisfactionSurvey
 from tickets.knowledge import services as knowledge
 from tickets.knowledge.models import KnowledgeArticle
@@ -54,6 +54,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.portal.links import customer_link_issue
+from tickets.pricediff import services as pricediff
 from tickets.subtasks import subtask_create
 from tickets.workflow import ticket_transition
 

@@ -38,9 +38,9 @@ def auto_close_task(self) -> int:
 
 @shared_task(bind=True, acks_late=True, **RETRY)
 def incident_detect_task(self) -> int:
-    from .incidents import incident_detect
+    from .incidents.services import incident_detect
 
     return len(incident_detect())
 
 
-import tickets.pricediff_tasks  # noqa
+import tickets.pricediff.tasks  # noqa

@@ -1,7 +1,8 @@
 from django.urls import include, path
 
-from . import incident_views, views
+from . import views
 from .followup import views as followup_views
+from .incidents import views as incident_views
 
 app_name = "tickets"
 
@@ -37,7 +38,7 @@ urlpatterns = [
     path("subtasks/<int:pk>/act/", views.subtask_act, name="subtask_act"),
     path("subtasks/<int:pk>/goods/", views.subtask_goods, name="subtask_goods"),
     path("notifications/", views.notifications, name="notifications"),
-    path("price-differences/", include("tickets.pricediff_urls")),
+    path("price-differences/", include("tickets.pricediff.urls")),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
     path("", include("tickets.knowledge.urls")),
     path("reports/", include("tickets.reports.urls")),

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from customers.services import Caller
 from orders.models import ReturnShipment
 
-from . import assignment, playbook, pricediff, services, subtasks
+from . import assignment, playbook, services, subtasks
 from .dashboard import dashboard_figures
 from .filters import QUEUE_LABELS, Queue, TicketFilter, queue_counts, queue_filter
 from .forms import (
@@ -42,7 +42,7 @@ from .forms import (
     TransitionForm,
     desk_workers,
 )
-from .incidents import incidents_of_ticket
+from .incidents.services import incidents_of_ticket
 from .models import ApprovalRequest, Attachment, Notification, Subtask, Ticket
 from .notifications import notification_mark_read
 from .policies import (
@@ -66,6 +66,7 @@ from .policies import (
     ticket_get_for_user,
     tickets_visible_to,
 )
+from .pricediff import services as pricediff
 from .replies import render_reply, reply_placeholders, templates_for
 from .selectors import (
     customer_recent_tickets,

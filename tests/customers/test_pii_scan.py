@@ -41,9 +41,9 @@ from customers.masking import mask_name, mask_phone
 from customers.models import Customer
 from customers.services import SHOP_ACCOUNT
 from orders.models import Order, OrderItem, PriceDiffBatch
-from tickets import pricediff
 from tickets.api.urls import router
 from tickets.models import Subtask, Ticket
+from tickets.pricediff import services as pricediff
 from tickets.reports.queries import REPORTS
 from tickets.sla.sweep import notifications_send_emails, subtask_sweep
 

@@ -18,10 +18,10 @@ from rest_framework.test import APIClient
 from orders.models import Order
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tests.threads import run_together
-from tickets import incidents as incident_services
 from tickets import services
 from tickets.events import EventAction
-from tickets.incidents import (
+from tickets.incidents import services as incident_services
+from tickets.incidents.services import (
     incident_confirm,
     incident_detect,
     incident_open_proactive,

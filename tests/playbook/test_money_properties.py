@@ -22,7 +22,7 @@ from orders.services import refund_mark_failed, refund_request
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tests.playbook.test_pricediff import csv_bytes
 from tests.threads import run_together
-from tickets import pricediff
+from tickets.pricediff import services as pricediff
 
 CENT = Decimal("0.01")
 COUNTING = money.COUNTING

@@ -16,8 +16,9 @@ from orders.models import PriceDiffBatch, PriceDiffRow, Refund, Shipment
 from orders.services import refund_request
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tests.playbook.test_pricediff import csv_bytes
-from tickets import playbook, pricediff, services
+from tickets import playbook, services
 from tickets.models import ApprovalRequest, Notification, Subtask, Ticket, TicketEvent
+from tickets.pricediff import services as pricediff
 from tickets.workflow import ticket_transition
 
 pytestmark = pytest.mark.django_db

@@ -16,9 +16,9 @@ from openpyxl import Workbook
 from orders.models import PriceDiffBatch, PriceDiffRow, Refund
 from orders.services import refund_request
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
-from tickets import pricediff
 from tickets.models import Subtask, Ticket
-from tickets.pricediff_tasks import pricediff_run_task
+from tickets.pricediff import services as pricediff
+from tickets.pricediff.tasks import pricediff_run_task
 
 pytestmark = pytest.mark.django_db
 

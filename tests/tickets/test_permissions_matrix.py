@@ -23,9 +23,10 @@ from rest_framework.test import APIClient
 from customers.models import Customer
 from orders.models import PriceDiffBatch, Refund
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, UserFactory, make_user
-from tickets import playbook, pricediff, services
+from tickets import playbook, services
 from tickets.assignment import ticket_take
 from tickets.models import ApprovalRequest, Department, Incident, Status, Subtask, Ticket, TicketEvent
+from tickets.pricediff import services as pricediff
 from tickets.subtasks import subtask_create
 from tickets.workflow import ticket_transition
 

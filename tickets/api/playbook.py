@@ -9,7 +9,8 @@ from rest_framework.response import Response
 
 from aftersales.api import StrictInput
 
-from .. import incidents, playbook
+from .. import playbook
+from ..incidents import services as incidents
 from ..models import ApprovalRequest, Channel, Incident, Solution
 from ..policies import (
     approval_get_for_user,

@@ -43,13 +43,13 @@ from orders.models import Order, OrderItem, PriceDiffBatch, PriceDiffRow, Refund
 from orders.money import COUNTING, ZERO
 from orders.services import refund_request
 
-from .events import event_record
-from .models import Category, Channel, Department, Subtask, Ticket, TicketType
-from .notifications import Notification
-from .policies import is_finance_staff, is_supervisor
-from .services import ticket_create
-from .subtasks import subtask_create
-from .workflow import Action, ticket_transition
+from ..events import event_record
+from ..models import Category, Channel, Department, Subtask, Ticket, TicketType
+from ..notifications import Notification
+from ..policies import is_finance_staff, is_supervisor
+from ..services import ticket_create
+from ..subtasks import subtask_create
+from ..workflow import Action, ticket_transition
 
 Row = PriceDiffRow.Status
 BatchStatus = PriceDiffBatch.Status
@@ -544,7 +544,7 @@ def pricediff_execute(*, batch: PriceDiffBatch, actor) -> PriceDiffBatch:
 
 
 def _batch_start(batch: PriceDiffBatch) -> PriceDiffBatch:
-    from .pricediff_tasks import pricediff_run_task
+    from .tasks import pricediff_run_task
 
     PriceDiffBatch.status_flow.move(batch, BatchStatus.RUNNING, started_at=timezone.now())
     batch_id = batch.pk
@@ -584,7 +584,7 @@ def _approvers_notify(batch: PriceDiffBatch, actor) -> None:
     """Every supervisor but the uploader, and finance, get one notice on the batch's ticket."""
     from django.contrib.auth import get_user_model
 
-    from .roles import Role
+    from ..roles import Role
 
     ticket = _batch_ticket(batch)
     event_record(

@@ -11,11 +11,11 @@ from django.views.decorators.http import require_POST
 
 from orders.selectors import orders_logistics_stalled, orders_shipping_overdue
 
-from . import incidents
-from .models import Incident, ReplyTemplate
-from .policies import can_watch_shipping, ensure_incident_manager, incident_get_for_user
-from .selectors import ticket_list
-from .views import desk_required
+from ..models import Incident, ReplyTemplate
+from ..policies import can_watch_shipping, ensure_incident_manager, incident_get_for_user
+from ..selectors import ticket_list
+from ..views import desk_required
+from . import services as incidents
 from .watch import orders_inform
 
 PAGE_ORDERS = 50  # affected and excluded orders listed on the page; the counts cover them all

@@ -6,10 +6,10 @@ from django.utils.translation import gettext as _
 
 from orders.models import Order
 
-from .incidents import BulkReport
-from .models import OPEN_STATUSES, Category, Channel, Message, ReplyTemplate, Ticket
-from .replies import render_reply, reply_placeholders
-from .services import message_add, ticket_create
+from ..models import OPEN_STATUSES, Category, Channel, Message, ReplyTemplate, Ticket
+from ..replies import render_reply, reply_placeholders
+from ..services import message_add, ticket_create
+from .services import BulkReport
 
 
 def orders_inform(*, order_ids: list[int], actor, template: ReplyTemplate, reason: str) -> BulkReport:

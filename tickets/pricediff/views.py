@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from . import pricediff
-from .policies import can_run_price_differences
+from ..policies import can_run_price_differences
+from . import services as pricediff
 
 
 class DecisionForm(forms.Form):

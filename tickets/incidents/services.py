@@ -22,11 +22,11 @@ from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderItem, Product
 
-from .events import EventAction, event_build, events_record
-from .models import OPEN_STATUSES, Channel, Incident, IncidentContact, Message, Ticket, TicketEvent
-from .replies import render_reply, reply_placeholders
-from .services import message_add, ticket_create
-from .workflow import Action, TransitionRefused, ticket_transition
+from ..events import EventAction, event_build, events_record
+from ..models import OPEN_STATUSES, Channel, Incident, IncidentContact, Message, Ticket, TicketEvent
+from ..replies import render_reply, reply_placeholders
+from ..services import message_add, ticket_create
+from ..workflow import Action, TransitionRefused, ticket_transition
 
 
 class IncidentRefused(ValidationError):
