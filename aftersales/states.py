@@ -25,6 +25,17 @@ class ActionRefused(Exception):
         super().__init__(message)
 
 
+class StaleVersion(Exception):
+    """The writer saw an older version of the ticket or subtask than the one stored now."""
+
+    def __init__(self, *, current: int, expected: int):
+        self.current, self.expected = current, expected
+        super().__init__(
+            _("Someone else changed this in the meantime (your version %(expected)d, now %(current)d). "
+              "Reload and try again.") % {"expected": expected, "current": current}
+        )
+
+
 class StatusFlow:
     def __init__(self, moves: Mapping[str, Iterable[str]]):
         self.moves = {target: frozenset(sources) for target, sources in moves.items()}

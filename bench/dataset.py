@@ -873,7 +873,7 @@ def _load_reference(conn, seed: int, now: int) -> dict:
             raise RuntimeError(f"migrations no longer create groups {missing} / departments {missing_departments}")
         cursor.execute("SELECT count(*) FROM tickets_slapolicy WHERE is_active AND NOT big_promo_only")
         if cursor.fetchone()[0] == 0:
-            # The app would run without SLA; the benches want clocks: a catch-all like migration 0004's.
+            # The app would run without SLA; the benches want clocks: a catch-all like tickets migration 0002_defaults'.
             cursor.execute("INSERT INTO tickets_businesscalendar (name, time_zone, updated_at) "
                            "VALUES ('bench 7×24', 'Asia/Shanghai', now()) RETURNING id")
             calendar_id = cursor.fetchone()[0]
@@ -1157,7 +1157,7 @@ def _search_text(*fields: str) -> str:
     words, product names, defects) where whole descriptions rarely do (order numbers, phones, amounts)."""
     import jieba
 
-    from tickets.knowledge.search import search_words
+    from aftersales.words import search_words
 
     words = []
     for text in fields:

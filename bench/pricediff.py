@@ -121,8 +121,8 @@ def confirm_and_approve(batch, supervisor):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from orders.models import PriceDiffBatch
     from tickets.pricediff import services as pricediff
+    from tickets.pricediff.models import PriceDiffBatch
     from tickets.pricediff.tasks import pricediff_run_task
     from tickets.roles import Role
 
@@ -206,9 +206,10 @@ def main(argv=None) -> int:
     django.setup()
     from django.core.management import call_command
 
-    from orders.models import PriceDiffBatch, PriceDiffRow, Refund
+    from orders.models import Refund
     from tickets.models import Subtask, Ticket
     from tickets.pricediff import services as pricediff
+    from tickets.pricediff.models import PriceDiffBatch, PriceDiffRow
     from tickets.pricediff.tasks import pricediff_run_task
 
     call_command("migrate", verbosity=0)
@@ -219,7 +220,7 @@ def main(argv=None) -> int:
           f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
 
     phases: dict[str, float] = {}
-    for name in ("_read_rows", "_validate", "_batch_store"):
+    for name in ("read_rows", "validate_rows", "_batch_store"):
         timed(pricediff, name, phases)
     figures = {"rows": args.rows, "file_mb": round(len(content) / 2**20, 2)}
 

@@ -783,8 +783,8 @@ class Suite:
         from django.contrib.auth import get_user_model
 
         from bench import pricediff as pricediff_bench
-        from orders.models import PriceDiffBatch
         from tickets.pricediff import services as pricediff
+        from tickets.pricediff.models import PriceDiffBatch
 
         rows = self.args.pricediff_rows
         with self.phase(f"price-difference orders ({rows:,})"):
@@ -794,7 +794,7 @@ class Suite:
             content = pricediff_bench.csv_file(rows)
         preview: dict = {}
         phases: dict[str, float] = {}
-        for name in ("_read_rows", "_validate", "_batch_store"):
+        for name in ("read_rows", "validate_rows", "_batch_store"):
             pricediff_bench.timed(pricediff, name, phases)
 
         def run_preview() -> dict:

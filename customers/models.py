@@ -39,7 +39,12 @@ class Customer(QuickChoiceLabels):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["platform"], name="customer_platform_idx")]  # queue filter by platform
+        indexes = [
+            models.Index(fields=["platform"], name="customer_platform_idx"),  # queue filter by platform
+            # The queue's search looks customers up by exact name and exact platform account.
+            models.Index(fields=["name"], name="customer_name_idx"),
+            models.Index(fields=["platform_account"], name="customer_platform_account_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["platform", "platform_account"],

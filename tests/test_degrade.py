@@ -28,7 +28,6 @@ from aftersales import cache as fail_open
 from aftersales.cache import FailOpenRedisCache
 from aftersales.celery import app, enqueue
 from aftersales.throttling import AnonRateThrottle, UserRateThrottle
-from orders.models import PriceDiffBatch
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, make_user
 from tests.playbook.test_pricediff import csv_bytes, line, upload
 from tickets import services
@@ -36,6 +35,7 @@ from tickets.intake import sign
 from tickets.models import IntakeSource, Ticket
 from tickets.portal.links import customer_link_issue
 from tickets.pricediff import services as pricediff
+from tickets.pricediff.models import PriceDiffBatch
 from tickets.pricediff.tasks import STALLED_AFTER_SECONDS, pricediff_resume_stalled_task, pricediff_run_task
 from tickets.tasks import auto_close_task
 

@@ -35,9 +35,9 @@ from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 
 from customers.models import Customer
-from orders.models import Order, PriceDiffBatch, Refund
+from orders.models import Order, Refund
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, UserFactory, make_user
-from tickets import playbook, services
+from tickets import services
 from tickets.followup.models import FollowUp, SatisfactionSurvey
 from tickets.knowledge import services as knowledge
 from tickets.knowledge.models import KnowledgeArticle
@@ -53,8 +53,10 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.playbook import services as playbook
 from tickets.portal.links import customer_link_issue
 from tickets.pricediff import services as pricediff
+from tickets.pricediff.models import PriceDiffBatch
 from tickets.subtasks import subtask_create
 from tickets.workflow import ticket_transition
 

@@ -1,8 +1,9 @@
 """Supervisor dashboard figures, aggregated in the database (constant queries, no loops over tickets).
 
 Live figures (open by status, workload, at risk, breached, today's intake) read only open tickets or today's
-rows through the partial indexes of migration 0019. The 14-day charts read ~100k rows at big-promo rates and
-need not be to the second: they are cached for CHART_CACHE_SECONDS and the page says when they were computed.
+rows through the partial indexes on Ticket (tickets/models/ticket.py). The 14-day charts read ~100k rows at
+big-promo rates and need not be to the second: they are cached for CHART_CACHE_SECONDS and the page says
+when they were computed.
 """
 
 import logging

@@ -13,10 +13,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from aftersales.filters import AnyIdFilter, ApiFilterSet
+from aftersales.timezone import shop_timezone
 from customers.models import Platform
 
 from .models import OPEN_STATUSES, Category, Channel, Priority, RiskLevel, SLAState, Status, Tag, Ticket, TicketType
-from .reports.queries import shop_timezone
 from .search import tickets_search
 
 

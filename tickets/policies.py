@@ -16,13 +16,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
+from aftersales.web import role_required
 from customers.masking import contact_masked, mask_address
 from customers.models import Customer, Platform
 from customers.services import SHOP_ACCOUNT
 from orders.models import Order
 
-from .knowledge.models import KnowledgeArticle
-from .knowledge.selectors import article_detail, faq_articles
 from .models import ApprovalRequest, Incident, Subtask, Ticket
 from .roles import Role
 from .selectors import ticket_detail
@@ -260,33 +259,6 @@ def ensure_article_writer(user) -> None:
         raise PermissionDenied
 
 
-def articles_visible_to(user, queryset: QuerySet[KnowledgeArticle] | None = None) -> QuerySet[KnowledgeArticle]:
-    queryset = KnowledgeArticle.objects.all() if queryset is None else queryset
-    if can_write_articles(user) or Role.ADMIN in desk_roles(user):
-        return queryset
-    if is_department_staff(user):
-        return queryset.filter(status=KnowledgeArticle.Status.PUBLISHED)
-    return queryset.none()
-
-
-def article_get_for_user(*, user, article_id, for_write: bool = False) -> KnowledgeArticle:
-    try:
-        article = article_detail(articles_visible_to(user)).get(pk=article_id)
-    except (KnowledgeArticle.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-    if for_write:
-        ensure_article_writer(user)
-    return article
-
-
-def faq_article_get(*, article_id) -> KnowledgeArticle:
-    """The public page: a published FAQ article; drafts and internal case articles answer 404."""
-    try:
-        return article_detail(faq_articles()).get(pk=article_id)
-    except (KnowledgeArticle.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-
-
 def can_read_reports(user) -> bool:
     """Supervisors read and export the reports; admins (read-only desk users) may read them too."""
     return is_supervisor(user) or Role.ADMIN in desk_roles(user)
@@ -370,5 +342,10 @@ def can_watch_shipping(user) -> bool:
 
 
 def can_run_price_differences(user) -> bool:
-    """Upload and run a batch: pricediff.pricediff_require_supervisor's rule."""
+    """Upload and run a batch: tickets.pricediff.policies.pricediff_require_supervisor's rule."""
     return is_supervisor(user)
+
+
+# The desk's pages: logged in and holding a desk role (department staff included; each view then checks
+# the object).
+desk_required = role_required(is_desk_user)

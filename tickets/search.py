@@ -8,20 +8,20 @@ index instead, and the branches meet as a UNION of ticket ids that the queryset 
 - ticket number: stored upper-case (AS00001234, given only by tickets/services.py), so the upper-cased
   value is looked up on the unique index: the case-insensitive match of before, index-served;
 - order number: order_external_number_idx, then tickets by their order_id index;
-- phone, platform account, name: the customer indexes (migration 0018 adds name and platform account),
+- phone, platform account, name: the customer indexes (customers.Customer Meta.indexes),
   then tickets by their customer index;
 - words: Chinese has no spaces, so the customer's text is cut by jieba into `search_text` whenever it
   is written (`ticket_search_text`, the same cut as the case library's, tickets/knowledge/search.py)
   and the query is cut the same way; every word must be there. PostgreSQL answers through the GIN
-  index on to_tsvector('simple', search_text) (migration 0018), SQLite (`make run`) by substring.
+  index on to_tsvector('simple', search_text) (tickets migration 0003_postgresql), SQLite (`make run`) by substring.
 """
 
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 
+from aftersales.words import on_postgresql, query_words, search_words
 from customers.models import Customer
 from orders.models import Order
 
-from .knowledge.search import on_postgresql, query_words, search_words
 from .models import Ticket
 
 # The customer's words and the facts recorded from them: what a word search looks in.
@@ -36,7 +36,7 @@ def ticket_search_text(ticket) -> str:
 
 class _HasWords(Func):
     """to_tsvector('simple', search_text) @@ plainto_tsquery('simple', words): exactly the indexed
-    expression of migration 0018, or the planner cannot use the index. An expression, not RawSQL, so
+    expression of tickets migration 0003_postgresql, or the planner cannot use the index. An expression, not RawSQL, so
     the column is written with the alias of whichever (sub)query it ends up in."""
 
     output_field = BooleanField()

@@ -3,6 +3,7 @@ from django.urls import include, path
 from . import views
 from .followup import views as followup_views
 from .incidents import views as incident_views
+from .portal import agent_views as portal_agent_views
 
 app_name = "tickets"
 
@@ -19,7 +20,7 @@ urlpatterns = [
     path("tickets/<int:pk>/summary/", views.ticket_summary, name="summary"),
     path("tickets/<int:pk>/take/", views.ticket_take, name="take"),
     path("tickets/<int:pk>/follow-up/", followup_views.follow_up_new, name="follow_up"),
-    path("tickets/<int:pk>/customer-link/", followup_views.customer_link, name="customer_link"),
+    path("tickets/<int:pk>/customer-link/", portal_agent_views.customer_link, name="customer_link"),
     path("tickets/<int:pk>/assign/", views.ticket_assign, name="assign"),
     path("tickets/<int:pk>/subtasks/", views.subtask_new, name="subtask_new"),
     path("tickets/<int:pk>/solutions/", views.solution_new, name="solution_new"),

@@ -7,7 +7,6 @@ as a message on the same page; nothing was changed.
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
@@ -15,14 +14,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aftersales.web import attempt, redirect_next
 from customers.services import Caller
 from orders.models import ReturnShipment
 
-from . import assignment, playbook, services, subtasks
+from . import assignment, services, subtasks
 from .dashboard import dashboard_figures
 from .filters import QUEUE_LABELS, Queue, TicketFilter, queue_counts, queue_filter
 from .forms import (
@@ -45,6 +44,7 @@ from .forms import (
 from .incidents.services import incidents_of_ticket
 from .models import ApprovalRequest, Attachment, Notification, Subtask, Ticket
 from .notifications import notification_mark_read
+from .playbook import services as playbook
 from .policies import (
     approval_get_for_user,
     can_assign,
@@ -56,8 +56,8 @@ from .policies import (
     can_take,
     can_work_subtask,
     department_id_of,
+    desk_required,
     is_department_staff,
-    is_desk_user,
     sees_full_tickets,
     sees_unmasked_pii,
     subtask_get_for_user,
@@ -66,7 +66,7 @@ from .policies import (
     ticket_get_for_user,
     tickets_visible_to,
 )
-from .pricediff import services as pricediff
+from .pricediff.selectors import pricediff_batch_of_ticket
 from .replies import render_reply, reply_placeholders, templates_for
 from .selectors import (
     customer_recent_tickets,
@@ -81,35 +81,6 @@ from .suggestions import reason_labels
 from .workflow import ACTION_LABELS, StaleVersion, TransitionRefused, available_actions, ticket_transition
 
 PAGE_SIZE = 50
-
-
-def desk_required(view):
-    """Logged in and holding a desk role; everyone else is refused."""
-
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not is_desk_user(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
-
-
-def _attempt(request, action: Callable, success: str) -> bool:
-    """Run one service call; show its refusal to the user instead of an error page."""
-    try:
-        action()
-    except (TransitionRefused, StaleVersion) as refused:
-        messages.error(request, str(refused))
-        return False
-    except ValidationError as error:
-        for text in error.messages:
-            messages.error(request, text)
-        return False
-    messages.success(request, success)
-    return True
 
 
 # Agent workspace -----------------------------------------------------------------------------
@@ -171,7 +142,7 @@ def ticket_new(request):
                 affected_items=data.get("affected_items") or [], evidence=data.get("evidence"), **facts,
             )
 
-        if _attempt(request, intake, _("Ticket created.")):
+        if attempt(request, intake, _("Ticket created.")):
             return redirect("tickets:detail", pk=created["ticket"].pk)
     matches = orders_with_history(order.external_number) if order else []
     return render(request, "tickets/new.html", {"form": form, "matches": matches})
@@ -278,18 +249,6 @@ def _back(pk):
     return redirect(reverse("tickets:detail", args=[pk]))
 
 
-def _redirect_next(request, default: str):
-    """Back to the page the form came from (`next`) when it is a path on this site, else to `default`.
-    Any other address would make the desk an open redirect (a trusted link that lands on a phishing page);
-    a bare view name is refused too (redirect() would try to reverse it and fail)."""
-    target = request.POST.get("next", "")
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(default)
-
-
 @require_POST
 @desk_required
 def ticket_reply(request, pk):
@@ -297,7 +256,7 @@ def ticket_reply(request, pk):
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         data = form.cleaned_data
-        _attempt(request, lambda: services.message_add_with_attachment(
+        attempt(request, lambda: services.message_add_with_attachment(
             ticket=ticket, actor=request.user, direction=data["direction"], body=data["body"],
             upload=data.get("attachment")), _("Saved."))
     else:
@@ -370,7 +329,7 @@ def ticket_take(request, pk):
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
     if not can_take(request.user):
         raise PermissionDenied
-    _attempt(request, lambda: assignment.ticket_take(ticket=ticket, actor=request.user), _("The ticket is yours."))
+    attempt(request, lambda: assignment.ticket_take(ticket=ticket, actor=request.user), _("The ticket is yours."))
     return _back(pk)
 
 
@@ -383,10 +342,10 @@ def ticket_assign(request, pk):
     form = AssignForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        _attempt(request, lambda: assignment.ticket_assign(
+        attempt(request, lambda: assignment.ticket_assign(
             ticket=ticket, actor=request.user, assignee=data["assignee"], reason=data["reason"],
             expected_version=data["version"]), _("Assignment saved."))
-    return _redirect_next(request, reverse("tickets:detail", args=[pk]))
+    return redirect_next(request, reverse("tickets:detail", args=[pk]))
 
 
 @require_POST
@@ -395,7 +354,7 @@ def subtask_new(request, pk):
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
     form = SubtaskForm(request.POST)
     if form.is_valid():
-        _attempt(request, lambda: subtasks.subtask_create(ticket=ticket, actor=request.user, **form.cleaned_data),
+        attempt(request, lambda: subtasks.subtask_create(ticket=ticket, actor=request.user, **form.cleaned_data),
                  _("Handed to the department."))
     else:
         messages.error(request, _("Choose a department and say what is needed."))
@@ -418,7 +377,7 @@ def solution_new(request, pk):
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
     form = SolutionForm(request.POST)
     if form.is_valid():
-        _attempt(request, lambda: playbook.solution_propose(ticket=ticket, actor=request.user, **form.cleaned_data),
+        attempt(request, lambda: playbook.solution_propose(ticket=ticket, actor=request.user, **form.cleaned_data),
                  _("Solution proposed."))
     else:
         messages.error(request, _("Check the solution's fields."))
@@ -432,7 +391,7 @@ def solution_confirm(request, pk, solution_pk):
     solution = get_object_or_404(ticket.solutions, pk=solution_pk)
     form = ConfirmSolutionForm(request.POST)
     if form.is_valid():
-        _attempt(request, lambda: playbook.solution_confirm(solution=solution, actor=request.user,
+        attempt(request, lambda: playbook.solution_confirm(solution=solution, actor=request.user,
                                                             **form.cleaned_data), _("Agreement recorded."))
     else:
         messages.error(request, _("Record the channel and the exact words agreed."))
@@ -491,7 +450,7 @@ def bulk_action(request):
     form = BulkActionForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        _attempt(request, lambda: services.tickets_bulk_update(
+        attempt(request, lambda: services.tickets_bulk_update(
             ticket_ids=data["tickets"], actor=request.user, action=data["action"], assignee=data.get("assignee"),
             priority=data.get("priority"), tag=data.get("tag"), reason=data.get("reason") or ""),
             _("Bulk action applied."))
@@ -499,7 +458,7 @@ def bulk_action(request):
         for errors in form.errors.values():
             for text in errors:
                 messages.error(request, text)
-    return _redirect_next(request, reverse("tickets:queue"))
+    return redirect_next(request, reverse("tickets:queue"))
 
 
 # Department inbox -------------------------------------------------------------------------------------
@@ -544,7 +503,7 @@ def _subtask_page(request, subtask: Subtask, *, form=None, status: int = 200):
         "inspection_choices": ReturnShipment.Inspection.choices,
         "disposition_choices": ReturnShipment.Disposition.choices,
         "attachments": list(subtask.attachments.all()),
-        "pricediff_batch": pricediff.pricediff_batch_of_ticket(ticket),
+        "pricediff_batch": pricediff_batch_of_ticket(ticket),
     }, status=status)
 
 
@@ -555,11 +514,11 @@ def subtask_goods(request, pk):
     subtask = subtask_get_for_user(user=request.user, subtask_id=pk, for_work=True)
     post = request.POST
     if subtask.return_shipment_id:
-        _attempt(request, lambda: playbook.warehouse_inspect_return(
+        attempt(request, lambda: playbook.warehouse_inspect_return(
             subtask=subtask, actor=request.user, inspection=post.get("inspection", ""),
             disposition=post.get("disposition", ""), note=post.get("note", "")), _("Inspection recorded."))
     else:
-        _attempt(request, lambda: playbook.warehouse_ship_replacement(
+        attempt(request, lambda: playbook.warehouse_ship_replacement(
             subtask=subtask, actor=request.user, carrier=post.get("carrier", ""),
             tracking_number=post.get("tracking_number", "")), _("Shipment recorded."))
     return redirect("tickets:subtask", pk=pk)
@@ -588,7 +547,7 @@ def subtask_act(request, pk):
             messages.error(request, text)
     else:
         messages.success(request, _("Subtask updated."))
-    return _redirect_next(request, reverse("tickets:subtask", args=[pk]))
+    return redirect_next(request, reverse("tickets:subtask", args=[pk]))
 
 
 # Notifications ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.states import ActionRefused
+from aftersales.states import ActionRefused, StaleVersion
 
 from .events import EventAction, event_record
 from .followup.selectors import close_outcome_of
@@ -57,17 +57,6 @@ class TransitionRefused(ActionRefused):
             _("Cannot %(action)s a ticket that is %(status)s: %(reason)s")
             % {"action": _label(ACTION_LABELS, action), "status": _label(STATUS_LABELS, status), "reason": reason},
             status=status, action=action, reason=reason,
-        )
-
-
-class StaleVersion(Exception):
-    """The writer saw an older version of the ticket or subtask than the one stored now."""
-
-    def __init__(self, *, current: int, expected: int):
-        self.current, self.expected = current, expected
-        super().__init__(
-            _("Someone else changed this in the meantime (your version %(expected)d, now %(current)d). "
-              "Reload and try again.") % {"expected": expected, "current": current}
         )
 
 

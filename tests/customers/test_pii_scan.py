@@ -40,10 +40,12 @@ from openpyxl import load_workbook
 from customers.masking import mask_name, mask_phone
 from customers.models import Customer
 from customers.services import SHOP_ACCOUNT
-from orders.models import Order, OrderItem, PriceDiffBatch
+from orders.models import Order, OrderItem
 from tickets.api.urls import router
 from tickets.models import Subtask, Ticket
 from tickets.pricediff import services as pricediff
+from tickets.pricediff.models import PriceDiffBatch
+from tickets.pricediff.upload import price_protection_days
 from tickets.reports.queries import REPORTS
 from tickets.sla.sweep import notifications_send_emails, subtask_sweep
 
@@ -68,7 +70,7 @@ class Demo:
 def _price_difference_batches(supervisor, settings, on_commit) -> None:
     """Two batches over demo orders: one run (finance gets its payment subtask and report), one held
     for a second person's approval (finance is notified)."""
-    window_start = timezone.now() - timedelta(days=pricediff.price_protection_days() - 1)
+    window_start = timezone.now() - timedelta(days=price_protection_days() - 1)
     items = (OrderItem.objects.filter(order__placed_at__gte=window_start)
              .exclude(order__status=Order.Status.CANCELLED).select_related("order", "product").order_by("id"))
     rows = [(item.order.external_number, item.product.sku, f"{item.paid_amount / item.quantity - 10:.2f}", "618 降价")

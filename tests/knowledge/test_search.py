@@ -4,8 +4,8 @@ search (GIN index article_search_idx) or SQLite's substring match finds them."""
 import pytest
 from django.db import connection
 
+from aftersales.words import on_postgresql, query_words, search_words
 from tests.knowledge.conftest import make_article
-from tickets.knowledge.search import on_postgresql, query_words, search_words
 from tickets.knowledge.selectors import articles_search
 
 

@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from orders import money
-from orders.models import OrderItem, PriceDiffBatch, Refund
+from orders.models import OrderItem, Refund
 from orders.services import refund_mark_failed, refund_request
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tests.playbook.test_pricediff import csv_bytes
 from tests.threads import run_together
 from tickets.pricediff import services as pricediff
+from tickets.pricediff.models import PriceDiffBatch
 
 CENT = Decimal("0.01")
 COUNTING = money.COUNTING

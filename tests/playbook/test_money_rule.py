@@ -12,13 +12,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders import money
-from orders.models import PriceDiffBatch, PriceDiffRow, Refund, Shipment
+from orders.models import Refund, Shipment
 from orders.services import refund_request
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tests.playbook.test_pricediff import csv_bytes
-from tickets import playbook, services
+from tickets import services
 from tickets.models import ApprovalRequest, Notification, Subtask, Ticket, TicketEvent
+from tickets.playbook import services as playbook
 from tickets.pricediff import services as pricediff
+from tickets.pricediff.models import PriceDiffBatch, PriceDiffRow
 from tickets.workflow import ticket_transition
 
 pytestmark = pytest.mark.django_db

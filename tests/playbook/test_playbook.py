@@ -9,8 +9,9 @@ from orders.models import Refund, ReturnShipment, Shipment
 from orders.money import refundable_amount
 from orders.services import refund_mark_paid, refund_request
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, make_user
-from tickets import playbook, services
+from tickets import services
 from tickets.models import ApprovalRequest, Notification, Solution, Subtask, TicketEvent
+from tickets.playbook import services as playbook
 from tickets.subtasks import subtask_complete, subtask_reject
 from tickets.workflow import ticket_transition
 

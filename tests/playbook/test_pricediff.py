@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
 
-from orders.models import PriceDiffBatch, PriceDiffRow, Refund
+from orders.models import Refund
 from orders.services import refund_request
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tickets.models import Subtask, Ticket
 from tickets.pricediff import services as pricediff
+from tickets.pricediff.models import PriceDiffBatch, PriceDiffRow
 from tickets.pricediff.tasks import pricediff_run_task
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, mak
 from tickets import services
 from tickets.followup.models import SatisfactionSurvey
 from tickets.models import Message, Solution, Status, Ticket, TicketEvent
-from tickets.playbook import solution_propose
+from tickets.playbook.services import solution_propose
 from tickets.portal.links import customer_link_issue
 from tickets.workflow import ticket_transition
 

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, make_user
 from tests.tickets.test_uploads import PNG
-from tickets import playbook, services
+from tickets import services
 from tickets.followup.models import SatisfactionSurvey
 from tickets.models import Attachment, Channel, Message, Solution, Status, Ticket
+from tickets.playbook import services as playbook
 from tickets.portal.links import LinkExpired, LinkInvalid, customer_link_issue, ticket_for_link
 from tickets.workflow import ticket_transition
 

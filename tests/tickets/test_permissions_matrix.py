@@ -21,12 +21,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from orders.models import PriceDiffBatch, Refund
+from orders.models import Refund
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, UserFactory, make_user
-from tickets import playbook, services
+from tickets import services
 from tickets.assignment import ticket_take
 from tickets.models import ApprovalRequest, Department, Incident, Status, Subtask, Ticket, TicketEvent
+from tickets.playbook import services as playbook
 from tickets.pricediff import services as pricediff
+from tickets.pricediff.models import PriceDiffBatch
 from tickets.subtasks import subtask_create
 from tickets.workflow import ticket_transition
 

@@ -1,12 +1,10 @@
 """`Ticket.search_text` (tickets/search.py): the customer's words cut by jieba, written wherever those words
 are written (intake, classification, the API's PATCH) and filled for existing tickets by migration 0018."""
 
-import importlib
 
 import pytest
-from django.apps import apps
 
-from tests.factories import CustomerFactory, TicketFactory
+from tests.factories import CustomerFactory
 from tickets import services
 from tickets.models import Ticket
 from tickets.search import ticket_search_text
@@ -69,15 +67,3 @@ def test_api_patch_of_the_description_rewrites_search_text(agent):
     assert "search_text" not in response.json()  # internal: not part of the API
     words = Ticket.objects.get(pk=ticket.pk).search_text.split()
     assert "加热" in words and "漏水" not in words
-
-
-def test_migration_fills_search_text_of_existing_tickets(monkeypatch):
-    migration = importlib.import_module("tickets.migrations.0018_ticket_search")
-    monkeypatch.setattr(migration, "BATCH", 2)  # several batches and a partial last one
-    tickets = [TicketFactory(description=text) for text in ("底部漏水", "尺码不对", "严重掉色", "屏幕有划痕", "开线了")]
-    assert all(t.search_text == "" for t in Ticket.objects.all())
-
-    migration.fill_search_text(apps, None)
-
-    for ticket in tickets:
-        assert Ticket.objects.get(pk=ticket.pk).search_text == ticket_search_text(ticket) != ""

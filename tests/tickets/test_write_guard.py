@@ -8,9 +8,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, make_user
 from tests.tickets.test_uploads import PNG
-from tickets import assignment, playbook, services
+from tickets import assignment, services
 from tickets.followup.services import follow_up_record, survey_submit
 from tickets.models import Department, Message, Solution, Status, Subtask, Ticket, TicketEvent
+from tickets.playbook import services as playbook
 from tickets.subtasks import subtask_act, subtask_create
 from tickets.workflow import StaleVersion, TicketReadOnly, ticket_transition
 

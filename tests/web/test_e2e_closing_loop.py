@@ -16,8 +16,9 @@ from django.utils.translation import gettext
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tests.tickets.test_uploads import PNG
 from tests.web.test_e2e_browser import ARTIFACTS, Visit, _missing, expect, pytestmark  # noqa: F401
-from tickets import playbook, services
+from tickets import services
 from tickets.models import CloseOutcome, KnowledgeArticle, Solution, Status, Ticket
+from tickets.playbook import services as playbook
 from tickets.subtasks import subtask_complete, subtask_start
 from tickets.workflow import ticket_transition
 

@@ -13,11 +13,12 @@ import pytest
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from orders.models import PriceDiffBatch, Refund
+from orders.models import Refund
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tests.playbook.test_pricediff import csv_bytes
 from tests.web.test_e2e_browser import Visit, _missing, expect, pytestmark  # noqa: F401
 from tickets.models import Subtask
+from tickets.pricediff.models import PriceDiffBatch
 
 PASSWORD = "money-e2e-2026"
 PHONE = {"width": 390, "height": 844}

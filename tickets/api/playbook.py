@@ -9,9 +9,9 @@ from rest_framework.response import Response
 
 from aftersales.api import StrictInput
 
-from .. import playbook
 from ..incidents import services as incidents
 from ..models import ApprovalRequest, Channel, Incident, Solution
+from ..playbook import services as playbook
 from ..policies import (
     approval_get_for_user,
     approvals_visible_to,

@@ -12,9 +12,8 @@ from django.views.decorators.http import require_POST
 from orders.selectors import orders_logistics_stalled, orders_shipping_overdue
 
 from ..models import Incident, ReplyTemplate
-from ..policies import can_watch_shipping, ensure_incident_manager, incident_get_for_user
+from ..policies import can_watch_shipping, desk_required, ensure_incident_manager, incident_get_for_user
 from ..selectors import ticket_list
-from ..views import desk_required
 from . import services as incidents
 from .watch import orders_inform
 

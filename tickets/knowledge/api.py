@@ -18,9 +18,10 @@ from rest_framework.response import Response
 from aftersales.api import StrictInput, StrictPageSize
 
 from ..models import Category, TicketType
-from ..policies import article_get_for_user, articles_visible_to, ensure_article_writer, ticket_get_for_user
+from ..policies import ensure_article_writer, ticket_get_for_user
 from . import services
 from .models import KnowledgeArticle
+from .policies import article_get_for_user, articles_visible_to
 from .selectors import articles_search
 
 MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger cannot name a row

@@ -1,7 +1,7 @@
 """Reads of the case library: search, the public FAQ, and what to suggest on a ticket page.
 
 Access is not decided here: views and the API narrow these querysets with
-`tickets.policies.articles_visible_to` (or use `faq_articles` for the public page).
+`tickets.knowledge.policies.articles_visible_to` (or use `faq_articles` for the public page).
 """
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When

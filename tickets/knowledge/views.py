@@ -13,18 +13,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..policies import (
-    article_get_for_user,
-    articles_visible_to,
-    can_write_articles,
-    ensure_article_writer,
-    faq_article_get,
-    ticket_get_for_user,
-)
+from ..policies import can_write_articles, desk_required, ensure_article_writer, ticket_get_for_user
 from ..replies import render_reply, reply_placeholders
-from ..views import desk_required
 from . import services
 from .forms import ArticleForm, ArticleSearchForm, DraftFromTicketForm, FaqSearchForm, PublishForm
+from .policies import article_get_for_user, articles_visible_to, faq_article_get
 from .selectors import articles_search, articles_similar_to, faq_by_category, reply_templates_similar_to
 
 PAGE_SIZE = 25

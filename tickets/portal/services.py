@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..models import Channel, Message, Solution, Ticket
-from ..playbook import solution_confirm
+from ..playbook.services import solution_confirm
 from ..services import attachment_add, message_add
 
 

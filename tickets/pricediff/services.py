@@ -14,47 +14,47 @@ Why running it twice pays nothing twice:
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import re
 import time
-import zipfile
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, F, Sum
-from django.shortcuts import get_object_or_404
+from django.db.models import F
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from aftersales.celery import enqueue_after_commit
 from customers.services import customer_shop_get
 from orders import money
-from orders.models import Order, OrderItem, PriceDiffBatch, PriceDiffRow, Refund
-from orders.money import COUNTING, ZERO
+from orders.models import OrderItem, Refund
+from orders.money import ZERO
 from orders.services import refund_request
 
 from ..events import event_record
 from ..models import Category, Channel, Department, Subtask, Ticket, TicketType
 from ..notifications import Notification
-from ..policies import is_finance_staff, is_supervisor
 from ..services import ticket_create
 from ..subtasks import subtask_create
 from ..workflow import Action, ticket_transition
+from .models import TICKET_SOURCE, PriceDiffBatch, PriceDiffRow
+from .policies import approval_total_limit, pricediff_can_read, pricediff_require_supervisor
+from .selectors import pricediff_ticket_of
+from .upload import (
+    MAX_FILE_BYTES,
+    PREVIEW_CHUNK,
+    UploadRow,
+    chunks,
+    dedupe_key,
+    read_rows,
+    validate_rows,
+)
 
 Row = PriceDiffRow.Status
 BatchStatus = PriceDiffBatch.Status
 
-PREVIEW_CHUNK = 5_000  # rows per bulk insert in the preview
 RUN_CHUNK = 500  # rows per transaction in the run
 # A task refunds for at most this long, then hands the rest to a fresh task: every run stays far
 # below CELERY_TASK_SOFT_TIME_LIMIT however big the file is.
@@ -62,390 +62,7 @@ RUN_SLICE_SECONDS = 60
 # Jobs started per batch on PostgreSQL: they share the rows through SKIP LOCKED, so Celery workers
 # refund in parallel. SQLite has no SKIP LOCKED (and one writer at a time): one job there.
 PARALLEL_JOBS = 4
-MAX_FILE_BYTES = 30 * 1024 * 1024
-MAX_ROWS = 200_000
-PROBLEMS_SHOWN = 200
-TICKET_SOURCE = "pricediff"  # Ticket.external_source of a batch's payment ticket; external_id = batch id
-CENT = Decimal("0.01")
-MAX_PRICE = Decimal("9999999999.99")  # what a MONEY field (12 digits, 2 decimals) holds
-
-# Accepted header names, compared without case, spaces, "_" or "-".
-COLUMNS = {
-    "order_number": ("order_number", "order_no", "order_id", "订单号", "订单编号"),
-    "sku": ("sku", "sku_code", "商品编码", "SKU编码"),
-    "new_price": ("new_price", "新价格", "新价"),
-    "reason": ("reason", "原因", "退差原因"),
-    "platform": ("platform", "平台"),  # optional: only needed when an order number exists on two platforms
-}
-REQUIRED = ("order_number", "sku", "new_price")
-PROBLEM_STATUSES = (Row.INVALID, Row.SKIPPED, Row.FAILED)
 RUNNABLE = (BatchStatus.PREVIEWED, BatchStatus.FAILED)  # a failed job is resumed, never restarted
-PLATFORM_NAMES = {"淘宝": "taobao", "天猫": "tmall", "京东": "jd", "抖音": "douyin", "拼多多": "pinduoduo"}
-
-
-def _header_key(name) -> str:
-    return re.sub(r"[\s_\-]+", "", str(name or "")).lower()
-
-
-_HEADER_ALIASES = {_header_key(alias): field for field, aliases in COLUMNS.items() for alias in aliases}
-
-
-def dedupe_key(order_item_id: int, new_price: Decimal) -> str:
-    """One refund per order line and price drop (Refund.dedupe_key is unique)."""
-    return f"pricediff:{order_item_id}:{new_price.quantize(CENT)}"
-
-
-# --- access -------------------------------------------------------------------------------------
-
-
-def pricediff_require_supervisor(user) -> None:
-    """Uploading and running bulk refunds is a supervisor's tool."""
-    if not is_supervisor(user):
-        raise PermissionDenied
-
-
-def pricediff_can_read(user) -> bool:
-    """Supervisors, and finance, who approves batches and pays them from the batch's report."""
-    return is_supervisor(user) or is_finance_staff(user)
-
-
-def pricediff_can_decide(user, batch: PriceDiffBatch) -> bool:
-    """A second person approves: a supervisor who did not upload the batch, or finance. Never the uploader."""
-    return pricediff_can_read(user) and batch.uploaded_by_id != user.pk
-
-
-def pricediff_require_reader(user) -> None:
-    if not pricediff_can_read(user):
-        raise PermissionDenied
-
-
-def pricediff_batch_get_for_user(*, user, batch_id: int) -> PriceDiffBatch:
-    pricediff_require_reader(user)
-    return get_object_or_404(PriceDiffBatch.objects.select_related("uploaded_by", "decided_by"), pk=batch_id)
-
-
-def approval_total_limit() -> Decimal:
-    """Shop-wide: a batch refunding more than this in total needs a second person's approval."""
-    return Decimal(str(settings.PRICEDIFF_APPROVAL_TOTAL))
-
-
-# --- reading the file ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Row:
-    row_number: int
-    order_number: str
-    sku: str
-    reason: str
-    platform: str
-    new_price: Decimal | None = None
-    order_item_id: int | None = None
-    amount: Decimal | None = None
-    status: str = Row.VALID
-    error: str = ""
-    over_limit: bool = False
-
-    def refuse(self, message: str, status: str = Row.INVALID) -> None:
-        if self.status == Row.VALID:  # the first problem found is the one reported
-            self.status, self.error = status, str(message)[:300]
-
-
-class _BadCell(Exception):
-    pass
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        # Excel keeps numbers as floats: 12.0 is "12"; order numbers past 15 digits are already
-        # rounded by Excel, and come out in exponent form so _clean_code can say why.
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _clean_code(text: str) -> str:
-    """Order numbers and SKUs as people keep them away from Excel: ="123", '123 or a leading tab."""
-    text = text.strip().lstrip("'")
-    match = re.fullmatch(r'="(.*)"', text)
-    return (match.group(1) if match else text).strip()
-
-
-def _parse_price(text: str) -> Decimal:
-    cleaned = text.strip().replace(",", "").lstrip("¥￥").removesuffix("元").strip()
-    if not cleaned:
-        raise _BadCell(_("The new price is missing."))
-    try:
-        price = Decimal(cleaned)
-    except InvalidOperation:
-        raise _BadCell(_("“%(value)s” is not a price.") % {"value": text[:50]}) from None
-    if not price.is_finite():
-        raise _BadCell(_("“%(value)s” is not a price.") % {"value": text[:50]})
-    if price < 0:
-        raise _BadCell(_("The new price cannot be negative."))
-    if price > MAX_PRICE:
-        raise _BadCell(_("“%(value)s” is too large for a price.") % {"value": text[:50]})
-    if price != price.quantize(CENT):
-        raise _BadCell(_("“%(value)s” has more than two decimals.") % {"value": text[:50]})
-    return price.quantize(CENT)
-
-
-def _csv_records(content: bytes) -> Iterator[list]:
-    # Excel's "CSV UTF-8" starts with a BOM; plain "CSV" from a Chinese Excel is GBK (a subset of gb18030).
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = content.decode("gb18030")
-        except UnicodeDecodeError:
-            raise ValidationError(_("The file is neither UTF-8 nor GBK text: save it as CSV or XLSX.")) from None
-    if "\x00" in text:
-        raise ValidationError(_("This is not a CSV or XLSX file."))
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        yield from reader
-    except csv.Error as error:
-        raise ValidationError(
-            _("The CSV cannot be read near line %(line)d: %(error)s") % {"line": reader.line_num, "error": error}
-        ) from None
-
-
-def _xlsx_records(content: bytes) -> Iterator[list]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise ValidationError(_("The XLSX file cannot be opened: save it again from Excel, or as CSV.")) from None
-    try:
-        if not workbook.worksheets:
-            raise ValidationError(_("The XLSX file has no sheet."))
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
-            yield list(values)
-    finally:
-        workbook.close()
-
-
-def _records(content: bytes) -> Iterator[list]:
-    if content[:4] == b"PK\x03\x04":
-        return _xlsx_records(content)
-    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ValidationError(_("Old Excel .xls files cannot be read: save it as .xlsx or CSV."))
-    return _csv_records(content)
-
-
-def _columns_of(header: list[str]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for index, name in enumerate(header):
-        field = _HEADER_ALIASES.get(_header_key(name))
-        if field and field not in columns:
-            columns[field] = index
-    missing = [field for field in REQUIRED if field not in columns]
-    if missing:
-        raise ValidationError(
-            _(
-                "The first row must name the columns; missing: %(missing)s. Expected: order_number (订单号), "
-                "sku (商品编码), new_price (新价格), and optionally reason (原因) and platform (平台)."
-            )
-            % {"missing": ", ".join(missing)}
-        )
-    return columns
-
-
-def _cell(cells: list[str], columns: dict[str, int], field: str) -> str:
-    index = columns.get(field)
-    return cells[index] if index is not None and index < len(cells) else ""
-
-
-def _read_rows(content: bytes) -> list[_Row]:
-    """Every data row of the file; row_number is the spreadsheet's row (the header is row 1)."""
-    columns: dict[str, int] | None = None
-    rows: list[_Row] = []
-    for row_number, record in enumerate(_records(content), start=1):
-        cells = [_cell_text(value) for value in record]
-        if not any(cells):
-            continue  # blank lines (Excel leaves some at the end)
-        if columns is None:
-            columns = _columns_of(cells)
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise ValidationError(_("More than %(max)d rows: split the file.") % {"max": MAX_ROWS})
-        platform = _cell(cells, columns, "platform")
-        row = _Row(
-            row_number=row_number,
-            order_number=_clean_code(_cell(cells, columns, "order_number")),
-            sku=_clean_code(_cell(cells, columns, "sku")),
-            reason=_cell(cells, columns, "reason")[:300],
-            platform=PLATFORM_NAMES.get(platform, platform.lower()),
-        )
-        if not row.order_number:
-            row.refuse(_("The order number is missing."))
-        elif re.fullmatch(r"[\d.]+[eE]\+?\d+", row.order_number):
-            row.refuse(_("Excel turned order number %(value)s into a number and rounded it: format the column as "
-                         "text and export again.") % {"value": row.order_number})
-        if not row.sku:
-            row.refuse(_("The SKU is missing."))
-        try:
-            row.new_price = _parse_price(_cell(cells, columns, "new_price"))
-        except _BadCell as error:
-            row.refuse(str(error))
-        rows.append(row)
-    if columns is None:
-        raise ValidationError(_("The file is empty."))
-    if not rows:
-        raise ValidationError(_("The file has a header row but no data rows."))
-    return rows
-
-
-# --- validating in bulk -------------------------------------------------------------------------
-
-
-def _chunks(values: Iterable, size: int) -> Iterator[list]:
-    chunk = []
-    for value in values:
-        chunk.append(value)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _in_size() -> int:
-    # SQLite allows 999 parameters per query; PostgreSQL takes thousands easily.
-    return min(5_000, (connection.features.max_query_params or 5_000) - 50)
-
-
-def price_protection_days() -> int:
-    return getattr(settings, "PRICE_PROTECTION_DAYS", 30)
-
-
-def _validate(rows: list[_Row], *, actor, now: datetime) -> None:
-    """Check every row against the database with queries per chunk of keys, never per row."""
-    days = price_protection_days()
-    window_start = now - timedelta(days=days)
-    step = _in_size()
-
-    orders_by_number: dict[str, list[dict]] = defaultdict(list)
-    numbers = sorted({row.order_number[:64] for row in rows if row.status == Row.VALID})
-    for chunk in _chunks(numbers, step):
-        for order in Order.objects.filter(external_number__in=chunk).values(
-            "id", "external_number", "platform", "placed_at", "status", "paid_amount"
-        ):
-            orders_by_number[order["external_number"]].append(order)
-
-    orders = {order["id"]: order for found in orders_by_number.values() for order in found}
-    lines: dict[tuple[int, str], list[dict]] = defaultdict(list)
-    items: dict[int, dict] = {}
-    order_paid: dict[int, Decimal] = defaultdict(Decimal)
-    for chunk in _chunks(orders, step):
-        for item in OrderItem.objects.filter(order_id__in=chunk).values(
-            "id", "order_id", "product__sku", "unit_price", "quantity", "paid_amount"
-        ):
-            items[item["id"]] = item
-            lines[(item["order_id"], item["product__sku"])].append(item)
-            order_paid[item["order_id"]] += item["paid_amount"]
-
-    # Pass 1: which order line each row means.
-    first_row_of_item: dict[int, int] = {}
-    for row in rows:
-        if row.status != Row.VALID:
-            continue
-        found = orders_by_number.get(row.order_number, [])
-        if row.platform:
-            found = [order for order in found if order["platform"] == row.platform]
-        if not found:
-            row.refuse(_("Unknown order number %(number)s.") % {"number": row.order_number})
-            continue
-        if len(found) > 1:
-            row.refuse(_("Order number %(number)s exists on several platforms: add a platform column.")
-                       % {"number": row.order_number})
-            continue
-        order = found[0]
-        if order["status"] == Order.Status.CANCELLED:
-            row.refuse(_("The order is cancelled."))
-            continue
-        if order["placed_at"] < window_start:
-            row.refuse(_("Ordered on %(date)s, outside the %(days)d-day price-protection window.")
-                       % {"date": date_format(timezone.localtime(order["placed_at"]), "Y-m-d"), "days": days})
-            continue
-        matching = lines.get((order["id"], row.sku), [])
-        if not matching:
-            row.refuse(_("SKU %(sku)s is not on order %(number)s.") % {"sku": row.sku, "number": row.order_number})
-            continue
-        if len(matching) > 1:
-            row.refuse(_("Order %(number)s has several lines with SKU %(sku)s: refund them one by one on a ticket.")
-                       % {"sku": row.sku, "number": row.order_number})
-            continue
-        item_id = matching[0]["id"]
-        row.order_item_id = item_id
-        if item_id in first_row_of_item:
-            row.refuse(_("The same order line is already in row %(row)d.") % {"row": first_row_of_item[item_id]})
-            continue
-        first_row_of_item[item_id] = row.row_number
-
-    # What each order and line already gave back, and what earlier price drops refunded on each line.
-    item_ids = sorted(first_row_of_item)
-    order_ids = sorted({items[item_id]["order_id"] for item_id in item_ids})
-    Through = Refund.items.through  # noqa: N806
-    order_refunded: dict[int, Decimal] = {}
-    item_refunded: dict[int, Decimal] = {}
-    item_protected: dict[int, Decimal] = {}
-    taken_keys: dict[str, int] = {}
-    for chunk in _chunks(order_ids, step):
-        order_refunded.update(
-            Refund.objects.filter(order_id__in=chunk, status__in=COUNTING)
-            .values_list("order_id").annotate(total=Sum("amount")).values_list("order_id", "total")
-        )
-    for chunk in _chunks(item_ids, step):
-        counting = Through.objects.filter(orderitem_id__in=chunk, refund__status__in=COUNTING).values_list(
-            "orderitem_id"
-        )
-        item_refunded.update(counting.annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total"))
-        item_protected.update(
-            counting.filter(refund__kind=Refund.Kind.PRICE_DIFFERENCE)
-            .annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total")
-        )
-    keys = [dedupe_key(row.order_item_id, row.new_price) for row in rows if row.status == Row.VALID]
-    for chunk in _chunks(keys, step):
-        taken_keys.update(Refund.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", "id"))
-
-    # Pass 2: the amount, by orders/money.py's rule (rows earlier in the file use up what is left first).
-    used_by_order: dict[int, Decimal] = defaultdict(Decimal)
-    used_by_item: dict[int, Decimal] = defaultdict(Decimal)
-    for row in rows:
-        if row.status != Row.VALID:
-            continue
-        item = items[row.order_item_id]
-        order = orders[item["order_id"]]
-        refund_id = taken_keys.get(dedupe_key(item["id"], row.new_price))
-        if refund_id is not None:
-            row.refuse(_("Already refunded for this price drop (refund #%(id)d).") % {"id": refund_id}, Row.SKIPPED)
-            continue
-        owed = money.price_difference(
-            paid_amount=item["paid_amount"],
-            quantity=item["quantity"],
-            new_price=row.new_price,
-            protected_before=item_protected.get(item["id"], ZERO),
-            left=money.line_left(
-                paid=item["paid_amount"],
-                refunded=item_refunded.get(item["id"], ZERO) + used_by_item[item["id"]],
-                order_paid=order_paid.get(order["id"]) or order["paid_amount"],
-                order_refunded=order_refunded.get(order["id"], ZERO) + used_by_order[order["id"]],
-            ),
-        )
-        if owed.amount is None:
-            row.refuse(owed.refusal)
-            continue
-        row.amount = owed.amount
-        # Above the uploader's single-refund limit: kept, and the batch waits for a second person's approval.
-        row.over_limit = not money.within_limit(actor, row.amount)
-        used_by_item[item["id"]] += row.amount
-        used_by_order[order["id"]] += row.amount
 
 
 # --- services -----------------------------------------------------------------------------------
@@ -463,8 +80,8 @@ def pricediff_preview(*, actor, file_name: str, content: bytes, now: datetime | 
     earlier = PriceDiffBatch.objects.filter(file_sha256=checksum).order_by("created_at", "id").first()
     if earlier is not None:
         return earlier, False
-    rows = _read_rows(content)
-    _validate(rows, actor=actor, now=now or timezone.now())
+    rows = read_rows(content)
+    validate_rows(rows, actor=actor, now=now or timezone.now())
     try:
         return _batch_store(actor=actor, file_name=file_name, checksum=checksum, rows=rows), True
     except IntegrityError:
@@ -473,7 +90,7 @@ def pricediff_preview(*, actor, file_name: str, content: bytes, now: datetime | 
 
 
 @transaction.atomic
-def _batch_store(*, actor, file_name: str, checksum: str, rows: list[_Row]) -> PriceDiffBatch:
+def _batch_store(*, actor, file_name: str, checksum: str, rows: list[UploadRow]) -> PriceDiffBatch:
     valid = [row for row in rows if row.status == Row.VALID]
     valid_amount = sum((row.amount for row in valid), ZERO)
     over_limit_rows = sum(1 for row in valid if row.over_limit)
@@ -487,7 +104,7 @@ def _batch_store(*, actor, file_name: str, checksum: str, rows: list[_Row]) -> P
         over_limit_rows=over_limit_rows,
         approval_needed=bool(over_limit_rows) or valid_amount > approval_total_limit(),
     )
-    for chunk in _chunks(rows, PREVIEW_CHUNK):
+    for chunk in chunks(rows, PREVIEW_CHUNK):
         PriceDiffRow.objects.bulk_create(
             PriceDiffRow(
                 batch=batch,
@@ -741,81 +358,3 @@ def _payment_subtask_create(batch: PriceDiffBatch) -> Subtask:
                       "%(file)s; its result report lists every refund.") % figures,
     )
     return subtask
-
-
-# --- reads --------------------------------------------------------------------------------------
-
-
-def pricediff_batch_list():
-    return PriceDiffBatch.objects.select_related("uploaded_by").order_by("-created_at", "-id")[:100]
-
-
-def pricediff_batch_summary(batch: PriceDiffBatch) -> dict:
-    """Counts per row status, the first problems and rows above the limit, and the batch's payment ticket
-    (5 queries)."""
-    counts = dict(
-        PriceDiffRow.objects.filter(batch_id=batch.pk).values_list("status").annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
-    problems = list(
-        PriceDiffRow.objects.filter(batch_id=batch.pk, status__in=PROBLEM_STATUSES).order_by("row_number")[
-            :PROBLEMS_SHOWN
-        ]
-    )
-    over_limit = list(
-        PriceDiffRow.objects.filter(batch_id=batch.pk, over_limit=True).order_by("row_number")[:PROBLEMS_SHOWN]
-    ) if batch.over_limit_rows else []
-    return {
-        "counts": [(label, counts.get(value, 0)) for value, label in Row.choices],
-        "over_limit": over_limit,
-        "problem_count": sum(counts.get(status, 0) for status in PROBLEM_STATUSES),
-        "problems": problems,
-        "ticket": pricediff_ticket_of(batch),
-    }
-
-
-def pricediff_batch_of_ticket(ticket: Ticket) -> PriceDiffBatch | None:
-    """The batch a payment ticket belongs to (no query for any other ticket)."""
-    if ticket.external_source != TICKET_SOURCE:
-        return None
-    return PriceDiffBatch.objects.filter(pk=int(ticket.external_id)).first()
-
-
-def pricediff_ticket_of(batch: PriceDiffBatch) -> Ticket | None:
-    return Ticket.objects.filter(external_source=TICKET_SOURCE, external_id=str(batch.pk)).first()
-
-
-def pricediff_progress(batch: PriceDiffBatch) -> int:
-    """Percent of the valid rows processed (for the progress bar)."""
-    return 100 if not batch.valid_rows else min(100, batch.processed_rows * 100 // batch.valid_rows)
-
-
-def _safe_cell(value) -> str:
-    """Spreadsheet formula injection: a cell starting with = + - @ (or a tab/CR) is shown as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def pricediff_report_csv(batch: PriceDiffBatch, *, problems_only: bool = False) -> Iterator[bytes]:
-    """Every row (or only those with a problem) as CSV in UTF-8 with a BOM, streamed in chunks."""
-    writer = csv.writer(_Echo())
-    labels = dict(Row.choices)
-    yield "\ufeff".encode()
-    yield writer.writerow([_("row"), _("order number"), _("SKU"), _("new price"), _("reason"), _("status"),
-                           _("amount"), _("refund"), _("error")]).encode()
-    rows = PriceDiffRow.objects.filter(batch_id=batch.pk).order_by("row_number")
-    if problems_only:
-        rows = rows.filter(status__in=PROBLEM_STATUSES)
-    fields = ("row_number", "order_number", "sku", "new_price", "reason", "status", "amount", "refund_id", "error")
-    for chunk in _chunks(rows.values_list(*fields).iterator(chunk_size=2_000), 1_000):
-        yield "".join(
-            writer.writerow([_safe_cell(value) for value in (
-                number, order_number, sku, price, reason, labels.get(status, status), amount, refund_id, error
-            )])
-            for number, order_number, sku, price, reason, status, amount, refund_id, error in chunk
-        ).encode()

@@ -7,9 +7,9 @@ from django.core.cache import cache
 from django.db import OperationalError
 
 from aftersales.celery import enqueue
-from orders.models import PriceDiffBatch
 
 from . import services as pricediff
+from .models import PriceDiffBatch
 
 # A running batch whose refunded-row count has not moved for this long gets a new job. Twice the
 # broker's visibility timeout (300 s), so a job lost with its worker is first handed out again by the

@@ -1,6 +1,6 @@
 """Supervisor pages for bulk price-difference refunds (退差): upload, preview, run, progress, reports.
 
-Every page and download goes through tickets/pricediff.py's access functions: supervisors upload and
+Every page and download goes through the access functions of tickets/pricediff/policies.py: supervisors upload and
 run; finance and supervisors read batches and reports; a second person approves a batch above a limit.
 """
 
@@ -16,7 +16,9 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from ..policies import can_run_price_differences
+from . import policies, selectors
 from . import services as pricediff
+from .upload import MAX_FILE_BYTES, PROBLEMS_SHOWN, price_protection_days
 
 
 class DecisionForm(forms.Form):
@@ -29,30 +31,30 @@ class UploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > pricediff.MAX_FILE_BYTES:
+        if upload.size > MAX_FILE_BYTES:
             raise ValidationError(_("The file is larger than %(mb)d MB: split it.")
-                                  % {"mb": pricediff.MAX_FILE_BYTES // 2**20})
+                                  % {"mb": MAX_FILE_BYTES // 2**20})
         return upload
 
 
 def _list_page(request, form, status=200):
     return render(request, "tickets/pricediff_list.html",
                   {"form": form if can_run_price_differences(request.user) else None,
-                   "batches": pricediff.pricediff_batch_list(),
-                   "price_protection_days": pricediff.price_protection_days(),
-                   "approval_total": pricediff.approval_total_limit()}, status=status)
+                   "batches": selectors.pricediff_batch_list(),
+                   "price_protection_days": price_protection_days(),
+                   "approval_total": policies.approval_total_limit()}, status=status)
 
 
 @login_required
 def batch_list(request):
-    pricediff.pricediff_require_reader(request.user)
+    policies.pricediff_require_reader(request.user)
     return _list_page(request, UploadForm())
 
 
 @require_POST
 @login_required
 def batch_upload(request):
-    pricediff.pricediff_require_supervisor(request.user)
+    policies.pricediff_require_supervisor(request.user)
     form = UploadForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
@@ -70,18 +72,18 @@ def batch_upload(request):
 
 
 def _progress_context(batch):
-    return {"batch": batch, "percent": pricediff.pricediff_progress(batch)}
+    return {"batch": batch, "percent": selectors.pricediff_progress(batch)}
 
 
 @login_required
 def batch_detail(request, pk):
-    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    batch = policies.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
     return render(request, "tickets/pricediff_detail.html", {
-        **_progress_context(batch), **pricediff.pricediff_batch_summary(batch),
-        "problems_shown": pricediff.PROBLEMS_SHOWN,
+        **_progress_context(batch), **selectors.pricediff_batch_summary(batch),
+        "problems_shown": PROBLEMS_SHOWN,
         "approval_reasons": pricediff.pricediff_approval_reasons(batch),
         "can_run": can_run_price_differences(request.user),
-        "can_decide": pricediff.pricediff_can_decide(request.user, batch),
+        "can_decide": policies.pricediff_can_decide(request.user, batch),
         "decision_form": DecisionForm(),
     })
 
@@ -89,7 +91,7 @@ def batch_detail(request, pk):
 @require_POST
 @login_required
 def batch_execute(request, pk):
-    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    batch = policies.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
     try:
         pricediff.pricediff_execute(batch=batch, actor=request.user)
     except ValidationError as error:
@@ -106,7 +108,7 @@ def batch_execute(request, pk):
 @require_POST
 @login_required
 def batch_decide(request, pk):
-    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    batch = policies.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose approve or reject."))
@@ -127,16 +129,16 @@ def batch_decide(request, pk):
 @login_required
 def batch_progress(request, pk):
     """The progress partial: htmx polls it every second while the batch runs."""
-    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    batch = policies.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
     if request.htmx and batch.status != batch.Status.RUNNING:
         # The job finished (or stopped): reload the whole page so its header, counts and actions agree.
         return HttpResponseClientRefresh()
-    context = {**_progress_context(batch), "ticket": pricediff.pricediff_ticket_of(batch)}
+    context = {**_progress_context(batch), "ticket": selectors.pricediff_ticket_of(batch)}
     return render(request, "tickets/pricediff_progress.html", context)
 
 
 def _csv_download(batch, name: str, problems_only: bool):
-    response = StreamingHttpResponse(pricediff.pricediff_report_csv(batch, problems_only=problems_only),
+    response = StreamingHttpResponse(selectors.pricediff_report_csv(batch, problems_only=problems_only),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="pricediff-{batch.pk}-{name}.csv"'
     return response
@@ -144,11 +146,11 @@ def _csv_download(batch, name: str, problems_only: bool):
 
 @login_required
 def batch_problems_csv(request, pk):
-    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    batch = policies.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
     return _csv_download(batch, "errors", problems_only=True)
 
 
 @login_required
 def batch_report_csv(request, pk):
-    batch = pricediff.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
+    batch = policies.pricediff_batch_get_for_user(user=request.user, batch_id=pk)
     return _csv_download(batch, "report", problems_only=False)

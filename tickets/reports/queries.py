@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aftersales.timezone import shop_timezone
 from customers.models import Platform
 from orders.models import Product
 
@@ -50,11 +50,6 @@ EVER_RESOLVED = (
     | Q(reopen_count__gt=0)
     | Q(status__in=[Status.RESOLVED, Status.CLOSED, Status.ARCHIVED])
 )
-
-
-def shop_timezone() -> ZoneInfo:
-    """Periods and days are the shop's local dates, whatever time zone a user has activated."""
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 # Period ------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from orders import services as orders
 from orders.models import Refund, Shipment
 
-from .events import event_record
-from .models import (
+from ..events import event_record
+from ..models import (
     ApprovalRequest,
     Category,
     Channel,
@@ -29,10 +29,10 @@ from .models import (
     Subtask,
     Ticket,
 )
-from .notifications import notify_about_ticket
-from .policies import is_supervisor
-from .subtasks import subtask_create
-from .workflow import ticket_lock_for_write
+from ..notifications import notify_about_ticket
+from ..policies import is_supervisor
+from ..subtasks import subtask_create
+from ..workflow import ticket_lock_for_write
 
 MONEY_KINDS = (Solution.Kind.REFUND_ONLY, Solution.Kind.RETURN_REFUND, Solution.Kind.COMPENSATION)
 GOODS_KINDS = (Solution.Kind.EXCHANGE, Solution.Kind.RESHIP, Solution.Kind.REPAIR)
@@ -312,7 +312,7 @@ def warehouse_inspect_return(*, subtask: Subtask, actor, inspection: str, dispos
     shop's item: the subtask goes back to the agent with the finding (they talk to the customer)."""
     from orders.models import ReturnShipment
 
-    from .subtasks import subtask_act
+    from ..subtasks import subtask_act
 
     if subtask.return_shipment_id is None:
         raise ValidationError({"subtask": _("This subtask has no returned parcel.")})
@@ -341,7 +341,7 @@ def warehouse_inspect_return(*, subtask: Subtask, actor, inspection: str, dispos
 
 @transaction.atomic
 def warehouse_ship_replacement(*, subtask: Subtask, actor, carrier: str, tracking_number: str) -> Subtask:
-    from .subtasks import subtask_act
+    from ..subtasks import subtask_act
 
     if subtask.shipment_id is None:
         raise ValidationError({"subtask": _("This subtask has no replacement shipment.")})
