@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from aftersales.admin import ViewOnlyAdmin
 
@@ -37,7 +38,12 @@ class ReadOnlyInline(admin.TabularInline):
 
 class TicketEventInline(ReadOnlyInline):
     model = TicketEvent
-    fields = ["created_at", "actor", "action", "from_status", "to_status", "changes", "reason"]
+    fields = ["created_at", "actor", "action", "from_status", "to_status", "changes", "why"]
+    readonly_fields = ["why"]
+
+    @admin.display(description=_("reason"))
+    def why(self, event):
+        return event.reason_text
     readonly_fields = fields
 
 

@@ -9,15 +9,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_noop
 
 from .events import event_build
 from .models import OPEN_STATUSES, RiskLevel, Ticket, TicketEvent
+from .notes import note
 from .roles import Role
 from .workflow import TransitionRefused, ticket_lock_for_write
 
 WORKING_ROLES = (Role.AGENT, Role.SENIOR_AGENT, Role.SUPERVISOR)
-AUTO_ASSIGN_REASON = _lazy("Automatic: least-loaded on-duty agent.")
+AUTO_ASSIGN_NOTE = gettext_noop("Automatic: least-loaded on-duty agent.")
 
 
 def _username(user) -> str | None:
@@ -150,7 +151,7 @@ def auto_assign_created(ticket: Ticket) -> Ticket:
     agent = agent_for_new_ticket(ticket)
     if agent is None:
         return ticket
-    return _set_assignee(ticket, actor=None, assignee=agent, action="assigned", reason=AUTO_ASSIGN_REASON)
+    return _set_assignee(ticket, actor=None, assignee=agent, action="assigned", reason=note(AUTO_ASSIGN_NOTE))
 
 
 def agent_for_new_ticket(ticket: Ticket):

@@ -3,13 +3,15 @@
 Every action a TicketEvent records is an EventAction, with its label in both languages (a test fails when
 one has no label or no zh-Hans translation). Services write events only through `event_record` (one
 event) or `event_build` + `events_record` (a batch): an action outside the vocabulary is refused there,
-before anything is written, so the timeline never shows a raw code.
+before anything is written, so the timeline never shows a raw code. A reason the desk writes by itself
+is a `tickets.notes.note`, stored as its msgid and parameters and read in each reader's language.
 """
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .models import TicketEvent
+from .notes import Note
 
 
 class EventAction(models.TextChoices):
@@ -81,6 +83,8 @@ def event_build(**fields) -> TicketEvent:
     """An unsaved event (for a batch written with `events_record`). ValueError for an action outside the
     vocabulary."""
     fields["action"] = EventAction(fields["action"])
+    if isinstance(fields.get("reason"), Note):  # the desk's own words: kept as msgid + parameters
+        fields["note"], fields["reason"] = fields["reason"].parts, ""
     return TicketEvent(**fields)
 
 

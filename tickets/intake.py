@@ -23,6 +23,7 @@ from orders.models import Order
 
 from .events import EventAction, event_record
 from .models import Channel, IntakeEvent, IntakeSource, Message, Status, Ticket, TicketType
+from .notes import note
 from .services import message_add, ticket_create
 from .sla.clock import sla_after_change
 from .workflow import ticket_lock_for_write
@@ -136,13 +137,13 @@ def ticket_platform_update(*, ticket: Ticket, data: dict) -> tuple[Ticket, bool]
     if changes:
         ticket.save(update_fields=[*changes, "updated_at"])
         event_record(ticket=ticket, actor=None, action=EventAction.PLATFORM_UPDATED, changes=changes,
-                                   reason=_("Updated on the platform."))
+                                   reason=note("Updated on the platform."))
         if "platform_deadline_at" in changes:
-            sla_after_change(ticket, actor=None, reason=_("The platform moved its deadline."))
+            sla_after_change(ticket, actor=None, reason=note("The platform moved its deadline."))
     if cancelled:
         # The buyer withdrew the request on the platform: the agent decides what follows (close, or call).
         event_record(ticket=ticket, actor=None, action=EventAction.PLATFORM_CANCELLED,
-                                   reason=_("The buyer cancelled the after-sales request on the platform."))
+                                   reason=note("The buyer cancelled the after-sales request on the platform."))
         message_add(ticket=ticket, actor=None, direction=Message.Direction.NOTE,
                     body=_("The buyer cancelled the after-sales request on the platform."))
     return ticket, True

@@ -127,7 +127,7 @@ def ticket_changes_by_others(ticket: Ticket, *, user, since=None, limit: int = 5
             "who": (event.actor.get_full_name() or event.actor.username) if event.actor else "",
             "what": event_label(event.action),
             "when": event.created_at,
-            "reason": event.reason,
+            "reason": event.reason_text,
             "changes": [(_field_label(name), change) for name, change in (event.changes or {}).items()
                         if isinstance(change, list) and len(change) == 2],
         }

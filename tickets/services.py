@@ -19,9 +19,10 @@ from customers.models import Customer
 from customers.services import Caller, customer_find_or_create
 from orders.models import Order, OrderItem
 
-from .assignment import AUTO_ASSIGN_REASON, agent_for_new_ticket, assignment_event
+from .assignment import AUTO_ASSIGN_NOTE, agent_for_new_ticket, assignment_event
 from .events import event_build, event_record, events_record
 from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticket
+from .notes import note
 from .search import SEARCH_TEXT_FIELDS, ticket_search_text
 from .sla.clock import SLA_FIELDS, sla_after_change, sla_refresh
 from .suggestions import CaseFacts, suggest
@@ -151,11 +152,11 @@ def ticket_create(
     sla_changes = sla_refresh(ticket)
     if sla_changes:
         events.append(event_build(ticket=ticket, actor=actor, action="sla_started", changes=sla_changes,
-                                  reason=_("SLA clocks started at intake.")))
+                                  reason=note("SLA clocks started at intake.")))
     agent = agent_for_new_ticket(ticket)
     if agent is not None:
         events.append(assignment_event(ticket, actor=None, assignee=agent, action="assigned",
-                                       reason=AUTO_ASSIGN_REASON))
+                                       reason=note(AUTO_ASSIGN_NOTE)))
         ticket.assignee = agent
     ticket.save(update_fields=["number", *SUGGESTED_FIELDS, *SLA_FIELDS, "assignee", "updated_at"])
     events_record(events)
@@ -207,7 +208,7 @@ def ticket_classify(
         return ticket
     ticket.save()
     event_record(ticket=ticket, actor=actor, action="classified", changes=changes, reason=reason)
-    sla_after_change(ticket, actor=actor, reason=_("Classification changed."))
+    sla_after_change(ticket, actor=actor, reason=note("Classification changed."))
     return ticket
 
 
@@ -277,16 +278,17 @@ def message_add(*, ticket: Ticket, actor, direction: str, body: str, channel: st
             event_record(ticket=ticket, actor=actor, action="first_response")
         if was_first or ticket.next_response_started_at is not None:
             ticket.next_response_started_at = None
-            sla_after_change(ticket, actor=actor, reason=_("Answered the customer."))
+            sla_after_change(ticket, actor=actor, reason=note("Answered the customer."))
     elif direction == Message.Direction.INBOUND:
         if ticket.status == Status.WAITING_CUSTOMER:
             ticket = ticket_transition(
-                ticket=ticket, action=Action.RESUME, actor=None, reason=_("The customer replied.")
+                ticket=ticket, action=Action.RESUME, actor=None, reason=note("The customer replied.")
             )
         if ticket.is_open and ticket.first_response_at and ticket.next_response_started_at is None:
             # The customer wrote again: a next response is owed (DESIGN: next response after the customer writes).
             ticket.next_response_started_at = message.created_at
-            sla_after_change(ticket, actor=None, action="sla_started", reason=_("The customer wrote: a reply is due."))
+            sla_after_change(ticket, actor=None, action="sla_started",
+                             reason=note("The customer wrote: a reply is due."))
     return message
 
 

@@ -16,6 +16,7 @@ from orders.services import refund_mark_failed, refund_mark_paid
 
 from .events import event_record
 from .models import Department, Notification, Status, Subtask, Ticket
+from .notes import note
 from .workflow import Action, TransitionRefused, ensure_version, ticket_lock_for_write, ticket_transition
 
 # action -> (allowed from, target)
@@ -95,7 +96,7 @@ def subtask_create(
             action=Action.WAIT_DEPARTMENT,
             actor=actor,
             manual=False,
-            reason=_("Handed to %(department)s.") % {"department": department},
+            reason=note("Handed to %(department)s.", department=str(department)),
         )
     return subtask
 
@@ -170,7 +171,7 @@ def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "", exp
             action=Action.DEPARTMENT_DONE,
             actor=actor,
             manual=False,
-            reason=_("All department subtasks are finished."),
+            reason=note("All department subtasks are finished."),
         )
     return subtask
 

@@ -71,7 +71,7 @@ def test_not_solved_reopens_with_the_customers_words_and_tells_assignee_and_supe
     assert ticket.status == Status.IN_PROGRESS
     assert ticket.reopen_count == 1 and ticket.resolved_at is None and ticket.close_outcome == ""
     reopen = ticket.events.get(action="reopen")
-    assert "换的新鞋还是开胶" in reopen.reason
+    assert "换的新鞋还是开胶" in reopen.reason_text
     assert Notification.Kind.NOT_SOLVED in kinds_for(people["agent"])
     assert Notification.Kind.NOT_SOLVED in kinds_for(people["supervisor"])
 

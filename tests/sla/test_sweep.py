@@ -224,7 +224,7 @@ def test_a_breach_while_a_department_holds_the_case_names_the_department(people,
 
     breach = TicketEvent.objects.get(ticket=ticket, action="sla_breached")
     assert breach.changes["sla"][1]["held_by"] == ["warehouse"]
-    assert "warehouse" in breach.reason
+    assert "warehouse" in breach.reason_text
     breach_notices = Notification.objects.filter(ticket=ticket, kind="sla_breach")
     assert len(breach_notices) == 3
     assert all(n.data["held_by"] == ["warehouse"] for n in breach_notices)
@@ -408,7 +408,7 @@ def test_resolved_tickets_silent_for_the_auto_close_days_are_closed_others_are_l
     answered.refresh_from_db()
     assert (silent.status, answered.status) == (Status.CLOSED, Status.RESOLVED)
     close = TicketEvent.objects.get(ticket=silent, action=Action.CLOSE)
-    assert "no reply" in close.reason.lower()
+    assert "no reply" in close.reason_text.lower()
     assert close.actor is None
     assert TicketEvent.objects.get(ticket=silent, action="follow_up_recorded").changes == {
         "follow_up_result": [None, "silent"]

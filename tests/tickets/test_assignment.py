@@ -59,7 +59,7 @@ def test_new_ticket_goes_to_the_least_loaded_on_duty_agent(db):
     (event,) = events(ticket, "assigned")
     assert event.actor is None
     assert event.changes == {"assignee": [None, idle.username]}
-    assert event.reason
+    assert event.reason_text
 
 
 def test_between_two_counts_of_the_loads_agents_still_take_turns(db, settings):

@@ -77,7 +77,7 @@ def test_demo_covers_the_cases_the_desk_is_built_for():
     assert TicketEvent.objects.filter(action="reassigned", actor__username="supervisor").exists()
     # Resolved -> reopened with a reason -> back in progress.
     reopen = TicketEvent.objects.get(action="reopen")
-    assert reopen.reason and reopen.to_status == Status.IN_PROGRESS
+    assert reopen.reason_text and reopen.to_status == Status.IN_PROGRESS
     assert not Ticket.objects.filter(status=Status.ARCHIVED, summary="").exists()
     for order in Order.objects.prefetch_related("items"):
         assert 1 <= len(order.items.all()) <= 4

@@ -1,7 +1,6 @@
 """API for the playbook: solutions and their agreement, supervisor approvals, incidents."""
 
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +10,7 @@ from aftersales.api import StrictInput
 
 from ..incidents import services as incidents
 from ..models import ApprovalRequest, Channel, Incident, Solution
+from ..notes import note
 from ..playbook import services as playbook
 from ..policies import (
     approval_get_for_user,
@@ -283,7 +283,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         report = {
             "reply": lambda: incidents.incident_reply_all(incident=incident, actor=request.user),
             "resolve": lambda: incidents.incident_resolve_all(
-                incident=incident, actor=request.user, reason=data["plan"] or _("Resolved with the incident's plan.")
+                incident=incident, actor=request.user,
+                reason=data["plan"] or note("Resolved with the incident's plan."),
             ),
             "proactive": lambda: incidents.incident_open_proactive(incident=incident, actor=request.user),
         }[data["action"]]()

@@ -23,6 +23,8 @@ class CustomerBriefSerializer(CustomerContactMixin, serializers.ModelSerializer)
 
 class TicketEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
+    # The desk's own notes in the request's language; what a person typed as typed.
+    reason = serializers.CharField(source="reason_text", read_only=True)
 
     class Meta:
         model = TicketEvent

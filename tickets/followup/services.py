@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from .. import notes
 from ..events import event_record
 from ..models import Channel, Status, Ticket
 from ..notifications import Notification, notify_about_ticket
@@ -50,14 +51,14 @@ def survey_submit(
     if not solved:
         ticket_transition(
             ticket=ticket, action=Action.REOPEN, actor=actor,
-            reason=_("The customer says the problem is not solved: %(words)s") % {"words": survey.comment or "-"},
+            reason=notes.note("The customer says the problem is not solved: %(words)s", words=survey.comment or "-"),
         )
         notify_about_ticket(ticket=ticket, kind=Notification.Kind.NOT_SOLVED, data=data,
                             key=f"survey:{survey.pk}:not_solved")
         return survey
     if ticket.status == Status.RESOLVED:
         ticket_transition(
-            ticket=ticket, action=Action.CLOSE, actor=actor, reason=_("The customer confirmed it is solved.")
+            ticket=ticket, action=Action.CLOSE, actor=actor, reason=notes.note("The customer confirmed it is solved.")
         )
     else:  # closed as silent before the answer came: the answer now tells how it ended
         ticket = ticket_close_outcome_refresh(ticket=ticket)
@@ -98,7 +99,7 @@ def follow_up_record(
             survey_submit(ticket=ticket, solved=True, score=score, comment=follow_up.note, channel=channel, actor=actor)
         elif ticket.status == Status.RESOLVED:
             ticket_transition(ticket=ticket, action=Action.CLOSE, actor=actor,
-                              reason=_("The customer confirmed it is solved."))
+                              reason=notes.note("The customer confirmed it is solved."))
         else:
             ticket_close_outcome_refresh(ticket=ticket)
     return follow_up

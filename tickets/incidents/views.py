@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from orders.selectors import orders_logistics_stalled, orders_shipping_overdue
 
 from ..models import Incident, ReplyTemplate
+from ..notes import note
 from ..policies import can_watch_shipping, desk_required, ensure_incident_manager, incident_get_for_user
 from ..selectors import ticket_list
 from . import services as incidents
@@ -77,7 +78,7 @@ def _bulk(request, action, incident):
     run = {
         "reply": lambda: incidents.incident_reply_all(incident=incident, actor=request.user),
         "resolve": lambda: incidents.incident_resolve_all(
-            incident=incident, actor=request.user, reason=_("Resolved with the incident's plan.")),
+            incident=incident, actor=request.user, reason=note("Resolved with the incident's plan.")),
         "proactive": lambda: incidents.incident_open_proactive(incident=incident, actor=request.user),
     }[action]
     report = run()
@@ -151,7 +152,7 @@ def shipping_inform(request):
         return redirect("tickets:watch")
     try:
         report = orders_inform(order_ids=order_ids, actor=request.user, template=template,
-                               reason=_("Proactive contact: shipping is late or the parcel is stalled."))
+                               reason=note("Proactive contact: shipping is late or the parcel is stalled."))
         messages.success(request, _("%(done)d customers informed, %(refused)d skipped.")
                          % {"done": len(report.done), "refused": len(report.refused)})
     except ValidationError as error:

@@ -25,6 +25,7 @@ from tickets.models.choices import (
     TicketType,
 )
 from tickets.models.people import Tag
+from tickets.notes import note_render
 
 
 class Versioned(models.Model):
@@ -299,7 +300,9 @@ class TicketEvent(models.Model):
     to_status = models.CharField(_("to status"), max_length=20, blank=True)
     # {"field": [old, new], ...} for classification, assignment and money changes.
     changes = models.JSONField(_("changes"), default=dict, blank=True, encoder=DjangoJSONEncoder)
-    reason = models.TextField(_("reason"), blank=True)
+    reason = models.TextField(_("reason"), blank=True)  # what a person typed
+    # What the desk wrote by itself: [[msgid, params], ...] (tickets/notes.py), read in each reader's language.
+    note = models.JSONField(_("note"), default=list, blank=True, db_default=[])
 
     class Meta:
         verbose_name = _("timeline event")
@@ -324,3 +327,8 @@ class TicketEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("Timeline events cannot be deleted."))
+
+    @property
+    def reason_text(self) -> str:
+        """Why, in the reader's language: the desk's note, or what the person typed."""
+        return note_render(self.note) if self.note else self.reason

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 
+from ..notes import note
 from .models import BusinessCalendar, CalendarDay, PromoPeriod, SLAPolicy, WorkingInterval
 from .services import sla_refresh_open_tickets
 
@@ -12,13 +13,14 @@ class RecomputesOpenTickets:
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         count = sla_refresh_open_tickets(
-            actor=request.user, reason=_("SLA configuration changed: %(what)s") % {"what": form.instance}
+            actor=request.user, reason=note("SLA configuration changed: %(what)s", what=str(form.instance))
         )
         self.message_user(request, _("%(count)d open tickets got new due times.") % {"count": count}, messages.INFO)
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        sla_refresh_open_tickets(actor=request.user, reason=_("SLA configuration deleted: %(what)s") % {"what": obj})
+        sla_refresh_open_tickets(actor=request.user,
+                                 reason=note("SLA configuration deleted: %(what)s", what=str(obj)))
 
 
 class WorkingIntervalInline(admin.TabularInline):

@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Exists
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..events import event_record
 from ..models import OPEN_STATUSES, SLAState, Status, Ticket
+from ..notes import note
 from .business_time import CalendarHasNoWorkingTime, Schedule
 from .models import BusinessCalendar, PromoPeriod, SLAPolicy
 
@@ -301,22 +302,18 @@ def sla_on_status_change(ticket: Ticket, *, from_status: str, actor, now: dateti
         ticket.sla_paused_at = now
         # We are waiting on them: we have answered, so no response is owed until they write.
         ticket.next_response_started_at = None
-        events.append(("sla_paused", _("Waiting for the customer: SLA clocks paused.")))
+        events.append(("sla_paused", note("Waiting for the customer: SLA clocks paused.")))
     elif from_status == Status.WAITING_CUSTOMER and ticket.sla_paused_at is not None:
         policy = context.policy_for(ticket)
         paused = int(context.schedule(policy).between(ticket.sla_paused_at, now)) if policy else 0
         ticket.sla_paused_seconds += paused
         ticket.sla_paused_at = None
-        events.append(
-            (
-                "sla_resumed",
-                _("SLA clocks resumed; %(minutes)d business minutes paused were deducted.") % {"minutes": paused // 60},
-            )
-        )
+        resumed = gettext_noop("SLA clocks resumed; %(minutes)d business minutes paused were deducted.")
+        events.append(("sla_resumed", note(resumed, minutes=paused // 60)))
     if ticket.status == Status.IN_PROGRESS and from_status in (Status.RESOLVED, Status.CLOSED):
         # Reopened: a new resolution clock from now.
         ticket.resolution_started_at, ticket.sla_paused_seconds = now, 0
-        events.append(("sla_started", _("Reopened: the resolution clock starts again.")))
+        events.append(("sla_started", note("Reopened: the resolution clock starts again.")))
     changes = sla_refresh(ticket, now=now, context=context)
     ticket.save(update_fields=SLA_FIELDS)
     for action, reason in events:

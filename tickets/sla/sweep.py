@@ -22,9 +22,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..events import event_build, event_record, events_record
 from ..models import Message, Notification, RiskLevel, Status, Subtask, Ticket
+from ..notes import note
 from ..roles import Role
 from .bulk import bulk_update_tickets
 from .clock import FOLLOW_UP, SLA_FIELDS, ScheduleCache, SLAContext, refresh_with_checks
@@ -185,24 +187,24 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
 
 
 CLOCK_LABELS = {
-    "first_response": _("first response"),
-    "next_response": _("next response"),
-    "resolution": _("resolution"),
-    "follow_up": _("follow-up"),
+    "first_response": gettext_noop("first response"),
+    "next_response": gettext_noop("next response"),
+    "resolution": gettext_noop("resolution"),
+    "follow_up": gettext_noop("follow-up"),
 }
 
 
 def _reason(clock: str, percent: int, data: dict) -> str:
-    label = str(CLOCK_LABELS.get(clock, clock))
+    label = note(CLOCK_LABELS.get(clock, clock))
     if clock == FOLLOW_UP:
-        return _("Follow-up with the customer is due.")
+        return note("Follow-up with the customer is due.")
     if percent == 100:
         held = data.get("held_by")
-        text = _("The %(clock)s target was breached.") % {"clock": label}
+        text = note("The %(clock)s target was breached.", clock=label)
         if held:
-            text += " " + _("Departments holding the case: %(departments)s.") % {"departments": ", ".join(held)}
+            text = text.then(note("Departments holding the case: %(departments)s.", departments=", ".join(held)))
         return text
-    return _("%(percent)d%% of the %(clock)s target is used.") % {"percent": percent, "clock": label}
+    return note("%(percent)d%% of the %(clock)s target is used.", percent=percent, clock=label)
 
 
 # Subtasks ----------------------------------------------------------------------------------------
@@ -285,7 +287,7 @@ def auto_close_silent_tickets(*, now: datetime | None = None, batch_size: int = 
                     ticket=Ticket(pk=ticket_id),
                     action=Action.CLOSE,
                     actor=None,
-                    reason=_("No reply from the customer within %(days)d days.") % {"days": days},
+                    reason=note("No reply from the customer within %(days)d days.", days=days),
                 )
                 event_record(
                     ticket=ticket, action="follow_up_recorded", changes={"follow_up_result": [None, "silent"]}
