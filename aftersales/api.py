@@ -204,7 +204,12 @@ VERSIONED_PATHS = ("/api/v1/tickets/{id}", "/api/v1/subtasks/{id}")
 
 
 # What RefuseControlCharactersMiddleware lets through, as a JSON Schema pattern.
-NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
+_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f"
+NO_CONTROL_CHARACTERS = f"^[^{_CONTROL}]*$"
+# A required text (minLength 1): DRF strips whitespace, Python's str.strip() kind (NEL and the ideographic
+# space included), so at least one character must be something else.
+_SPACE = "\\s\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NOT_BLANK = f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
 
 
 def document_input_rules(result, generator, request, public):
@@ -251,7 +256,7 @@ def _resolve(schema: dict, schemas: dict) -> dict:
 def _bound_input(schema: dict, schemas: dict) -> None:
     schema = _resolve(schema, schemas)
     if schema.get("type") == "string" and not {"enum", "format", "pattern"} & schema.keys():
-        schema["pattern"] = NO_CONTROL_CHARACTERS
+        schema["pattern"] = NOT_BLANK if schema.get("minLength", 0) >= 1 else NO_CONTROL_CHARACTERS
     if schema.get("type") == "integer":  # ids and counts are database integers
         schema.setdefault("minimum", BIGINT_MIN)
         schema.setdefault("maximum", BIGINT_MAX)

@@ -351,7 +351,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "options": {"expires": 540},
     },
-    # Each run drains the unsent notices for up to ~50 s (tickets/sla/sweep.py).
+    # Each run drains the unsent notices for up to ~50 s (tickets/sla/mail.py).
     "notification-emails": {
         "task": "tickets.tasks.notifications_email_task",
         "schedule": 60.0,
@@ -370,7 +370,7 @@ PRICE_PROTECTION_DAYS = env.int("PRICE_PROTECTION_DAYS", default=30)
 # A bulk price-difference batch refunding more than this in total (CNY), or with any row above the
 # uploader's own refund limit, waits for a second person's approval (another supervisor, or finance).
 PRICEDIFF_APPROVAL_TOTAL = Decimal(env.str("PRICEDIFF_APPROVAL_TOTAL", default="5000"))
-# Incident detection (tickets/incidents/services.py): N tickets sharing product and category within T hours.
+# Incident detection (tickets/incidents/detect.py): N tickets sharing product and category within T hours.
 INCIDENT_MIN_TICKETS = env.int("INCIDENT_MIN_TICKETS", default=5)
 INCIDENT_WINDOW_HOURS = env.int("INCIDENT_WINDOW_HOURS", default=24)
 # Shipping watch: a parcel with no tracking update for this many hours counts as stalled (Tmall: 48 h same region).

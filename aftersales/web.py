@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .states import ActionRefused, StaleVersion
@@ -54,3 +55,12 @@ def redirect_next(request, default: str):
     ):
         return redirect(target)
     return redirect(default)
+
+
+def with_version(form, version: int):
+    """A refused stale form, rebased on the current version with the person's own input kept: saving
+    again is a deliberate choice."""
+    form.data = form.data.copy()
+    form.data["version"] = version
+    form.data["seen_at"] = timezone.now().isoformat()
+    return form

@@ -100,7 +100,7 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tickets.incidents.services import incident_detect
+    from tickets.incidents.detect import incident_detect
     from tickets.models import Incident
 
     call_command("migrate", verbosity=0)

@@ -114,7 +114,8 @@ def main(argv=None) -> None:
     setup_django(url)
 
     from tickets.models import Ticket
-    from tickets.reports.queries import REPORTS, Period
+    from tickets.reports.periods import Period
+    from tickets.reports.queries import REPORTS
 
     names = args.report or list(REPORTS)
     periods = [Period.last_days(days) for days in (args.days or [30, 365])]

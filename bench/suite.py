@@ -552,7 +552,7 @@ class Suite:
         from rest_framework.authtoken.models import Token
 
         from tickets.models import OPEN_STATUSES, Ticket
-        from tickets.reports.queries import Period
+        from tickets.reports.periods import Period
 
         User = get_user_model()  # noqa: N806
         self.supervisor = User.objects.get(username=self.facts.supervisor)

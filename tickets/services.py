@@ -117,7 +117,8 @@ def ticket_create(
     """Take in a case (受理): the customer (named, found by the caller's phone, or new), the order and its
     affected items, the customer's words and the facts recorded, the first evidence, the events — all in
     one transaction, for the browser, the API, the platform webhook and the desk's own proactive tickets.
-    A new ticket always starts as new (its status is not an argument)."""
+    A new ticket always starts as new (its status is not an argument). Long only by its signature: every
+    fact an intake records is a keyword."""
     if customer is None and order is None and caller is not None:
         customer = customer_find_or_create(name=caller.name, phone=caller.phone, platform=caller.platform)
     if customer is None and order is None:

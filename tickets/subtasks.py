@@ -142,6 +142,12 @@ def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "", exp
         },
         reason=result,
     )
+    _after_move(ticket=ticket, subtask=subtask, actor=actor, action=action, result=result)
+    return subtask
+
+
+def _after_move(*, ticket: Ticket, subtask: Subtask, actor, action: str, result: str) -> None:
+    """What a subtask's move means for its refund, the agent and the ticket (same transaction)."""
     if subtask.refund_id and action != "start":
         # Finance's answer is the refund's fate: done means paid, rejected or cancelled means not paid.
         if action == "complete":
@@ -161,7 +167,7 @@ def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "", exp
             },
         )
     if (
-        target not in Subtask.ACTIVE_STATUSES
+        subtask.status not in Subtask.ACTIVE_STATUSES
         and ticket.status == Status.WAITING_DEPARTMENT
         and not has_active_subtasks(ticket)
     ):
@@ -173,7 +179,6 @@ def _subtask_move(*, subtask: Subtask, actor, action: str, result: str = "", exp
             manual=False,
             reason=note("All department subtasks are finished."),
         )
-    return subtask
 
 
 def subtask_start(*, subtask: Subtask, actor) -> Subtask:

@@ -7,7 +7,9 @@ reject_on_worker_lost. Retries back off at most 60 s, far below the broker's vis
 from celery import shared_task
 from django.db import OperationalError
 
-from .sla.sweep import auto_close_silent_tickets, notifications_send_emails, sla_sweep, subtask_sweep
+from .sla.mail import notifications_send_emails
+from .sla.subtask_sweep import subtask_sweep
+from .sla.sweep import auto_close_silent_tickets, sla_sweep
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 3}
 
@@ -38,7 +40,7 @@ def auto_close_task(self) -> int:
 
 @shared_task(bind=True, acks_late=True, **RETRY)
 def incident_detect_task(self) -> int:
-    from .incidents.services import incident_detect
+    from .incidents.detect import incident_detect
 
     return len(incident_detect())
 

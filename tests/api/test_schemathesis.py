@@ -36,7 +36,7 @@ from tests.tickets.test_workflow import hand_to_warehouse, move, new_ticket
 from tickets.api.intake import DEADLINE_EARLIEST, DEADLINE_HORIZON
 from tickets.intake import PLATFORM_TYPES, sign
 from tickets.models import IntakeSource, Notification, TicketType
-from tickets.reports.queries import EARLIEST, LATEST, Period
+from tickets.reports.periods import EARLIEST, LATEST, Period
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -47,7 +47,8 @@ from tickets.pricediff import services as pricediff
 from tickets.pricediff.models import PriceDiffBatch
 from tickets.pricediff.upload import price_protection_days
 from tickets.reports.queries import REPORTS
-from tickets.sla.sweep import notifications_send_emails, subtask_sweep
+from tickets.sla.mail import notifications_send_emails
+from tickets.sla.subtask_sweep import subtask_sweep
 
 pytestmark = pytest.mark.django_db
 

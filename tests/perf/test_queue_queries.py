@@ -133,7 +133,8 @@ def _list_counts(sqls) -> list[str]:
 
 @pytest.mark.django_db
 def test_a_short_filtered_list_is_read_once_and_a_long_one_is_counted(supervisor, monkeypatch):
-    from tickets import selectors, views
+    from tickets import selectors
+    from tickets.views import queue as views
 
     _tickets(7, type=TicketType.RETURN_REFUND)
     _tickets(2, type=TicketType.EXCHANGE)

@@ -21,9 +21,9 @@ from tests.threads import run_together
 from tickets import services
 from tickets.events import EventAction
 from tickets.incidents import services as incident_services
+from tickets.incidents.detect import incident_detect
 from tickets.incidents.services import (
     incident_confirm,
-    incident_detect,
     incident_open_proactive,
     incident_preview,
     incident_reply_all,

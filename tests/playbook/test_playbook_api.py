@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from orders.models import Refund
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tickets import services
-from tickets.incidents.services import incident_detect
+from tickets.incidents.detect import incident_detect
 from tickets.models import ApprovalRequest
 from tickets.workflow import ticket_transition
 

@@ -33,7 +33,7 @@ from django.conf import settings
 from tests.factories import CustomerFactory, OrderItemFactory, ProductFactory, TicketFactory, UserFactory, make_user
 from tickets.followup.models import SatisfactionSurvey
 from tickets.models import Ticket
-from tickets.reports.queries import Period
+from tickets.reports.periods import Period
 from tickets.sla.models import SLAPolicy
 
 SHOP = ZoneInfo("Asia/Shanghai")

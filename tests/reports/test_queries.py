@@ -17,7 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from tests.reports.conftest import JUNE, SHOP, build_june
 from tickets.models import Ticket
 from tickets.reports.aggregates import HoursBetween, Percentile, Percentiles, percentile_cont, percentiles_or_none
-from tickets.reports.queries import REPORTS, Period, report_run
+from tickets.reports.periods import Period
+from tickets.reports.queries import REPORTS, report_run
 
 
 def rows(name: str, period: Period = JUNE) -> list[list]:

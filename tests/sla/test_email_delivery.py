@@ -27,8 +27,8 @@ from tests.factories import TicketFactory, UserFactory
 from tests.redis_server import PrivateRedis, wait_for
 from tests.test_degrade import broker_at
 from tickets.models import Notification
-from tickets.sla import sweep
-from tickets.sla.sweep import EMAIL_CLAIM_TIMEOUT, notifications_send_emails
+from tickets.sla import mail
+from tickets.sla.mail import EMAIL_CLAIM_TIMEOUT, notifications_send_emails
 from tickets.tasks import notifications_email_task
 
 BURST = 30_000
@@ -296,7 +296,7 @@ def test_a_worker_killed_mid_run_has_its_task_run_again_by_another_within_the_vi
     # Nothing lost: only the batch in the killed worker's hands is still claimed, and mailed once its claim
     # times out.
     held = unsent().count()
-    assert held <= sweep.EMAIL_BATCH_SIZE
+    assert held <= mail.EMAIL_BATCH_SIZE
     assert not unsent().filter(email_claimed_at__isnull=True).exists()
     later = timezone.now() + EMAIL_CLAIM_TIMEOUT + timedelta(seconds=1)
     assert notifications_send_emails(now=later) == held

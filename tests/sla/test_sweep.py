@@ -18,7 +18,9 @@ from tests.factories import CustomerFactory, make_user
 from tickets import services
 from tickets.assignment import ticket_take
 from tickets.models import Department, Message, Notification, SLAState, Status, Subtask, Ticket, TicketEvent
-from tickets.sla.sweep import auto_close_silent_tickets, notifications_send_emails, sla_sweep, subtask_sweep
+from tickets.sla.mail import notifications_send_emails
+from tickets.sla.subtask_sweep import subtask_sweep
+from tickets.sla.sweep import auto_close_silent_tickets, sla_sweep
 from tickets.subtasks import subtask_create
 from tickets.workflow import Action, ticket_transition
 

@@ -95,7 +95,7 @@ def test_the_filter_bar_shows_what_is_chosen_and_only_that(agent, client):
 
 
 def test_pages_over_a_sort_with_ties_neither_repeat_nor_skip_tickets(supervisor, client, monkeypatch):
-    from tickets import views
+    from tickets.views import queue as views
 
     monkeypatch.setattr(views, "PAGE_SIZE", 3)
     made = [ticket_at(datetime(2026, 6, 1, 9, minute, tzinfo=SHANGHAI), supervisor) for minute in range(7)]

@@ -1,5 +1,6 @@
-"""Incidents (批量问题): detect, confirm with one agreed reply, act on every member ticket at once,
-and reach the customers who have not contacted us yet (seed 003: contact them before they complain).
+"""Incidents (批量问题): confirm with one agreed reply, act on every member ticket at once, and reach
+the customers who have not contacted us yet (seed 003: contact them before they complain). Detection,
+which suggests the incidents, is in tickets/incidents/detect.py.
 
 Who is reached is the incident's own scope: its product's orders placed (or shipped) within its
 affected range, less the orders a supervisor excluded; never a customer who only bought before or
@@ -11,18 +12,17 @@ A resolved (or dismissed) incident is a record: every service here refuses to ch
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import Order, OrderItem, Product
+from orders.models import Order, OrderItem
 
-from ..events import EventAction, event_build, events_record
+from ..events import EventAction, event_build
 from ..models import OPEN_STATUSES, Channel, Incident, IncidentContact, Message, Ticket, TicketEvent
 from ..replies import render_reply, reply_placeholders
 from ..services import message_add, ticket_create
@@ -89,72 +89,6 @@ def _event(ticket: Ticket, *, actor, incident: Incident, kind: EventAction) -> T
     return event_build(
         ticket=ticket, actor=actor, action=kind.value, changes={"incident": [None, incident.pk]}, reason=incident.title
     )
-
-
-# Detection ----------------------------------------------------------------------------------------
-
-
-def incident_detect(*, now=None, min_tickets: int | None = None, window_hours: int | None = None) -> list[Incident]:
-    """Suggest an incident wherever at least `min_tickets` tickets of the last `window_hours` share a
-    product and a category (one aggregate query; an open incident for the pair is reused)."""
-    now = now or timezone.now()
-    min_tickets = min_tickets or settings.INCIDENT_MIN_TICKETS
-    since = now - timedelta(hours=window_hours or settings.INCIDENT_WINDOW_HOURS)
-    Through = Ticket.affected_items.through
-    groups = (
-        Through.objects.filter(ticket__created_at__gte=since)
-        .exclude(ticket__category="")
-        .values("orderitem__product_id", "ticket__category")
-        .annotate(n=Count("ticket_id", distinct=True))
-        .filter(n__gte=min_tickets)
-    )
-    found = []
-    for group in groups:
-        product_id, category = group["orderitem__product_id"], group["ticket__category"]
-        found.append(_suggest(product_id, category, since, now))
-    return found
-
-
-def _open_incident_locked(product_id, category) -> Incident | None:
-    # Locked first, like every incident write: a resolution committed meanwhile takes the row out of
-    # "open", and the tickets are then grouped into a new suggestion, not into a closed record.
-    return (
-        Incident.objects.select_for_update()
-        .filter(product_id=product_id, category=category, status__in=[Incident.Status.SUGGESTED,
-                                                                     Incident.Status.CONFIRMED])
-        .first()
-    )
-
-
-@transaction.atomic
-def _suggest(product_id, category, since, now) -> Incident:
-    incident = _open_incident_locked(product_id, category)
-    if incident is None:
-        product = Product.objects.get(pk=product_id)
-        try:
-            with transaction.atomic():
-                incident = Incident.objects.create(
-                    title=f"{product.sku} {product.name}",
-                    cause=Incident.Cause.PRODUCT_DEFECT,
-                    product=product,
-                    category=category,
-                    window_start=since,
-                    window_end=now,
-                )
-        except IntegrityError:  # another detection run made it a moment ago
-            incident = _open_incident_locked(product_id, category)
-    joining = list(
-        Ticket.objects.filter(created_at__gte=since, category=category, affected_items__product_id=product_id)
-        .exclude(incidents=incident)
-        .distinct()
-    )
-    incident.tickets.add(*joining)
-    events_record(
-        [_event(ticket, actor=None, incident=incident, kind=EventAction.INCIDENT_JOINED) for ticket in joining]
-    )
-    incident.window_end = now
-    incident.save(update_fields=["window_end"])
-    return incident
 
 
 # Confirmation and scope ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -258,48 +258,75 @@ def price_protection_days() -> int:
     return getattr(settings, "PRICE_PROTECTION_DAYS", 30)
 
 
+@dataclass
+class _Lines:
+    """The orders and order lines a file names, read in chunks of keys."""
+
+    orders_by_number: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    orders: dict[int, dict] = field(default_factory=dict)
+    lines: dict[tuple[int, str], list[dict]] = field(default_factory=lambda: defaultdict(list))
+    items: dict[int, dict] = field(default_factory=dict)
+    order_paid: dict[int, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+
+@dataclass
+class _Refunded:
+    """What each order and line already gave back, what earlier price drops refunded on each line, and the
+    dedupe keys already used."""
+
+    by_order: dict[int, Decimal] = field(default_factory=dict)
+    by_item: dict[int, Decimal] = field(default_factory=dict)
+    protected: dict[int, Decimal] = field(default_factory=dict)
+    keys: dict[str, int] = field(default_factory=dict)
+
+
 def validate_rows(rows: list[UploadRow], *, actor, now: datetime) -> None:
     """Check every row against the database with queries per chunk of keys, never per row."""
-    days = price_protection_days()
-    window_start = now - timedelta(days=days)
     step = _in_size()
+    found = _lines_of(rows, step)
+    matched = _match_lines(rows, found, now=now)
+    _price_rows(rows, found, _refunded_before(rows, found, matched, step), actor=actor)
 
-    orders_by_number: dict[str, list[dict]] = defaultdict(list)
+
+def _lines_of(rows: list[UploadRow], step: int) -> _Lines:
+    found = _Lines()
     numbers = sorted({row.order_number[:64] for row in rows if row.status == Row.VALID})
     for chunk in chunks(numbers, step):
         for order in Order.objects.filter(external_number__in=chunk).values(
             "id", "external_number", "platform", "placed_at", "status", "paid_amount"
         ):
-            orders_by_number[order["external_number"]].append(order)
-
-    orders = {order["id"]: order for found in orders_by_number.values() for order in found}
-    lines: dict[tuple[int, str], list[dict]] = defaultdict(list)
-    items: dict[int, dict] = {}
-    order_paid: dict[int, Decimal] = defaultdict(Decimal)
-    for chunk in chunks(orders, step):
+            found.orders_by_number[order["external_number"]].append(order)
+    found.orders = {order["id"]: order for same in found.orders_by_number.values() for order in same}
+    for chunk in chunks(found.orders, step):
         for item in OrderItem.objects.filter(order_id__in=chunk).values(
             "id", "order_id", "product__sku", "unit_price", "quantity", "paid_amount"
         ):
-            items[item["id"]] = item
-            lines[(item["order_id"], item["product__sku"])].append(item)
-            order_paid[item["order_id"]] += item["paid_amount"]
+            found.items[item["id"]] = item
+            found.lines[(item["order_id"], item["product__sku"])].append(item)
+            found.order_paid[item["order_id"]] += item["paid_amount"]
+    return found
 
-    # Pass 1: which order line each row means.
+
+def _match_lines(rows: list[UploadRow], found: _Lines, *, now: datetime) -> list[int]:
+    """Pass 1: which order line each row means; refuses the rows that name none, or one twice. Returns
+    the matched lines."""
+    days = price_protection_days()
+    window_start = now - timedelta(days=days)
     first_row_of_item: dict[int, int] = {}
     for row in rows:
         if row.status != Row.VALID:
             continue
-        found = orders_by_number.get(row.order_number, [])
+        orders = found.orders_by_number.get(row.order_number, [])
         if row.platform:
-            found = [order for order in found if order["platform"] == row.platform]
-        if not found:
+            orders = [order for order in orders if order["platform"] == row.platform]
+        if not orders:
             row.refuse(_("Unknown order number %(number)s.") % {"number": row.order_number})
             continue
-        if len(found) > 1:
+        if len(orders) > 1:
             row.refuse(_("Order number %(number)s exists on several platforms: add a platform column.")
                        % {"number": row.order_number})
             continue
-        order = found[0]
+        order = orders[0]
         if order["status"] == Order.Status.CANCELLED:
             row.refuse(_("The order is cancelled."))
             continue
@@ -307,7 +334,7 @@ def validate_rows(rows: list[UploadRow], *, actor, now: datetime) -> None:
             row.refuse(_("Ordered on %(date)s, outside the %(days)d-day price-protection window.")
                        % {"date": date_format(timezone.localtime(order["placed_at"]), "Y-m-d"), "days": days})
             continue
-        matching = lines.get((order["id"], row.sku), [])
+        matching = found.lines.get((order["id"], row.sku), [])
         if not matching:
             row.refuse(_("SKU %(sku)s is not on order %(number)s.") % {"sku": row.sku, "number": row.order_number})
             continue
@@ -321,17 +348,15 @@ def validate_rows(rows: list[UploadRow], *, actor, now: datetime) -> None:
             row.refuse(_("The same order line is already in row %(row)d.") % {"row": first_row_of_item[item_id]})
             continue
         first_row_of_item[item_id] = row.row_number
+    return sorted(first_row_of_item)
 
-    # What each order and line already gave back, and what earlier price drops refunded on each line.
-    item_ids = sorted(first_row_of_item)
-    order_ids = sorted({items[item_id]["order_id"] for item_id in item_ids})
+
+def _refunded_before(rows: list[UploadRow], found: _Lines, item_ids: list[int], step: int) -> _Refunded:
+    refunded = _Refunded()
+    order_ids = sorted({found.items[item_id]["order_id"] for item_id in item_ids})
     Through = Refund.items.through  # noqa: N806
-    order_refunded: dict[int, Decimal] = {}
-    item_refunded: dict[int, Decimal] = {}
-    item_protected: dict[int, Decimal] = {}
-    taken_keys: dict[str, int] = {}
     for chunk in chunks(order_ids, step):
-        order_refunded.update(
+        refunded.by_order.update(
             Refund.objects.filter(order_id__in=chunk, status__in=COUNTING)
             .values_list("order_id").annotate(total=Sum("amount")).values_list("order_id", "total")
         )
@@ -339,24 +364,27 @@ def validate_rows(rows: list[UploadRow], *, actor, now: datetime) -> None:
         counting = Through.objects.filter(orderitem_id__in=chunk, refund__status__in=COUNTING).values_list(
             "orderitem_id"
         )
-        item_refunded.update(counting.annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total"))
-        item_protected.update(
+        refunded.by_item.update(counting.annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total"))
+        refunded.protected.update(
             counting.filter(refund__kind=Refund.Kind.PRICE_DIFFERENCE)
             .annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total")
         )
     keys = [dedupe_key(row.order_item_id, row.new_price) for row in rows if row.status == Row.VALID]
     for chunk in chunks(keys, step):
-        taken_keys.update(Refund.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", "id"))
+        refunded.keys.update(Refund.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", "id"))
+    return refunded
 
-    # Pass 2: the amount, by orders/money.py's rule (rows earlier in the file use up what is left first).
+
+def _price_rows(rows: list[UploadRow], found: _Lines, refunded: _Refunded, *, actor) -> None:
+    """Pass 2: the amount, by orders/money.py's rule (rows earlier in the file use up what is left first)."""
     used_by_order: dict[int, Decimal] = defaultdict(Decimal)
     used_by_item: dict[int, Decimal] = defaultdict(Decimal)
     for row in rows:
         if row.status != Row.VALID:
             continue
-        item = items[row.order_item_id]
-        order = orders[item["order_id"]]
-        refund_id = taken_keys.get(dedupe_key(item["id"], row.new_price))
+        item = found.items[row.order_item_id]
+        order = found.orders[item["order_id"]]
+        refund_id = refunded.keys.get(dedupe_key(item["id"], row.new_price))
         if refund_id is not None:
             row.refuse(_("Already refunded for this price drop (refund #%(id)d).") % {"id": refund_id}, Row.SKIPPED)
             continue
@@ -364,12 +392,12 @@ def validate_rows(rows: list[UploadRow], *, actor, now: datetime) -> None:
             paid_amount=item["paid_amount"],
             quantity=item["quantity"],
             new_price=row.new_price,
-            protected_before=item_protected.get(item["id"], ZERO),
+            protected_before=refunded.protected.get(item["id"], ZERO),
             left=money.line_left(
                 paid=item["paid_amount"],
-                refunded=item_refunded.get(item["id"], ZERO) + used_by_item[item["id"]],
-                order_paid=order_paid.get(order["id"]) or order["paid_amount"],
-                order_refunded=order_refunded.get(order["id"], ZERO) + used_by_order[order["id"]],
+                refunded=refunded.by_item.get(item["id"], ZERO) + used_by_item[item["id"]],
+                order_paid=found.order_paid.get(order["id"]) or order["paid_amount"],
+                order_refunded=refunded.by_order.get(order["id"], ZERO) + used_by_order[order["id"]],
             ),
         )
         if owed.amount is None:

@@ -6,7 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from ..policies import can_read_reports
-from .queries import REPORTS, Period, Report
+from .base import Report
+from .periods import Period
+from .queries import REPORTS
 
 
 def reports_check_access(user) -> None:

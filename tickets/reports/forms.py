@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .queries import MAX_DAYS, Period
+from .periods import MAX_DAYS, Period
 
 
 class PeriodForm(forms.Form):

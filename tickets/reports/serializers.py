@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .queries import MAX_DAYS, Period
+from .periods import MAX_DAYS, Period
 
 
 class PeriodQuerySerializer(serializers.Serializer):

@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from . import exports
 from .access import report_get_for_user, reports_check_access
 from .forms import PeriodForm
-from .queries import Period, reports_run_all
+from .periods import Period
+from .queries import reports_run_all
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -1,0 +1,140 @@
+"""The agent's workspace: the queue and its tabs, a new ticket taken on the phone (with the order
+lookup), the supervisor's dashboard and bulk actions."""
+
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from aftersales.web import attempt, redirect_next
+from customers.services import Caller
+
+from .. import services
+from ..dashboard import dashboard_figures
+from ..filters import QUEUE_LABELS, Queue, TicketFilter, queue_counts, queue_filter
+from ..forms import (
+    BulkActionForm,
+    IntakeForm,
+    desk_workers,
+)
+from ..policies import (
+    can_bulk_update,
+    can_create_tickets,
+    can_see_dashboard,
+    desk_required,
+    sees_full_tickets,
+    tickets_visible_to,
+)
+from ..selectors import (
+    orders_with_history,
+    ticket_page,
+)
+
+PAGE_SIZE = 50
+
+
+@desk_required
+def ticket_queue(request):
+    """Queues with counts, filters kept in the URL, search, sort and pagination."""
+    if not sees_full_tickets(request.user):
+        return redirect("tickets:inbox")
+    visible = tickets_visible_to(request.user)
+    queue = request.GET.get("queue", Queue.MINE)
+    if queue not in QUEUE_LABELS:
+        queue = Queue.MINE
+    counts = queue_counts(visible, request.user)  # "all" has none
+    filterset = TicketFilter(request.GET, queryset=visible.filter(queue_filter(queue, request.user)),
+                             request=request)
+    ids = filterset.qs.values_list("pk", flat=True)
+    if not ids.query.order_by:  # no sort chosen, or one refused (the filter bar says why)
+        ids = ids.order_by("-created_at", "-id")  # read in this order from ticket_open_created_idx
+    # Unfiltered, the list is the tab just counted: no second COUNT.
+    known_count = counts.get(queue) if not _filtered(filterset) else None
+    page = ticket_page(ids, number=request.GET.get("page"), per_page=PAGE_SIZE, known_count=known_count)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "tickets/queue.html", {
+        "page": page, "filter": filterset, "queue": queue,
+        "queues": [(name, label, counts.get(name)) for name, label in QUEUE_LABELS.items()],
+        "query": query.urlencode(), "bulk_form": BulkActionForm() if can_bulk_update(request.user) else None,
+    })
+
+
+def _filtered(filterset) -> bool:
+    """Any filter or search given (ordering aside)? Judged on the raw parameters, so an unknown value
+    counts as a filter too: the answer may say "filtered" needlessly, never the reverse."""
+    return any(value.strip() for name in filterset.filters if name != "ordering"
+               for value in filterset.data.getlist(name))
+
+
+@desk_required
+def ticket_new(request):
+    if not can_create_tickets(request.user):
+        raise PermissionDenied
+    form = IntakeForm(request.POST or None, request.FILES or None, initial={"order_number": request.GET.get("order")})
+    order = None
+    if form.is_bound:
+        form.is_valid()
+        order = form.cleaned_data.get("order")
+    if form.is_bound and not form.errors:
+        data = form.cleaned_data
+        facts = {k: data[k] for k in IntakeForm.TICKET_FACTS if data.get(k) not in (None, "")}
+        created = {}
+
+        def intake():
+            caller = Caller(name=data["customer_name"], phone=data["customer_phone"],
+                            platform=data["customer_platform"])
+            created["ticket"] = services.ticket_create(
+                actor=request.user, channel=data["channel"], description=data["description"],
+                customer=data.get("customer"), caller=caller, order=order,
+                affected_items=data.get("affected_items") or [], evidence=data.get("evidence"), **facts,
+            )
+
+        if attempt(request, intake, _("Ticket created.")):
+            return redirect("tickets:detail", pk=created["ticket"].pk)
+    matches = orders_with_history(order.external_number) if order else []
+    return render(request, "tickets/new.html", {"form": form, "matches": matches})
+
+
+@desk_required
+def order_lookup(request):
+    """htmx: the order (with customer and items) for a number typed during the call."""
+    number = request.GET.get("order_number", "").strip()
+    if not sees_full_tickets(request.user):
+        raise PermissionDenied
+    return render(request, "tickets/partials/_order_lookup.html",
+                  {"matches": orders_with_history(number), "number": number})
+
+
+@desk_required
+def dashboard(request):
+    if not can_see_dashboard(request.user):
+        raise PermissionDenied
+    figures = dashboard_figures()
+    # The staff list is read once and its <option>s rendered once, then repeated in every row's
+    # <select>: 60 rows x every staff member rendered one by one cost more than all the queries.
+    worker_options = render_to_string("tickets/partials/_worker_options.html", {"workers": desk_workers()})
+    return render(request, "tickets/dashboard.html", {"figures": figures, "worker_options": worker_options})
+
+
+@require_POST
+@desk_required
+def bulk_action(request):
+    if not can_bulk_update(request.user):
+        raise PermissionDenied
+    form = BulkActionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        attempt(request, lambda: services.tickets_bulk_update(
+            ticket_ids=data["tickets"], actor=request.user, action=data["action"], assignee=data.get("assignee"),
+            priority=data.get("priority"), tag=data.get("tag"), reason=data.get("reason") or ""),
+            _("Bulk action applied."))
+    else:
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, text)
+    return redirect_next(request, reverse("tickets:queue"))

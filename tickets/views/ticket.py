@@ -1,0 +1,253 @@
+"""The ticket page and every form on it: reply, classify, override, move, summary, take, assign, hand a
+subtask over, attachments."""
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from aftersales.web import attempt, redirect_next, with_version
+
+from .. import assignment, services, subtasks
+from ..forms import (
+    AssignForm,
+    ClassifyForm,
+    ConfirmSolutionForm,
+    FollowUpForm,
+    OverrideForm,
+    ReplyForm,
+    SolutionForm,
+    SubtaskActionForm,
+    SubtaskForm,
+    SummaryForm,
+    TransitionForm,
+)
+from ..incidents.services import incidents_of_ticket
+from ..knowledge.views import ticket_suggestions_context
+from ..models import Attachment, Ticket
+from ..playbook import services as playbook
+from ..policies import (
+    can_assign,
+    can_edit_ticket,
+    can_take,
+    desk_required,
+    sees_unmasked_pii,
+    ticket_contact_for,
+    ticket_get_for_user,
+)
+from ..replies import render_reply, reply_placeholders, templates_for
+from ..selectors import (
+    customer_recent_tickets,
+    ticket_changes_by_others,
+    ticket_page_records,
+    ticket_timeline,
+)
+from ..suggestions import reason_labels
+from ..workflow import ACTION_LABELS, StaleVersion, TransitionRefused, available_actions, ticket_transition
+
+
+@desk_required
+def ticket_detail(request, pk):
+    return _ticket_page(request, ticket_get_for_user(user=request.user, ticket_id=pk))
+
+
+def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=None, status: int = 200):
+    """The ticket page. `bound`: forms to show as the person filled them in (a save refused because the
+    page was stale), with the changes made meanwhile by others shown above them."""
+
+    editable = can_edit_ticket(request.user, ticket) and not ticket.is_read_only
+    show_pii = sees_unmasked_pii(request.user)
+    previous = customer_recent_tickets(ticket.customer_id, exclude_id=ticket.pk) if show_pii else []
+    placeholders = reply_placeholders(ticket, request.user) if editable else {}
+    reply_templates = [{"name": t.name, "body": render_reply(t.body, placeholders)}
+                       for t in templates_for(ticket, request.LANGUAGE_CODE)] if editable else []
+    context = {
+        "ticket": ticket,
+        "editable": editable,
+        "show_pii": show_pii,
+        "contact": ticket_contact_for(request.user, ticket),
+        "timeline": ticket_timeline(ticket),
+        "previous": previous,
+        "actions": [(a, ACTION_LABELS[a]) for a in available_actions(ticket)] if editable else [],
+        "priority_reasons": reason_labels(ticket.priority_reasons),
+        "risk_reasons": reason_labels(ticket.risk_reasons),
+        "reply_form": ReplyForm(),
+        "reply_templates": reply_templates,
+        "classify_form": ClassifyForm(initial={
+            "type": ticket.type, "category": ticket.category, "responsibility": ticket.responsibility,
+            "product_model": ticket.product_model, "symptom": ticket.symptom, "frequency": ticket.frequency,
+            "tags": ", ".join(t.name for t in ticket.tags.all()), "version": ticket.version,
+        }),
+        "override_form": OverrideForm(initial={"version": ticket.version}),
+        "summary_form": SummaryForm(initial={
+            "root_cause": ticket.root_cause, "summary": ticket.summary, "what_worked": ticket.what_worked,
+            "version": ticket.version}),
+        "follow_up_form": FollowUpForm(),
+        "subtask_form": SubtaskForm(),
+        "assign_form": (AssignForm(initial={"assignee": ticket.assignee_id, "version": ticket.version})
+                        if can_assign(request.user) else None),
+        "can_take": can_take(request.user) and ticket.assignee_id is None and ticket.is_open,
+        "subtask_action_form": SubtaskActionForm(),
+        "solutions": list(ticket.solutions.all()),
+        "solution_form": SolutionForm(),
+        "ticket_incidents": incidents_of_ticket(ticket),
+        "confirm_form": ConfirmSolutionForm(initial={"channel": ticket.channel}),
+        "call_prompt": playbook.call_prompt(ticket),
+        **ticket_page_records(ticket),
+        **ticket_suggestions_context(ticket=ticket, user=request.user, language=request.LANGUAGE_CODE,
+                                     editable=editable),
+    }
+    if bound:
+        context.update({name: with_version(form, ticket.version) for name, form in bound.items()})
+        context["conflict"] = ticket_changes_by_others(ticket, user=request.user, since=since)
+    return render(request, "tickets/detail.html", context, status=status)
+
+
+def _ticket_write(request, ticket: Ticket, *, form_name: str, form, write: Callable, success: str):
+    """One save from a form of the ticket page. A stale page is answered with the page again (409): what
+    the others changed meanwhile is shown and what this person typed is kept, never overwritten silently."""
+    try:
+        write()
+    except StaleVersion:
+        fresh = ticket_get_for_user(user=request.user, ticket_id=ticket.pk)
+        return _ticket_page(request, fresh, bound={form_name: form}, since=form.cleaned_data.get("seen_at"),
+                            status=409)
+    except TransitionRefused as refused:
+        messages.error(request, str(refused))
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, success)
+    return _back(ticket.pk)
+
+
+def _back(pk):
+    return redirect(reverse("tickets:detail", args=[pk]))
+
+
+@require_POST
+@desk_required
+def ticket_reply(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        attempt(request, lambda: services.message_add_with_attachment(
+            ticket=ticket, actor=request.user, direction=data["direction"], body=data["body"],
+            upload=data.get("attachment")), _("Saved."))
+    else:
+        messages.error(request, _("The message is empty."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_classify(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = ClassifyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a type, a category and the responsibility."))
+        return _back(pk)
+    data = dict(form.cleaned_data)
+    tags, version, _seen = data.pop("tags"), data.pop("version"), data.pop("seen_at")
+    return _ticket_write(request, ticket, form_name="classify_form", form=form, success=_("Classification saved."),
+                         write=lambda: services.ticket_classify(ticket=ticket, actor=request.user, tags=tags,
+                                                                expected_version=version, **data))
+
+
+@require_POST
+@desk_required
+def ticket_override(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = OverrideForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why you override the suggestion."))
+        return _back(pk)
+    data = form.cleaned_data
+    return _ticket_write(request, ticket, form_name="override_form", form=form, success=_("Saved."),
+                         write=lambda: services.ticket_override(
+                             ticket=ticket, actor=request.user, priority=data["priority"],
+                             risk_level=data["risk_level"], reason=data["reason"], expected_version=data["version"]))
+
+
+@require_POST
+@desk_required
+def ticket_transition_view(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Unknown action."))
+        return _back(pk)
+    data = form.cleaned_data
+    return _ticket_write(request, ticket, form_name="transition_form", form=form, success=_("Status updated."),
+                         write=lambda: ticket_transition(ticket=ticket, actor=request.user, action=data["action"],
+                                                         reason=data["reason"], expected_version=data["version"]))
+
+
+@require_POST
+@desk_required
+def ticket_summary(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = SummaryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The summary is empty."))
+        return _back(pk)
+    data = dict(form.cleaned_data)
+    version, _seen = data.pop("version"), data.pop("seen_at")
+    return _ticket_write(request, ticket, form_name="summary_form", form=form, success=_("Summary saved."),
+                         write=lambda: services.ticket_set_summary(ticket=ticket, actor=request.user,
+                                                                   expected_version=version, **data))
+
+
+@require_POST
+@desk_required
+def ticket_take(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
+    if not can_take(request.user):
+        raise PermissionDenied
+    attempt(request, lambda: assignment.ticket_take(ticket=ticket, actor=request.user), _("The ticket is yours."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_assign(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
+    if not can_assign(request.user):
+        raise PermissionDenied
+    form = AssignForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        attempt(request, lambda: assignment.ticket_assign(
+            ticket=ticket, actor=request.user, assignee=data["assignee"], reason=data["reason"],
+            expected_version=data["version"]), _("Assignment saved."))
+    return redirect_next(request, reverse("tickets:detail", args=[pk]))
+
+
+@require_POST
+@desk_required
+def subtask_new(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = SubtaskForm(request.POST)
+    if form.is_valid():
+        attempt(request, lambda: subtasks.subtask_create(ticket=ticket, actor=request.user, **form.cleaned_data),
+                 _("Handed to the department."))
+    else:
+        messages.error(request, _("Choose a department and say what is needed."))
+    return _back(pk)
+
+
+@desk_required
+def attachment_download(request, pk):
+    """Evidence is served only to people who may see its ticket (never from a public media URL)."""
+    attachment = get_object_or_404(Attachment.objects.select_related("ticket"), pk=pk)
+    ticket_get_for_user(user=request.user, ticket_id=attachment.ticket_id)
+    inline = attachment.is_image or attachment.content_type == "application/pdf"
+    return FileResponse(attachment.file.open("rb"), as_attachment=not inline, filename=attachment.original_name,
+                        content_type=attachment.content_type)
