@@ -309,6 +309,9 @@ LOGGING = {
 
 # New tickets go to the least-loaded on-duty agent (tickets/assignment.py).
 AUTO_ASSIGN_NEW_TICKETS = env.bool("AUTO_ASSIGN_NEW_TICKETS", default=True)
+# An agent who took a high-risk contact may keep it (the page offers "hand to a senior" and "keep it");
+# False: only the hand-over is offered.
+HIGH_RISK_AGENTS_MAY_KEEP = env.bool("HIGH_RISK_AGENTS_MAY_KEEP", default=True)
 # How often the agents' open-ticket counts behind it are taken (assignments since are added on top); 0: every time.
 ASSIGNMENT_LOAD_SECONDS = env.int("ASSIGNMENT_LOAD_SECONDS", default=10)
 # How often the queue tabs' counts are taken for all agents (shared cache); 0: on every page.

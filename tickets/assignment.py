@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from .events import event_build
+from .events import event_build, event_record
 from .models import OPEN_STATUSES, RiskLevel, Ticket, TicketEvent
 from .notes import note
 from .roles import Role
@@ -71,7 +71,53 @@ def ticket_take(*, ticket: Ticket, actor) -> Ticket:
     return _set_assignee(ticket, actor=actor, assignee=actor, action="taken", reason="")
 
 
-def least_loaded_agent(*, high_risk: bool):
+SENIOR_ROLES = (Role.SENIOR_AGENT, Role.SUPERVISOR)
+
+
+def is_senior(user) -> bool:
+    return user is not None and user.groups.filter(name__in=SENIOR_ROLES).exists()
+
+
+def senior_wanted(ticket: Ticket) -> bool:
+    """The shop's rule says a senior should work this case: it is high risk and its agent is not one, and
+    the agent has not chosen to keep it."""
+    return (
+        ticket.risk_level == RiskLevel.HIGH
+        and ticket.assignee_id is not None
+        and not is_senior(ticket.assignee)
+        and not ticket.events.filter(action="high_risk_kept", actor_id=ticket.assignee_id).exists()
+    )
+
+
+@transaction.atomic
+def ticket_hand_to_senior(*, ticket: Ticket, actor, expected_version=None) -> Ticket:
+    """The agent hands a high-risk case to the least-loaded senior on duty, in one click."""
+    ticket = ticket_lock_for_write(ticket, action="hand to a senior", expected_version=expected_version)
+    if ticket.assignee_id != actor.pk:
+        raise ValidationError(_("Only the agent who works this ticket hands it over."))
+    if ticket.risk_level != RiskLevel.HIGH:
+        raise ValidationError(_("Only a high-risk ticket goes to a senior agent."))
+    senior = least_loaded_agent(high_risk=True, excluding=actor.pk)
+    if senior is None:
+        raise ValidationError(_("No senior agent is on duty now: keep working it and tell your supervisor."))
+    count_assignment(senior.pk)
+    return _set_assignee(ticket, actor=actor, assignee=senior, action="handed_to_senior",
+                         reason=note("High risk: the shop's rule gives it to a senior agent."))
+
+
+@transaction.atomic
+def ticket_keep_high_risk(*, ticket: Ticket, actor, expected_version=None) -> Ticket:
+    """The agent keeps a high-risk case (where the shop allows it); the timeline says so."""
+    ticket = ticket_lock_for_write(ticket, action="keep", expected_version=expected_version)
+    if not settings.HIGH_RISK_AGENTS_MAY_KEEP:
+        raise ValidationError(_("This shop gives high-risk cases to senior agents: hand it over."))
+    if ticket.assignee_id != actor.pk or ticket.risk_level != RiskLevel.HIGH:
+        raise ValidationError(_("Only the agent who works a high-risk ticket keeps it."))
+    event_record(ticket=ticket, actor=actor, action="high_risk_kept")
+    return ticket
+
+
+def least_loaded_agent(*, high_risk: bool, excluding: int | None = None):
     """The on-duty agent with the fewest open tickets (ties: the longest-standing account).
 
     High-risk cases go only to senior agents (DESIGN: risk=high is routed to them).
@@ -84,6 +130,7 @@ def least_loaded_agent(*, high_risk: bool):
             is_active=True,
             staff_profile__on_duty=True,
         )
+        .exclude(pk=excluding)
         .order_by("id")
     )
     if not candidates:

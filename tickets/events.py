@@ -41,6 +41,9 @@ class EventAction(models.TextChoices):
     ASSIGNED = "assigned", _("Assigned")
     REASSIGNED = "reassigned", _("Reassigned")
     TAKEN = "taken", _("Taken from the queue")
+    TAKEN_AT_INTAKE = "taken_at_intake", _("Taken by the agent who took the contact")
+    HANDED_TO_SENIOR = "handed_to_senior", _("Handed to a senior agent")
+    HIGH_RISK_KEPT = "high_risk_kept", _("Kept by the agent although high risk")
     # Departments.
     SUBTASK_CREATED = "subtask_created", _("Handed to a department")
     SUBTASK_START = "subtask_start", _("Department accepted")

@@ -65,6 +65,9 @@ class IntakeForm(forms.Form):
     threatens_exposure = forms.BooleanField(label=_("Threatens public exposure"), required=False)
     platform_intervention = forms.BooleanField(label=_("Platform intervention"), required=False)
     evidence = forms.FileField(label=_("Evidence (photo, video, PDF)"), required=False)
+    # Whoever takes the contact keeps the case, unless they choose to let the desk assign it.
+    assign_automatically = forms.BooleanField(label=_("Let the desk assign it (I will not work this case)"),
+                                              required=False)
 
     def clean(self):
         data = super().clean()
@@ -116,8 +119,9 @@ class VersionedForm(forms.Form):
 
 
 class ClassifyForm(VersionedForm):
-    type = forms.ChoiceField(label=_("Type"), choices=TicketType.choices)
-    category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
+    # A blank first option: an unclassified ticket shows "—", not the first category as if it were set.
+    type = forms.ChoiceField(label=_("Type"), choices=[("", "—"), *TicketType.choices])
+    category = forms.ChoiceField(label=_("Category"), choices=[("", "—"), *Category.choices])
     responsibility = forms.ChoiceField(label=_("Responsibility"), choices=Responsibility.choices)
     product_model = forms.CharField(label=_("Product model"), max_length=100, required=False)
     symptom = forms.CharField(label=_("Symptom"), required=False, max_length=TEXT_MAX_CHARS,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +26,7 @@ from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticke
 from .notes import note
 from .search import SEARCH_TEXT_FIELDS, ticket_search_text
 from .sla.clock import SLA_FIELDS, sla_after_change, sla_refresh
-from .suggestions import CaseFacts, suggest
+from .suggestions import CaseFacts, exposure_words_in, suggest
 from .uploads import validate_upload
 from .workflow import Action, ticket_lock_for_write, ticket_transition
 
@@ -36,9 +37,18 @@ CLASSIFICATION_FIELDS = (
 )
 
 
-def _recent_contacts(ticket: Ticket) -> int:
+def _repeat_contacts(ticket: Ticket) -> int:
+    """The customer's earlier tickets about the same matter within REPEAT_CONTACT_DAYS: the same order, or
+    without one the same type and category. An unclassified contact without an order repeats nothing."""
+    if ticket.order_id is not None:
+        same_matter = Q(order_id=ticket.order_id)
+    elif ticket.type and ticket.category:
+        same_matter = Q(order__isnull=True, type=ticket.type, category=ticket.category)
+    else:
+        return 0
     since = timezone.now() - timedelta(days=settings.REPEAT_CONTACT_DAYS)
-    return Ticket.objects.filter(customer_id=ticket.customer_id, created_at__gte=since).exclude(pk=ticket.pk).count()
+    earlier = Ticket.objects.filter(same_matter, customer_id=ticket.customer_id, created_at__gte=since)
+    return earlier.exclude(pk=ticket.pk).count()
 
 
 # What _apply_suggestions sets.
@@ -56,7 +66,8 @@ def _apply_suggestions(ticket: Ticket) -> dict:
             platform_intervention=ticket.platform_intervention,
             customer_is_vip=customer.is_vip,
             customer_is_difficult=customer.is_difficult,
-            recent_contacts=_recent_contacts(ticket),
+            exposure_words=exposure_words_in(ticket.description, ticket.customer_request),
+            repeat_contacts=_repeat_contacts(ticket),
             amount=ticket.requested_amount,
             amount_threshold=settings.RISK_AMOUNT_THRESHOLD,
         )
@@ -113,12 +124,14 @@ def ticket_create(
     platform_deadline_at: datetime | None = None,
     external_source: str = "",
     external_id: str = "",
+    owner=None,
 ) -> Ticket:
     """Take in a case (受理): the customer (named, found by the caller's phone, or new), the order and its
     affected items, the customer's words and the facts recorded, the first evidence, the events — all in
     one transaction, for the browser, the API, the platform webhook and the desk's own proactive tickets.
     A new ticket always starts as new (its status is not an argument). Long only by its signature: every
-    fact an intake records is a keyword."""
+    fact an intake records is a keyword. `owner`: the agent who took the contact keeps the case; None
+    (machine intake, or the agent's choice) leaves it to automatic assignment."""
     if customer is None and order is None and caller is not None:
         customer = customer_find_or_create(name=caller.name, phone=caller.phone, platform=caller.platform)
     if customer is None and order is None:
@@ -154,8 +167,10 @@ def ticket_create(
     if sla_changes:
         events.append(event_build(ticket=ticket, actor=actor, action="sla_started", changes=sla_changes,
                                   reason=note("SLA clocks started at intake.")))
-    agent = agent_for_new_ticket(ticket)
-    if agent is not None:
+    if owner is not None:
+        events.append(assignment_event(ticket, actor=owner, assignee=owner, action="taken_at_intake", reason=""))
+        ticket.assignee = owner
+    elif (agent := agent_for_new_ticket(ticket)) is not None:
         events.append(assignment_event(ticket, actor=None, assignee=agent, action="assigned",
                                        reason=note(AUTO_ASSIGN_NOTE)))
         ticket.assignee = agent

@@ -53,16 +53,20 @@ def _check_assignee(department: Department, assignee) -> None:
 
 
 @transaction.atomic
+def subtask_create_refusal(ticket: Ticket) -> str | None:
+    """Why no subtask may be handed over now (the page shows it instead of a form that would be refused)."""
+    if ticket.status not in _SUBTASK_TICKET_STATES:
+        return _("subtasks can be handed over once the ticket is triaged, until it is resolved")
+    return None
+
+
 def subtask_create(
     *, ticket: Ticket, actor, department: Department, kind: str, description: str, due_at=None, assignee=None
 ) -> Subtask:
     ticket = ticket_lock_for_write(ticket, action="create subtask")
-    if ticket.status not in _SUBTASK_TICKET_STATES:
-        raise TransitionRefused(
-            status=ticket.status,
-            action="create subtask",
-            reason=_("subtasks can be handed over only between triage and resolution"),
-        )
+    refusal = subtask_create_refusal(ticket)
+    if refusal:
+        raise TransitionRefused(status=ticket.status, action="create subtask", reason=refusal)
     if kind not in Subtask.Kind.values:
         raise ValidationError({"kind": _("Unknown subtask kind.")})
     if not description.strip():

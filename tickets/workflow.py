@@ -194,6 +194,19 @@ def refusal_reason(ticket: Ticket, action: str, *, reason: str = "") -> str | No
     return None
 
 
+def blocked_actions(ticket: Ticket) -> list[tuple[str, str]]:
+    """The next moves the ticket's status allows but a rule still holds back, with what to do first (the
+    page says "triage: classify the type and category first" instead of showing nothing)."""
+    blocked = []
+    for action in MANUAL_ACTIONS:
+        if ticket.is_read_only or ticket.status not in TRANSITIONS[action].sources:
+            continue
+        refusal = next(filter(None, (guard(ticket) for guard in GUARDS.get(action, ()))), None)
+        if refusal:
+            blocked.append((action, refusal))
+    return blocked
+
+
 def available_actions(ticket: Ticket) -> list[str]:
     """The manual actions a person could take now (for buttons); reasons are asked for on use."""
     return [

@@ -8,110 +8,79 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, OrderFactory
 from tickets import services
 from tickets.models import Priority, RiskLevel, Ticket
-from tickets.suggestions import REASON_LABELS, CaseFacts, reason_labels, suggest
+from tickets.suggestions import REASON_LABELS, CaseFacts, exposure_words_in, reason_labels, suggest
 
-# Pure rules ------------------------------------------------------------------------------------
+# Pure rules: one table, read as "these facts -> this priority and risk, for these reasons" ------------
 
-def test_a_plain_case_is_normal_priority_and_low_risk():
-    s = suggest(CaseFacts(ticket_type="return_refund", channel="chat"))
+RULES = [
+    # (name, facts, priority, priority reasons, risk, risk reasons)
+    ("a plain case", CaseFacts(ticket_type="return_refund", channel="chat"), "P3", [], "low", []),
+    ("a plain invoice question", CaseFacts(ticket_type="consultation"), "P4", ["consultation"], "low", []),
+    ("a threat the agent confirmed", CaseFacts(ticket_type="return_refund", threatens_exposure=True),
+     "P1", ["high_risk"], "high", ["exposure_threat"]),
+    ("the customer's words name 微博: asks the agent", CaseFacts(exposure_words=("微博", "曝光")),
+     "P3", [], "medium", ["exposure_words:微博,曝光"]),
+    ("confirmed beats the words", CaseFacts(threatens_exposure=True, exposure_words=("微博",)),
+     "P1", ["high_risk"], "high", ["exposure_threat"]),
+    ("a platform dispute", CaseFacts(channel="platform_dispute"), "P1", ["high_risk"], "high",
+     ["platform_intervention"]),
+    ("the platform intervened", CaseFacts(channel="chat", platform_intervention=True), "P1", ["high_risk"], "high",
+     ["platform_intervention"]),
+    ("a complaint", CaseFacts(ticket_type="complaint"), "P2", ["complaint"], "medium", ["complaint"]),
+    ("a second contact about the same order", CaseFacts(repeat_contacts=1), "P3", [], "medium",
+     ["repeat_contact:1"]),
+    ("a third contact about the same order", CaseFacts(repeat_contacts=2), "P1", ["high_risk"], "high",
+     ["repeat_contact:2"]),
+    ("an elderly customer's third usage call", CaseFacts(ticket_type="consultation", repeat_contacts=2),
+     "P4", ["consultation"], "medium", ["repeat_contact:2"]),
+    ("a VIP", CaseFacts(customer_is_vip=True), "P2", ["vip"], "medium", ["vip"]),
+    ("a VIP's consultation", CaseFacts(ticket_type="consultation", customer_is_vip=True), "P3",
+     ["consultation", "vip"], "medium", ["vip"]),
+    ("a VIP's complaint", CaseFacts(ticket_type="complaint", customer_is_vip=True), "P1", ["complaint", "vip"],
+     "medium", ["complaint", "vip"]),
+    ("a VIP cannot go above P1", CaseFacts(threatens_exposure=True, customer_is_vip=True), "P1",
+     ["high_risk", "vip"], "high", ["exposure_threat", "vip"]),
+    ("a difficult customer", CaseFacts(customer_is_difficult=True), "P3", [], "medium", ["difficult_customer"]),
+    ("just below the amount", CaseFacts(amount=Decimal("999.99")), "P3", [], "low", []),
+    ("at the amount", CaseFacts(amount=Decimal("1000")), "P3", [], "medium", ["large_amount"]),
+    ("risk never goes down, every reason kept",
+     CaseFacts(ticket_type="complaint", threatens_exposure=True, repeat_contacts=1, amount=Decimal("2000")),
+     "P1", ["complaint", "high_risk"], "high", ["exposure_threat", "complaint", "repeat_contact:1", "large_amount"]),
+]
 
-    assert (s.priority, s.risk) == (Priority.P3, RiskLevel.LOW)
-    assert s.priority_reasons == [] and s.risk_reasons == []
 
-
-def test_exposure_threat_is_high_risk_and_p1():
-    s = suggest(CaseFacts(ticket_type="return_refund", threatens_exposure=True))
-
-    assert (s.risk, s.priority) == (RiskLevel.HIGH, Priority.P1)
-    assert s.risk_reasons == ["exposure_threat"]
-    assert "high_risk" in s.priority_reasons
-
-
-@pytest.mark.parametrize(
-    "facts", [CaseFacts(channel="platform_dispute"), CaseFacts(channel="chat", platform_intervention=True)]
-)
-def test_platform_dispute_or_intervention_is_high_risk(facts):
+@pytest.mark.parametrize(("facts", "priority", "priority_reasons", "risk", "risk_reasons"),
+                         [rule[1:] for rule in RULES], ids=[rule[0] for rule in RULES])
+def test_the_rules(facts, priority, priority_reasons, risk, risk_reasons):
     s = suggest(facts)
 
-    assert (s.risk, s.priority) == (RiskLevel.HIGH, Priority.P1)
-    assert s.risk_reasons == ["platform_intervention"]
+    assert (s.priority, s.priority_reasons, s.risk, s.risk_reasons) == (
+        priority, priority_reasons, risk, risk_reasons)
 
 
-def test_complaint_is_medium_risk_and_p2():
-    s = suggest(CaseFacts(ticket_type="complaint"))
-
-    assert (s.risk, s.priority) == (RiskLevel.MEDIUM, Priority.P2)
-    assert s.risk_reasons == ["complaint"] and s.priority_reasons == ["complaint"]
-
-
-def test_consultation_is_p4():
-    s = suggest(CaseFacts(ticket_type="consultation"))
-
-    assert (s.priority, s.risk) == (Priority.P4, RiskLevel.LOW)
-    assert s.priority_reasons == ["consultation"]
+@pytest.mark.parametrize(("text", "words"), [
+    ("再不退款我就发微博曝光你们", ("微博", "曝光")),
+    ("我要去12315投诉", ("12315",)),
+    ("I will post this on Weibo", ("weibo",)),
+    ("发票什么时候开", ()),
+])
+def test_the_customer_words_that_signal_exposure(text, words):
+    assert exposure_words_in(text) == words
 
 
-@pytest.mark.parametrize(
-    ("ticket_type", "expected"),
-    [("", Priority.P2), ("consultation", Priority.P3), ("complaint", Priority.P1)],
-)
-def test_vip_raises_priority_one_step_and_risk_to_medium(ticket_type, expected):
-    s = suggest(CaseFacts(ticket_type=ticket_type, customer_is_vip=True))
-
-    assert s.priority == expected
-    assert s.priority_reasons[-1] == "vip"
-    assert s.risk == RiskLevel.MEDIUM
-    assert "vip" in s.risk_reasons
-
-
-def test_vip_cannot_raise_priority_above_p1():
-    s = suggest(CaseFacts(threatens_exposure=True, customer_is_vip=True))
-
-    assert (s.priority, s.risk) == (Priority.P1, RiskLevel.HIGH)
-
-
-@pytest.mark.parametrize(
-    ("contacts", "risk", "reason"),
-    [(0, RiskLevel.LOW, None), (1, RiskLevel.MEDIUM, "repeat_contact"), (2, RiskLevel.HIGH, "repeat_contact_many"),
-     (5, RiskLevel.HIGH, "repeat_contact_many")],
-)
-def test_repeat_contacts_raise_risk(contacts, risk, reason):
-    s = suggest(CaseFacts(recent_contacts=contacts))
-
-    assert s.risk == risk
-    assert s.risk_reasons == ([reason] if reason else [])
-
-
-@pytest.mark.parametrize(
-    ("amount", "risk"),
-    [(None, RiskLevel.LOW), (Decimal("999.99"), RiskLevel.LOW), (Decimal("1000"), RiskLevel.MEDIUM),
-     (Decimal("5000"), RiskLevel.MEDIUM)],
-)
-def test_large_amount_at_or_above_the_threshold_is_medium_risk(amount, risk):
-    s = suggest(CaseFacts(amount=amount, amount_threshold=Decimal("1000")))
-
-    assert s.risk == risk
-    assert ("large_amount" in s.risk_reasons) == (risk == RiskLevel.MEDIUM)
-
-
-def test_risk_never_goes_down_and_every_reason_is_kept():
-    s = suggest(CaseFacts(ticket_type="complaint", threatens_exposure=True, recent_contacts=1,
-                          amount=Decimal("2000")))
-
-    assert s.risk == RiskLevel.HIGH
-    assert s.risk_reasons == ["exposure_threat", "complaint", "repeat_contact", "large_amount"]
-
-
-def test_every_reason_code_has_a_label():
-    s = suggest(CaseFacts(ticket_type="complaint", channel="platform_dispute", threatens_exposure=True,
-                          customer_is_vip=True, customer_is_difficult=True, recent_contacts=2,
+def test_every_reason_reads_as_the_fact_that_raised_it_once():
+    s = suggest(CaseFacts(ticket_type="complaint", channel="platform_dispute", exposure_words=("微博",),
+                          customer_is_vip=True, customer_is_difficult=True, repeat_contacts=3,
                           amount=Decimal("9999")))
 
-    for code in s.risk_reasons + s.priority_reasons:
-        assert code in REASON_LABELS
+    labels = reason_labels(s.risk_reasons + s.priority_reasons)
+    assert all(label and ":" not in label.split(" ")[0] for label in labels)
+    assert "3 earlier contact(s) about the same order or matter in the last days" in labels
+    assert "The customer mentions 微博: confirm the exposure threat" in labels
+    assert labels.count("Complaint") == 1  # a reason of both priority and risk reads once
     assert reason_labels(["vip", "no_such_code"]) == [str(REASON_LABELS["vip"]), "no_such_code"]
 
 
@@ -119,8 +88,8 @@ def test_every_reason_code_has_a_label():
 
 def create(actor, customer, **fields) -> Ticket:
     return services.ticket_create(
-        actor=actor, channel="chat", description="又来问退款进度", customer=customer,
-        **{"type": "return_refund", "category": "logistics", **fields},
+        actor=actor, channel="chat", customer=customer,
+        **{"description": "又来问退款进度", "type": "return_refund", "category": "logistics", **fields},
     )
 
 
@@ -133,18 +102,42 @@ def test_intake_stores_the_suggestion_and_its_reasons(agent):
     assert ticket.events.get(action="created").changes["risk_level"] == [RiskLevel.LOW, RiskLevel.HIGH]
 
 
-def test_intake_counts_recent_contacts_of_the_same_customer(agent):
+def test_intake_counts_earlier_contacts_about_the_same_matter_only(agent):
     customer = CustomerFactory()
     create(agent, CustomerFactory())  # someone else's ticket does not count
 
     first = create(agent, customer)
     second = create(agent, customer)
+    invoice = create(agent, customer, type="consultation", category="other")  # another matter: not a repeat
+    unclassified = create(agent, customer, type="", category="")  # no order, no matter: repeats nothing
     third = create(agent, customer)
 
     assert first.risk_level == RiskLevel.LOW
-    assert (second.risk_level, second.risk_reasons) == (RiskLevel.MEDIUM, ["repeat_contact"])
-    assert (third.risk_level, third.risk_reasons) == (RiskLevel.HIGH, ["repeat_contact_many"])
-    assert third.priority == Priority.P1
+    assert (second.risk_level, second.risk_reasons) == (RiskLevel.MEDIUM, ["repeat_contact:1"])
+    assert (invoice.risk_level, unclassified.risk_level) == (RiskLevel.LOW, RiskLevel.LOW)
+    assert (third.risk_level, third.risk_reasons, third.priority) == (RiskLevel.HIGH, ["repeat_contact:2"], Priority.P1)
+
+
+def test_contacts_about_the_same_order_repeat_whatever_their_type(agent):
+    order = OrderFactory()
+    first = create(agent, order.customer, order=order, type="exchange", category="wrong_or_missing_item")
+    again = create(agent, order.customer, order=order, type="consultation", category="other")
+    other_order = create(agent, order.customer, order=OrderFactory(customer=order.customer))
+
+    assert first.risk_level == RiskLevel.LOW
+    assert (again.risk_level, again.risk_reasons) == (RiskLevel.MEDIUM, ["repeat_contact:1"])
+    assert other_order.risk_level == RiskLevel.LOW
+
+
+def test_the_customer_words_raise_risk_until_the_agent_confirms_the_threat(agent):
+    ticket = create(agent, CustomerFactory(), description="再不处理我就发微博曝光你们")
+    assert (ticket.risk_level, ticket.risk_reasons) == (RiskLevel.MEDIUM, ["exposure_words:微博,曝光"])
+
+    ticket = services.ticket_classify(ticket=ticket, actor=agent, threatens_exposure=True)
+
+    ticket.refresh_from_db()
+    assert (ticket.risk_level, ticket.risk_reasons, ticket.priority) == (
+        RiskLevel.HIGH, ["exposure_threat"], Priority.P1)
 
 
 def test_contacts_older_than_the_repeat_window_do_not_count(agent, settings):
@@ -157,7 +150,7 @@ def test_contacts_older_than_the_repeat_window_do_not_count(agent, settings):
 
     ticket = create(agent, customer)
 
-    assert (ticket.risk_level, ticket.risk_reasons) == (RiskLevel.MEDIUM, ["repeat_contact"])
+    assert (ticket.risk_level, ticket.risk_reasons) == (RiskLevel.MEDIUM, ["repeat_contact:1"])
 
 
 def test_intake_uses_the_amount_threshold_setting(agent, settings):

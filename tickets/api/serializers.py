@@ -105,10 +105,15 @@ class TicketCreateSerializer(StrictInput, serializers.ModelSerializer):
         many=True, queryset=OrderItem.objects.all(), required=False
     )
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    assign_automatically = serializers.BooleanField(
+        required=False, default=False, write_only=True,
+        help_text="The person who creates the ticket keeps it, unless this is true (automatic assignment).",
+    )
 
     class Meta:
         model = Ticket
         fields = [
+            "assign_automatically",
             "channel", "customer", "order", "order_number", "order_platform", "affected_items", "description",
             "customer_request", "requested_amount", "product_model", "purchase_date", "symptom", "frequency",
             "threatens_exposure", "platform_intervention", "type", "category", "tags",

@@ -74,9 +74,10 @@ class TicketViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         number, platform = data.pop("order_number", None), data.pop("order_platform", "")
+        owner = None if data.pop("assign_automatically", False) else request.user
         if number and not data.get("order"):
             data["order"] = order_get_by_number(external_number=number, platform=platform)
-        ticket = services.ticket_create(actor=request.user, **data)
+        ticket = services.ticket_create(actor=request.user, owner=owner, **data)
         ticket = ticket_get_for_user(user=request.user, ticket_id=ticket.pk)
         return Response(TicketDetailSerializer(ticket, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)

@@ -92,6 +92,7 @@ def ticket_new(request):
                 actor=request.user, channel=data["channel"], description=data["description"],
                 customer=data.get("customer"), caller=caller, order=order,
                 affected_items=data.get("affected_items") or [], evidence=data.get("evidence"), **facts,
+                owner=None if data.get("assign_automatically") else request.user,
             )
 
         if attempt(request, intake, _("Ticket created.")):

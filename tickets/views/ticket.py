@@ -3,6 +3,7 @@ subtask over, attachments."""
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse
@@ -48,7 +49,14 @@ from ..selectors import (
     ticket_timeline,
 )
 from ..suggestions import reason_labels
-from ..workflow import ACTION_LABELS, StaleVersion, TransitionRefused, available_actions, ticket_transition
+from ..workflow import (
+    ACTION_LABELS,
+    StaleVersion,
+    TransitionRefused,
+    available_actions,
+    blocked_actions,
+    ticket_transition,
+)
 
 
 @desk_required
@@ -74,6 +82,12 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
         "timeline": ticket_timeline(ticket),
         "previous": previous,
         "actions": [(a, ACTION_LABELS[a]) for a in available_actions(ticket)] if editable else [],
+        "blocked_actions": [(ACTION_LABELS[a], why) for a, why in blocked_actions(ticket)] if editable else [],
+        "subtask_refusal": subtasks.subtask_create_refusal(ticket),
+        "senior_wanted": editable and request.user.pk == ticket.assignee_id and assignment.senior_wanted(ticket),
+        "may_keep_high_risk": settings.HIGH_RISK_AGENTS_MAY_KEEP,
+        "exposure_to_confirm": editable and not ticket.threatens_exposure and any(
+            reason.startswith("exposure_words:") for reason in ticket.risk_reasons),
         "priority_reasons": reason_labels(ticket.priority_reasons),
         "risk_reasons": reason_labels(ticket.risk_reasons),
         "reply_form": ReplyForm(),
@@ -212,6 +226,42 @@ def ticket_take(request, pk):
     if not can_take(request.user):
         raise PermissionDenied
     attempt(request, lambda: assignment.ticket_take(ticket=ticket, actor=request.user), _("The ticket is yours."))
+    return _back(pk)
+
+
+def _version(request) -> int | None:
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return None
+
+
+@require_POST
+@desk_required
+def ticket_hand_to_senior(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    attempt(request, lambda: assignment.ticket_hand_to_senior(
+        ticket=ticket, actor=request.user, expected_version=_version(request)), _("Handed to a senior agent."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_keep_high_risk(request, pk):
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    attempt(request, lambda: assignment.ticket_keep_high_risk(
+        ticket=ticket, actor=request.user, expected_version=_version(request)), _("You keep this case."))
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_confirm_exposure(request, pk):
+    """The agent confirms the exposure threat the customer's words suggested: risk becomes high."""
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    attempt(request, lambda: services.ticket_classify(
+        ticket=ticket, actor=request.user, threatens_exposure=True, expected_version=_version(request)),
+        _("Exposure threat confirmed."))
     return _back(pk)
 
 
