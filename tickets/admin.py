@@ -151,7 +151,8 @@ class SubtaskAdmin(ViewOnlyAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "name_en"]
+    list_display = ["code", "name", "name_en", "subtask_target_hours", "calendar"]
+    list_select_related = ["calendar"]
     search_fields = ["code", "name", "name_en"]
 
 

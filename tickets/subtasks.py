@@ -5,7 +5,7 @@ the same moment are serialised on the ticket row, so the last one to finish is t
 sees no active subtask left and moves the ticket out of waiting_department (exactly once).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from orders.services import refund_mark_failed, refund_mark_paid
 
 from .events import event_record
-from .models import Department, Notification, Status, Subtask, Ticket
+from .models import Department, Notification, Priority, Status, Subtask, Ticket
 from .notes import note
+from .sla.clock import ScheduleCache
 from .workflow import Action, TransitionRefused, ensure_version, ticket_lock_for_write, ticket_transition
 
 # action -> (allowed from, target)
@@ -52,7 +53,19 @@ def _check_assignee(department: Department, assignee) -> None:
         )
 
 
-@transaction.atomic
+# The department's target shrinks with the case's urgency: a P1 case's subtask is due in a quarter of it.
+PRIORITY_SHARE = {Priority.P1: 0.25, Priority.P2: 0.5, Priority.P3: 1.0, Priority.P4: 1.0}
+
+
+def subtask_default_due(*, ticket: Ticket, department: Department, now: datetime) -> datetime:
+    """When a subtask the agent gave no due time is due: the department's own target (so a late hand-back
+    is the department's), scaled by the ticket's priority, counted in the department's working hours."""
+    seconds = department.subtask_target_hours * 3600 * PRIORITY_SHARE.get(ticket.priority, 1.0)
+    if department.calendar_id is None:
+        return now + timedelta(seconds=seconds)
+    return ScheduleCache().get(department.calendar).add(now, seconds)
+
+
 def subtask_create_refusal(ticket: Ticket) -> str | None:
     """Why no subtask may be handed over now (the page shows it instead of a form that would be refused)."""
     if ticket.status not in _SUBTASK_TICKET_STATES:
@@ -60,6 +73,7 @@ def subtask_create_refusal(ticket: Ticket) -> str | None:
     return None
 
 
+@transaction.atomic
 def subtask_create(
     *, ticket: Ticket, actor, department: Department, kind: str, description: str, due_at=None, assignee=None
 ) -> Subtask:
@@ -74,8 +88,7 @@ def subtask_create(
     _check_assignee(department, assignee)
     now = timezone.now()
     if due_at is None:
-        # The department's own internal target, so a late handover can be attributed to it.
-        due_at = now + timedelta(hours=department.subtask_target_hours)
+        due_at = subtask_default_due(ticket=ticket, department=department, now=now)
     if due_at <= now:
         raise ValidationError({"due_at": _("The due time must be in the future.")})
     subtask = Subtask.objects.create(

@@ -15,6 +15,10 @@ class Department(models.Model):
     name_en = models.CharField(_("English name"), max_length=50, blank=True)
     # The department's internal target for a subtask when the agent sets no due time.
     subtask_target_hours = models.PositiveIntegerField(_("subtask target (hours)"), default=24)
+    # The hours the department works: the target counts only those (none: around the clock). The holidays
+    # and make-up workdays are the calendar's.
+    calendar = models.ForeignKey("tickets.BusinessCalendar", on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+", verbose_name=_("business calendar"))
 
     class Meta:
         verbose_name = _("department")

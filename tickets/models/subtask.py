@@ -20,6 +20,7 @@ class Subtask(QuickChoiceLabels, Versioned):
         RESHIP = "reship", _("Reship")
         REFUND_PAYMENT = "refund_payment", _("Refund payment")
         CONTACT_COURIER = "contact_courier", _("Contact courier")
+        COURIER_CLAIM = "courier_claim", _("Courier claim (lost or damaged parcel)")  # 快递理赔
         DIAGNOSE_FAULT = "diagnose_fault", _("Diagnose fault")
         OTHER = "other", _("Other")
 

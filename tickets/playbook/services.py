@@ -214,7 +214,7 @@ def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
             actor=actor,
             department=_department("warehouse"),
             kind=Subtask.Kind.INSPECT_RETURN,
-            description=_("Receive and inspect the returned item; restock or write off."),
+            description=_with_instructions(_("Receive and inspect the returned item; restock or write off."), solution),
         )
         Subtask.objects.filter(pk=subtask.pk).update(return_shipment=parcel)
     if solution.kind in (Solution.Kind.EXCHANGE, Solution.Kind.RESHIP) and not _waits_for_the_return(solution):
@@ -228,7 +228,7 @@ def _waits_for_the_return(solution: Solution | None) -> bool:
 
 def _release_payment(ticket, actor, refund, solution) -> None:
     if not _waits_for_the_return(solution):
-        _finance_subtask(ticket, actor, refund)
+        _finance_subtask(ticket, actor, refund, solution)
 
 
 def _replacement_create(solution: Solution, ticket: Ticket, actor) -> None:
@@ -243,18 +243,26 @@ def _replacement_create(solution: Solution, ticket: Ticket, actor) -> None:
         actor=actor,
         department=_department("warehouse"),
         kind=Subtask.Kind.RESHIP,
-        description=_("Ship the replacement and enter its tracking."),
+        description=_with_instructions(_("Ship the replacement and enter its tracking."), solution),
     )
     Subtask.objects.filter(pk=subtask.pk).update(shipment=parcel)
 
 
-def _finance_subtask(ticket, actor, refund) -> None:
+def _with_instructions(task: str, solution: Solution | None) -> str:
+    """What the department is asked, with the agent's own instructions on the agreed solution ("38码，优先")."""
+    if solution is None or not solution.note.strip():
+        return task
+    return f"{task}\n" + _("Agent's instructions: %(note)s") % {"note": solution.note.strip()}
+
+
+def _finance_subtask(ticket, actor, refund, solution: Solution | None = None) -> None:
     subtask = subtask_create(
         ticket=ticket,
         actor=actor,
         department=_department("finance"),
         kind=Subtask.Kind.REFUND_PAYMENT,
-        description=_("Pay the approved refund of ¥%(amount)s.") % {"amount": refund.amount},
+        description=_with_instructions(_("Pay the approved refund of ¥%(amount)s.") % {"amount": refund.amount},
+                                       solution),
     )
     Subtask.objects.filter(pk=subtask.pk).update(refund=refund)
 
