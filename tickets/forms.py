@@ -181,8 +181,16 @@ def desk_workers():
     ).distinct().order_by("username")
 
 
+class WorkerChoiceField(forms.ModelChoiceField):
+    """People by the name colleagues know them by, with the login after it."""
+
+    def label_from_instance(self, user):
+        name = user.get_full_name()
+        return f"{name} ({user.username})" if name else user.username
+
+
 class AssignForm(VersionedForm):
-    assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=desk_workers(), required=False)
+    assignee = WorkerChoiceField(label=_("Assign to"), queryset=desk_workers(), required=False)
     reason = forms.CharField(label=_("Why"), required=False, max_length=500)
 
     def __init__(self, *args, **kwargs):
@@ -195,7 +203,7 @@ class BulkActionForm(forms.Form):
 
     tickets = forms.CharField(widget=forms.HiddenInput)
     action = forms.ChoiceField(label=_("Bulk action"), choices=ACTIONS)
-    assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=desk_workers(), required=False)
+    assignee = WorkerChoiceField(label=_("Assign to"), queryset=desk_workers(), required=False)
     priority = forms.ChoiceField(label=_("Priority"), choices=[("", "—"), *Priority.choices], required=False)
     tag = forms.CharField(label=_("Tag"), max_length=50, required=False)
     reason = forms.CharField(label=_("Why"), required=False, max_length=500)

@@ -172,7 +172,8 @@ def test_choosing_a_solution_records_the_customers_written_agreement(ticket, age
     assert exchange.confirmed_channel == Channel.CUSTOMER_LINK
     assert "203.0.113.7" in exchange.confirmed_text and "换L码，运费我们承担" in exchange.confirmed_text
     assert other.status == Solution.Status.WITHDRAWN
-    assert ticket.events.filter(action="solution_confirmed").count() == 1
+    confirmed = ticket.events.get(action="solution_confirmed")
+    assert (confirmed.actor, exchange.recorded_by) == (None, None)  # the customer's own act, not the agent's
     assert ticket.subtasks.filter(kind="inspect_return").exists()  # the exchange is set in motion: item back first
 
 

@@ -133,8 +133,9 @@ def solution_propose(
 
 
 @transaction.atomic
-def solution_confirm(*, solution: Solution, actor, channel: str, text: str) -> Solution:
-    """Record the customer's agreement (evidence) and start what it sets in motion."""
+def solution_confirm(*, solution: Solution, actor, channel: str, text: str, by_customer: bool = False) -> Solution:
+    """Record the customer's agreement (evidence) and start what it sets in motion, on `actor`'s authority.
+    `by_customer`: the customer chose it themselves (their link): the timeline credits them, not the agent."""
     solution = (
         Solution.objects.select_for_update(of=("self",)).select_related("ticket", "ticket__order").get(pk=solution.pk)
     )
@@ -156,11 +157,10 @@ def solution_confirm(*, solution: Solution, actor, channel: str, text: str) -> S
     now = timezone.now()
     solution = Solution.objects.select_for_update().get(pk=solution.pk)
     Solution.status_flow.move(solution, Solution.Status.CONFIRMED, confirmed_at=now, confirmed_channel=channel,
-                              confirmed_text=text, recorded_by=actor)
+                              confirmed_text=text, recorded_by=None if by_customer else actor)
     Solution.status_flow.move_all(ticket.solutions.exclude(pk=solution.pk), Solution.Status.WITHDRAWN)
-    _event(
-        ticket, actor, "solution_confirmed", {"solution": [None, solution.pk], "channel": [None, channel]}, reason=text
-    )
+    _event(ticket, None if by_customer else actor, "solution_confirmed",
+           {"solution": [None, solution.pk], "channel": [None, channel]}, reason=text)
     _set_in_motion(solution, ticket, actor)
     return solution
 

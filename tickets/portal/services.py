@@ -42,7 +42,7 @@ def portal_solution_confirm(*, ticket: Ticket, solution_id: int, client_ip: str)
     text = _("Chosen and confirmed by the customer on their link (address %(ip)s): %(terms)s") % {
         "ip": client_ip or "-", "terms": solution_terms(solution),
     }
-    return solution_confirm(solution=solution, actor=agent, channel=Channel.CUSTOMER_LINK, text=text)
+    return solution_confirm(solution=solution, actor=agent, channel=Channel.CUSTOMER_LINK, text=text, by_customer=True)
 
 
 @transaction.atomic

@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..notes import note
+from .holidays import calendar_import_official_days, official_years
 from .models import BusinessCalendar, CalendarDay, PromoPeriod, SLAPolicy, WorkingInterval
 from .services import sla_refresh_open_tickets
 
@@ -37,6 +39,21 @@ class CalendarDayInline(admin.TabularInline):
 class BusinessCalendarAdmin(RecomputesOpenTickets, admin.ModelAdmin):
     list_display = ["name", "time_zone", "updated_at"]
     inlines = [WorkingIntervalInline, CalendarDayInline]
+    actions = ["import_official_holidays"]
+
+    @admin.action(description=gettext_lazy("Import China's official holidays and make-up workdays"))
+    def import_official_holidays(self, request, queryset):
+        years = official_years()
+        if not years:
+            self.message_user(request, _("The installed holiday data has no year from this one on: upgrade the "
+                                         "chinesecalendar package."), messages.WARNING)
+            return
+        for calendar in queryset:
+            written = calendar_import_official_days(calendar=calendar, years=years)
+            self.message_user(request, _("%(calendar)s: %(count)d official days for %(years)s.") % {
+                "calendar": calendar, "count": written, "years": ", ".join(map(str, years))}, messages.SUCCESS)
+        count = sla_refresh_open_tickets(actor=request.user, reason=note("Official holidays imported."))
+        self.message_user(request, _("%(count)d open tickets got new due times.") % {"count": count}, messages.INFO)
 
     def save_related(self, request, form, formsets, change):
         form.instance.save()  # bump updated_at: cached schedules are keyed on it

@@ -6,6 +6,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import Customer, Platform
+
+from ..models.choices import Channel, Priority, TicketType
+
 
 class Weekday(models.IntegerChoices):
     MONDAY = 0, _("Monday")
@@ -111,11 +115,12 @@ class SLAPolicy(models.Model):
     big_promo_only = models.BooleanField(
         _("big promo only"), default=False, help_text=_("Applies only during a big-promo period, and then wins.")
     )
-    priority = models.CharField(_("priority"), max_length=2, blank=True)
-    ticket_type = models.CharField(_("type"), max_length=20, blank=True)
-    channel = models.CharField(_("channel"), max_length=20, blank=True)
-    customer_tier = models.CharField(_("customer tier"), max_length=10, blank=True)
-    platform = models.CharField(_("platform"), max_length=20, blank=True,
+    # What a policy matches on (blank: any), chosen from the desk's own values.
+    priority = models.CharField(_("priority"), max_length=2, blank=True, choices=Priority.choices)
+    ticket_type = models.CharField(_("type"), max_length=20, blank=True, choices=TicketType.choices)
+    channel = models.CharField(_("channel"), max_length=20, blank=True, choices=Channel.choices)
+    customer_tier = models.CharField(_("customer tier"), max_length=10, blank=True, choices=Customer.Tier.choices)
+    platform = models.CharField(_("platform"), max_length=20, blank=True, choices=Platform.choices,
                                 help_text=_("The customer's platform (taobao, tmall, jd, douyin, pinduoduo...)."))
     calendar = models.ForeignKey(
         BusinessCalendar, on_delete=models.PROTECT, related_name="policies", verbose_name=_("calendar")

@@ -24,6 +24,8 @@ from tickets.knowledge.models import KnowledgeArticle
 from tickets.management.demo.build import DemoBuilder
 from tickets.management.demo.data import DEMO_USERS, demo_password
 from tickets.models import Message, Subtask, Ticket, TicketEvent
+from tickets.sla.holidays import calendar_import_official_days, official_years
+from tickets.sla.models import BusinessCalendar
 
 
 class Command(DemoBuilder, BaseCommand):
@@ -44,6 +46,9 @@ class Command(DemoBuilder, BaseCommand):
             )
         with transaction.atomic():
             self.now = timezone.now()
+            # The service-hours calendar stops over 春节 and 国庆 before any demo clock starts.
+            for calendar in BusinessCalendar.objects.exclude(name="7×24"):
+                calendar_import_official_days(calendar=calendar, years=official_years())
             users = self._seed_users()
             customers = self._seed_customers()
             products = self._seed_products()
