@@ -87,7 +87,8 @@ def test_a_high_risk_case_stays_with_its_agent_who_sees_why_and_hands_it_over_in
     assert (ticket.assignee, ticket.risk_level) == (desk["agent"], RiskLevel.HIGH)
     client.force_login(desk["agent"])
     with translation.override("zh-hans"):
-        page = client.get(f"/tickets/{ticket.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        client.cookies["django_language"] = "zh-hans"
+        page = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert 'id="senior-wanted"' in page and "资深客服" in page and 'id="keep-high-risk"' in page
 
     response = client.post(f"/tickets/{ticket.pk}/hand-to-senior/", {"version": ticket.version})

@@ -52,3 +52,10 @@ def browser_db(playwright, django_db_setup):
         source, target = _connection_outside_the_event_loop(alias), connections[alias]
         if target is not source and hasattr(source, "_test_serialized_contents"):
             target._test_serialized_contents = source._test_serialized_contents
+
+
+def speaks(language: str, *users) -> None:
+    """The desk language these people chose (the desk ignores the browser's Accept-Language)."""
+    from tickets.models import StaffProfile
+
+    StaffProfile.objects.filter(user__in=users).update(language=language)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from orders.models import Refund
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tests.playbook.test_pricediff import csv_bytes
+from tests.web.conftest import speaks
 from tests.web.test_e2e_browser import Visit, _missing, expect, pytestmark  # noqa: F401
 from tickets.models import Subtask
 from tickets.pricediff.models import PriceDiffBatch
@@ -29,6 +30,7 @@ def _seed():
         "supervisor": make_user("supervisor", username="sup_money"),
         "finance": make_user("department_staff", username="fin_money", department="finance"),
     }
+    speaks("zh-hans", *people.values())
     for user in people.values():
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])

@@ -7,6 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from tests.factories import CustomerFactory, make_user
+from tests.web.conftest import speaks
 from tests.web.test_e2e_browser import Visit, _missing, expect, pytestmark  # noqa: F401
 from tests.web.test_e2e_money import PASSWORD, _login
 from tickets import services
@@ -17,6 +18,7 @@ from tickets.workflow import ticket_transition
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_stale_save_in_the_browser_shows_the_other_change_and_keeps_the_typing(browser_db, live_server, browser):
     agent, supervisor = make_user("agent", username="se_agent_b"), make_user("supervisor", username="se_sup_b")
+    speaks("zh-hans", agent, supervisor)
     for user in (agent, supervisor):
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])

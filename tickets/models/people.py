@@ -41,6 +41,9 @@ class StaffProfile(models.Model):
     refund_limit = models.DecimalField(_("refund limit"), max_digits=12, decimal_places=2, default=Decimal("200"))
     # No limit at all, for supervisors only and only when said here: being a supervisor is not enough.
     refunds_unlimited = models.BooleanField(_("no refund limit"), default=False, db_default=False)
+    # The desk's language for this person; blank: the shop's (LANGUAGE_CODE), whatever the browser asks for.
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default="",
+                                db_default="")
 
     class Meta:
         verbose_name = _("staff profile")
