@@ -249,8 +249,10 @@ class Page:
 # every signed-in request reads, and the header's unread count and menu roles (2) of every browser page.
 PAGES = {
     # Browser pages
-    "queue": Page("/?queue=all", "agent", ticket_row, 10),  # tab counts, ids, rows, filters' tags and assignees
-    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 11),  # and the bulk form's assignees
+    # tab counts, ids, rows, filters' tags and assignees; whether clocks stand still (calendars, their hours and
+    # days, the policies: cached for up to a minute, so read here only because the cache is cleared)
+    "queue": Page("/?queue=all", "agent", ticket_row, 14),
+    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 15),  # and the bulk form's assignees
     "inbox": Page("/inbox/", "department_staff", subtask_row, 12, "finance"),  # profile, department, 4 counts, rows
     "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 14),  # workload, charts, today, staff, 3 lists
     "approvals": Page("/approvals/", "supervisor", approval_row, 7),  # pending, decided

@@ -4,7 +4,6 @@ on. Without them the service-hours SLA counts 春节 and 国庆 as workdays."""
 
 from datetime import date
 
-import chinese_calendar
 from chinese_calendar.constants import holidays, workdays
 from django.db import transaction
 from django.utils import timezone
@@ -41,11 +40,3 @@ def calendar_import_official_days(*, calendar: BusinessCalendar, years: list[int
     calendar.save()  # bump updated_at: cached schedules are keyed on it
     return len(days)
 
-
-def official_holiday_name(day: date) -> str | None:
-    """The official holiday `day` falls in (for the ticket page's "clock stopped" line), or None."""
-    try:
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:  # a year the package does not cover yet
-        return None
-    return CHINESE_NAMES.get(name, name) if on_holiday and name else None

@@ -33,6 +33,7 @@ from ..selectors import (
     orders_with_history,
     ticket_page,
 )
+from ..sla.stops import with_clock_stops
 
 PAGE_SIZE = 50
 
@@ -55,6 +56,7 @@ def ticket_queue(request):
     # Unfiltered, the list is the tab just counted: no second COUNT.
     known_count = counts.get(queue) if not _filtered(filterset) else None
     page = ticket_page(ids, number=request.GET.get("page"), per_page=PAGE_SIZE, known_count=known_count)
+    with_clock_stops(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "tickets/queue.html", {

@@ -48,6 +48,7 @@ from ..selectors import (
     ticket_page_records,
     ticket_timeline,
 )
+from ..sla.stops import with_clock_stops
 from ..suggestions import reason_labels
 from ..workflow import (
     ACTION_LABELS,
@@ -69,6 +70,7 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
     page was stale), with the changes made meanwhile by others shown above them."""
 
     editable = can_edit_ticket(request.user, ticket) and not ticket.is_read_only
+    with_clock_stops([ticket])
     show_pii = sees_unmasked_pii(request.user)
     previous = customer_recent_tickets(ticket.customer_id, exclude_id=ticket.pk) if show_pii else []
     placeholders = reply_placeholders(ticket, request.user) if editable else {}
