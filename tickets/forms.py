@@ -167,6 +167,8 @@ class SubtaskForm(forms.Form):
                                   widget=forms.Textarea(attrs={"rows": 2}))
     due_at = forms.DateTimeField(label=_("Due (empty: the department's target)"), required=False,
                                  widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    upload = forms.FileField(label=_("A file for the department"), required=False,
+                             help_text=_("The case's own files are shown to the department anyway."))
 
 
 class SubtaskActionForm(VersionedForm):

@@ -75,8 +75,13 @@ def subtask_create_refusal(ticket: Ticket) -> str | None:
 
 @transaction.atomic
 def subtask_create(
-    *, ticket: Ticket, actor, department: Department, kind: str, description: str, due_at=None, assignee=None
+    *, ticket: Ticket, actor, department: Department, kind: str, description: str, due_at=None, assignee=None,
+    upload=None,
 ) -> Subtask:
+    """Hand work to a department; `upload` is a file for it (a photo, a label), checked like all evidence.
+    The department also sees every file of the case on its subtask page."""
+    from .services import attachment_add
+
     ticket = ticket_lock_for_write(ticket, action="create subtask")
     refusal = subtask_create_refusal(ticket)
     if refusal:
@@ -107,6 +112,8 @@ def subtask_create(
         action="subtask_created",
         changes={"subtask": [None, subtask.pk], "department": [None, department.code], "kind": [None, kind]},
     )
+    if upload:
+        attachment_add(ticket=ticket, actor=actor, upload=upload, subtask=subtask)
     if ticket.status == Status.IN_PROGRESS:
         ticket_transition(
             ticket=ticket,

@@ -72,6 +72,7 @@ def subtask_detail(request, pk):
 def _subtask_page(request, subtask: Subtask, *, form=None, status: int = 200):
     """The subtask page; `form` is the person's own answer kept after a refused save from a stale page."""
     ticket = subtask.ticket
+    files = list(ticket.attachments.select_related("subtask__department", "uploaded_by"))
     return render(request, "tickets/subtask.html", {
         "subtask": subtask, "ticket": ticket,
         "form": (with_version(form, subtask.version) if form
@@ -81,7 +82,8 @@ def _subtask_page(request, subtask: Subtask, *, form=None, status: int = 200):
         "can_work": can_work_subtask(request.user, subtask),
         "inspection_choices": ReturnShipment.Inspection.choices,
         "disposition_choices": ReturnShipment.Disposition.choices,
-        "attachments": list(subtask.attachments.all()),
+        "attachments": [a for a in files if a.subtask_id == subtask.pk],
+        "case_files": [a for a in files if a.subtask_id != subtask.pk],  # the customer's evidence, other hand-overs
         "pricediff_batch": pricediff_batch_of_ticket(ticket),
     }, status=status)
 

@@ -105,6 +105,7 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
             "version": ticket.version}),
         "follow_up_form": FollowUpForm(),
         "subtask_form": SubtaskForm(),
+        "subtask_rows": _subtasks_with_files(ticket),
         "assign_form": (AssignForm(initial={"assignee": ticket.assignee_id, "version": ticket.version})
                         if can_assign(request.user) else None),
         "can_take": can_take(request.user) and ticket.assignee_id is None and ticket.is_open,
@@ -122,6 +123,15 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
         context.update({name: with_version(form, ticket.version) for name, form in bound.items()})
         context["conflict"] = ticket_changes_by_others(ticket, user=request.user, since=since)
     return render(request, "tickets/detail.html", context, status=status)
+
+
+def _subtasks_with_files(ticket: Ticket) -> list[tuple]:
+    """Each subtask with the files handed over with it or sent back by the department (prefetched: no query)."""
+    files: dict[int, list[Attachment]] = {}
+    for attachment in ticket.attachments.all():
+        if attachment.subtask_id:
+            files.setdefault(attachment.subtask_id, []).append(attachment)
+    return [(subtask, files.get(subtask.pk, [])) for subtask in ticket.subtasks.all()]
 
 
 def _ticket_write(request, ticket: Ticket, *, form_name: str, form, write: Callable, success: str):
@@ -286,7 +296,7 @@ def ticket_assign(request, pk):
 @desk_required
 def subtask_new(request, pk):
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
-    form = SubtaskForm(request.POST)
+    form = SubtaskForm(request.POST, request.FILES)
     if form.is_valid():
         attempt(request, lambda: subtasks.subtask_create(ticket=ticket, actor=request.user, **form.cleaned_data),
                  _("Handed to the department."))
