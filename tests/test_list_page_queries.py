@@ -250,10 +250,11 @@ class Page:
 PAGES = {
     # Browser pages
     # tab counts, ids, rows, filters' tags and assignees; whether clocks stand still (calendars, their hours and
-    # days, the policies: cached for up to a minute, so read here only because the cache is cleared)
-    "queue": Page("/?queue=all", "agent", ticket_row, 14),
-    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 15),  # and the bulk form's assignees
-    "inbox": Page("/inbox/", "department_staff", subtask_row, 12, "finance"),  # profile, department, 4 counts, rows
+    # days, the policies: cached for up to a minute, so read here only because the cache is cleared); the
+    # desk's change stamp the live poll starts from
+    "queue": Page("/?queue=all", "agent", ticket_row, 15),
+    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 16),  # and the bulk form's assignees
+    "inbox": Page("/inbox/", "department_staff", subtask_row, 13, "finance"),  # profile, dept, 4 counts, rows, stamp
     "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 14),  # workload, charts, today, staff, 3 lists
     "approvals": Page("/approvals/", "supervisor", approval_row, 7),  # pending, decided
     "incidents": Page("/incidents/", "supervisor", incident_row, 6),  # rows with their product

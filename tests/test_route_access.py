@@ -133,6 +133,7 @@ ROUTES = {
     "POST /watch/inform/":                             (403,   403,   302,   403,   403,   403,   403,   LOGIN),
     "GET /dashboard/":                                 (403,   403,   200,   403,   403,   403,   403,   LOGIN),
     "GET /inbox/":                                     (200,   200,   200,   200,   200,   200,   403,   LOGIN),
+    "POST /live/":                                     (200,   200,   200,   200,   200,   200,   403,   LOGIN),
     "GET /subtasks/<pk>/":                             (200,   200,   200,   200,   404,   200,   403,   LOGIN),
     "POST /subtasks/<pk>/act/":                        (302,   302,   302,   302,   404,   302,   403,   LOGIN),
     "POST /subtasks/<pk>/goods/":                      (403,   403,   302,   302,   404,   403,   403,   LOGIN),

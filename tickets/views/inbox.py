@@ -19,7 +19,8 @@ from .. import subtasks
 from ..forms import (
     SubtaskActionForm,
 )
-from ..models import Notification, Subtask
+from ..live import desk_stamp, ticket_stamp_for
+from ..models import Notification, Subtask, Ticket
 from ..notifications import notification_mark_read
 from ..playbook import services as playbook
 from ..policies import (
@@ -61,6 +62,7 @@ def inbox(request):
     chosen = views.get(view, active).order_by("due_at", "id")
     page = Paginator(chosen, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "tickets/inbox.html", {"page": page, "view": view, "counts": counts,
+                                                  "live": {"stamp": desk_stamp()},
                                                   "show_pii": sees_unmasked_pii(request.user)})
 
 
@@ -75,6 +77,7 @@ def _subtask_page(request, subtask: Subtask, *, form=None, status: int = 200):
     files = list(ticket.attachments.select_related("subtask__department", "uploaded_by"))
     return render(request, "tickets/subtask.html", {
         "subtask": subtask, "ticket": ticket,
+        "live": {"ticket": ticket.pk, "stamp": ticket_stamp_for(Ticket.objects.all(), ticket.pk), "seen_message": 0},
         "form": (with_version(form, subtask.version) if form
                  else SubtaskActionForm(initial={"version": subtask.version})),
         "stale": form is not None,

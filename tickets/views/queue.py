@@ -21,6 +21,7 @@ from ..forms import (
     IntakeForm,
     desk_workers,
 )
+from ..live import desk_stamp
 from ..policies import (
     can_bulk_update,
     can_create_tickets,
@@ -60,7 +61,7 @@ def ticket_queue(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "tickets/queue.html", {
-        "page": page, "filter": filterset, "queue": queue,
+        "page": page, "filter": filterset, "queue": queue, "live": {"stamp": desk_stamp()},
         "queues": [(name, label, counts.get(name)) for name, label in QUEUE_LABELS.items()],
         "query": query.urlencode(), "bulk_form": BulkActionForm() if can_bulk_update(request.user) else None,
     })
