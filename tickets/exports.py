@@ -107,7 +107,7 @@ def queue_xlsx(ids: list[int], *, user) -> tempfile.SpooledTemporaryFile:
     """The export as an XLSX workbook in a temporary file (rewound), written row by row in openpyxl's
     write-only mode so a large export does not hold every cell in memory."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Tickets"))
+    sheet = workbook.create_sheet(_("Queue export"))
     sheet.freeze_panes = "A2"
     sheet.append([_cell(sheet, header, bold=True) for header in export_headers()])
     for row in export_rows(ids, user=user):
