@@ -158,6 +158,17 @@ def test_past_the_bound_the_export_is_refused_on_the_queue_page_with_the_count(c
     assert len(csv_rows(client.get("/tickets/export.csv", {"queue": "unassigned"}))) == 5
 
 
+def test_a_refused_filter_exports_nothing_rather_than_more_than_asked(client, supervisor):
+    ticket()
+    client.force_login(supervisor)
+
+    response = client.get("/tickets/export.csv", {"queue": "open", "status": "no-such-status"})
+
+    assert response.status_code == 302 and not response.streaming
+    page = client.get(response["Location"]).content.decode()
+    assert "The export was not made: correct the filter first." in page and 'class="error"' in page
+
+
 def test_whoever_has_the_queue_exports_it_department_staff_do_not(client, agent, warehouse_staff, admin_user):
     mine = ticket(assignee=agent, customer=CustomerFactory(name="王小明", platform="taobao"))
     ticket(assignee=make_user("agent"))

@@ -87,7 +87,12 @@ def queue_export(request, *, kind: str):
     the count, never cut short."""
     if not can_export_tickets(request.user):
         raise PermissionDenied
-    queue, _filterset, ids = _queue_selection(request, tickets_visible_to(request.user))
+    queue, filterset, ids = _queue_selection(request, tickets_visible_to(request.user))
+    query = request.GET.urlencode()
+    back_to_queue = reverse("tickets:queue") + (f"?{query}" if query else "")
+    if filterset.errors:  # a refused filter would export more than asked: the queue page says which
+        messages.error(request, _("The export was not made: correct the filter first."))
+        return redirect(back_to_queue)
     limit = settings.QUEUE_EXPORT_MAX_ROWS
     head = list(ids[:limit + 1])
     if len(head) > limit:
@@ -95,8 +100,7 @@ def queue_export(request, *, kind: str):
             "%(count)s tickets match, more than the %(limit)s an export may hold. Narrow the filter "
             "(a tab, a status, a date range) and export again."
         ) % {"count": ids.count(), "limit": limit})
-        query = request.GET.urlencode()
-        return redirect(reverse("tickets:queue") + (f"?{query}" if query else ""))
+        return redirect(back_to_queue)
     filename = exports.export_filename(queue, kind, now=timezone.now())
     if kind == "csv":
         response = StreamingHttpResponse(exports.queue_csv(head, user=request.user),
