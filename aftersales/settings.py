@@ -317,6 +317,10 @@ HIGH_RISK_AGENTS_MAY_KEEP = env.bool("HIGH_RISK_AGENTS_MAY_KEEP", default=True)
 ASSIGNMENT_LOAD_SECONDS = env.int("ASSIGNMENT_LOAD_SECONDS", default=10)
 # How often the queue tabs' counts are taken for all agents (shared cache); 0: on every page.
 QUEUE_COUNTS_SECONDS = env.int("QUEUE_COUNTS_SECONDS", default=5)
+# The most tickets one queue export (CSV, XLSX) holds; a bigger selection is refused with its count.
+QUEUE_EXPORT_MAX_ROWS = env.int("QUEUE_EXPORT_MAX_ROWS", default=50_000)
+if QUEUE_EXPORT_MAX_ROWS < 1:
+    raise ImproperlyConfigured("QUEUE_EXPORT_MAX_ROWS must be at least 1")
 
 # SLA sweep (tickets/sla/sweep.py, run by Celery beat).
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=60)

@@ -116,6 +116,11 @@ def dashboard_row(viewer, ticket):
     return breached.number
 
 
+def breached_row(viewer, ticket):
+    """A breached open ticket: a row of the dashboard's complete breached list (the queue, newest breach first)."""
+    return _ticket(sla_state=SLAState.BREACHED, resolution_due_at=timezone.now() - timedelta(minutes=5)).number
+
+
 def approval_row(viewer, ticket):
     """A refund above the agent's limit waiting for a decision, and one a supervisor approved."""
     numbers = []
@@ -256,6 +261,8 @@ PAGES = {
     "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 16),  # and the bulk form's assignees
     "inbox": Page("/inbox/", "department_staff", subtask_row, 13, "finance"),  # profile, dept, 4 counts, rows, stamp
     "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 14),  # workload, charts, today, staff, 3 lists
+    # The dashboard's "see all" breached list: the queue filtered, sorted by the missed due time (ids read whole)
+    "breached-list": Page("/?queue=open&sla_state=breached&ordering=-sla_due_at", "supervisor", breached_row, 11),
     "approvals": Page("/approvals/", "supervisor", approval_row, 7),  # pending, decided
     "incidents": Page("/incidents/", "supervisor", incident_row, 6),  # rows with their product
     "shipping-watch": Page("/watch/", "supervisor", watch_row, 8),  # overdue, stalled, reply templates

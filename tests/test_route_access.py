@@ -107,6 +107,8 @@ ROUTES = {
     "POST /tickets/new/":                              (200,   200,   200,   403,   403,   403,   403,   LOGIN),
     "GET /tickets/lookup/":                            (200,   200,   200,   403,   403,   200,   403,   LOGIN),
     "POST /tickets/bulk/":                             (403,   403,   302,   403,   403,   403,   403,   LOGIN),
+    "GET /tickets/export.csv":                         (200,   200,   200,   403,   403,   200,   403,   LOGIN),
+    "GET /tickets/export.xlsx":                        (200,   200,   200,   403,   403,   200,   403,   LOGIN),
     "GET /tickets/<pk>/":                              (200,   200,   200,   200,   404,   200,   403,   LOGIN),
     "POST /tickets/<pk>/reply/":                       (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/classify/":                    (302,   302,   302,   403,   404,   403,   403,   LOGIN),
