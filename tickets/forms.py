@@ -14,6 +14,7 @@ from .models import (
     Category,
     Channel,
     Department,
+    Incident,
     Message,
     Priority,
     Responsibility,
@@ -192,14 +193,22 @@ class WorkerChoiceField(forms.ModelChoiceField):
 class AssignForm(VersionedForm):
     assignee = WorkerChoiceField(label=_("Assign to"), queryset=desk_workers(), required=False)
     reason = forms.CharField(label=_("Why"), required=False, max_length=500)
+    incident = forms.ModelChoiceField(
+        label=_("Incident"), required=False, empty_label=_("— incident —"),
+        queryset=Incident.objects.filter(status__in=[Incident.Status.SUGGESTED, Incident.Status.CONFIRMED]),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = desk_workers()
+        self.fields["incident"].queryset = Incident.objects.filter(
+            status__in=[Incident.Status.SUGGESTED, Incident.Status.CONFIRMED]).only("pk", "title").order_by("-pk")
 
 
 class BulkActionForm(forms.Form):
-    ACTIONS = (("assign", _("Assign")), ("priority", _("Set priority")), ("tag", _("Add tag")))
+    ACTIONS = (("assign", _("Assign")), ("priority", _("Set priority")), ("tag", _("Add tag")),
+               ("incident_new", _("Open an incident from these")), ("incident_add", _("Add to incident")))
+    INCIDENT_ACTIONS = ("incident_new", "incident_add")
 
     tickets = forms.CharField(widget=forms.HiddenInput)
     action = forms.ChoiceField(label=_("Bulk action"), choices=ACTIONS)
@@ -223,7 +232,8 @@ class BulkActionForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        needed = {"assign": "assignee", "priority": "priority", "tag": "tag"}.get(data.get("action"))
+        needed = {"assign": "assignee", "priority": "priority", "tag": "tag",
+                  "incident_add": "incident"}.get(data.get("action"))
         if needed and not data.get(needed):
             self.add_error(needed, _("This field is required."))
         if data.get("action") == "priority" and not (data.get("reason") or "").strip():
