@@ -193,16 +193,10 @@ class WorkerChoiceField(forms.ModelChoiceField):
 class AssignForm(VersionedForm):
     assignee = WorkerChoiceField(label=_("Assign to"), queryset=desk_workers(), required=False)
     reason = forms.CharField(label=_("Why"), required=False, max_length=500)
-    incident = forms.ModelChoiceField(
-        label=_("Incident"), required=False, empty_label=_("— incident —"),
-        queryset=Incident.objects.filter(status__in=[Incident.Status.SUGGESTED, Incident.Status.CONFIRMED]),
-    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = desk_workers()
-        self.fields["incident"].queryset = Incident.objects.filter(
-            status__in=[Incident.Status.SUGGESTED, Incident.Status.CONFIRMED]).only("pk", "title").order_by("-pk")
 
 
 class BulkActionForm(forms.Form):
@@ -216,10 +210,17 @@ class BulkActionForm(forms.Form):
     priority = forms.ChoiceField(label=_("Priority"), choices=[("", "—"), *Priority.choices], required=False)
     tag = forms.CharField(label=_("Tag"), max_length=50, required=False)
     reason = forms.CharField(label=_("Why"), required=False, max_length=500)
+    # "Add to incident": the open ones (suggested or confirmed), newest first.
+    incident = forms.ModelChoiceField(
+        label=_("Incident"), required=False, empty_label=_("— incident —"),
+        queryset=Incident.objects.filter(status__in=[Incident.Status.SUGGESTED, Incident.Status.CONFIRMED]),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = desk_workers()
+        self.fields["incident"].queryset = Incident.objects.filter(
+            status__in=[Incident.Status.SUGGESTED, Incident.Status.CONFIRMED]).only("pk", "title").order_by("-pk")
 
     def clean_tickets(self):
         try:
