@@ -250,7 +250,7 @@ class Page:
 PAGES = {
     # Browser pages
     "queue": Page("/?queue=all", "agent", ticket_row, 10),  # tab counts, ids, rows, filters' tags and assignees
-    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 12),  # and the bulk form's assignees, open incidents
+    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 12),  # bulk form: assignees, open incidents
     "inbox": Page("/inbox/", "department_staff", subtask_row, 12, "finance"),  # profile, department, 4 counts, rows
     "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 14),  # workload, charts, today, staff, 3 lists
     "approvals": Page("/approvals/", "supervisor", approval_row, 7),  # pending, decided
