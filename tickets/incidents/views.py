@@ -78,7 +78,8 @@ def _order_ids(request) -> list[int]:
 def incident_list(request):
     ensure_incident_manager(request.user)
     rows = Incident.objects.select_related("product").order_by("-created_at")[:100]
-    return render(request, "tickets/incidents.html", {"incidents": rows})
+    return render(request, "tickets/incidents.html",
+                  {"incidents": rows, "trend_days": settings.INCIDENT_TREND_DAYS})
 
 
 @desk_required
