@@ -258,7 +258,7 @@ PAGES = {
     # days, the policies: cached for up to a minute, so read here only because the cache is cleared); the
     # desk's change stamp the live poll starts from
     "queue": Page("/?queue=all", "agent", ticket_row, 15),
-    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 16),  # and the bulk form's assignees
+    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 17),  # bulk: assignees, open incidents
     "inbox": Page("/inbox/", "department_staff", subtask_row, 13, "finance"),  # profile, dept, 4 counts, rows, stamp
     "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 14),  # workload, charts, today, staff, 3 lists
     # The dashboard's "see all" breached list: the queue filtered, sorted by the missed due time (ids read whole)

@@ -168,6 +168,8 @@ def _notification_email(notification: Notification, address: str, label: str) ->
 def _notification_text(notification: Notification, label: str) -> str:
     data = notification.data or {}
     lines = [f"{label}: {notification.ticket.number}"]
+    if notification.text:  # a notice with its own sentence (a suggested incident)
+        lines.append(notification.text)
     if "clock" in data:
         lines.append(_reason(data["clock"], data.get("percent", 100), data))
     if "due_at" in data:

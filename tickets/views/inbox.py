@@ -147,6 +147,9 @@ def notification_open(request, pk):
     if notification is None:
         raise Http404
     notification_mark_read(notification=notification)
+    if notification.data.get("incident"):
+        # A suggested incident: its page (the ticket it is filed under is only its first member).
+        return redirect("tickets:incident", pk=notification.data["incident"])
     if notification.data.get("pricediff_batch"):
         # A bulk refund batch to approve: its page, which finance may open too (the ticket it may not).
         return redirect("tickets:pricediff_detail", pk=notification.data["pricediff_batch"])

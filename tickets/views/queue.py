@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -27,6 +27,7 @@ from ..forms import (
     IntakeForm,
     desk_workers,
 )
+from ..incidents import services as incidents
 from ..live import desk_stamp
 from ..policies import (
     can_bulk_update,
@@ -181,6 +182,8 @@ def bulk_action(request):
     if not can_bulk_update(request.user):
         raise PermissionDenied
     form = BulkActionForm(request.POST)
+    if form.is_valid() and form.cleaned_data["action"] in BulkActionForm.INCIDENT_ACTIONS:
+        return _bulk_incident(request, form.cleaned_data)
     if form.is_valid():
         data = form.cleaned_data
         attempt(request, lambda: services.tickets_bulk_update(
@@ -192,3 +195,25 @@ def bulk_action(request):
             for text in errors:
                 messages.error(request, text)
     return redirect_next(request, reverse("tickets:queue"))
+
+
+def _bulk_incident(request, data):
+    """Open an incident from the chosen tickets, or add them to an open one; then its page."""
+    try:
+        if data["action"] == "incident_new":
+            incident, report = incidents.incident_open_from_tickets(ticket_ids=data["tickets"], actor=request.user)
+            messages.success(request, _("Incident opened with %(count)d tickets: check its title and product.")
+                             % {"count": len(report.done)})
+        else:
+            incident = data["incident"]
+            report = incidents.incident_add_tickets(incident=incident, ticket_ids=data["tickets"],
+                                                    actor=request.user)
+            messages.success(request, _("%(done)d tickets added to the incident, %(skipped)d already in it.")
+                             % {"done": len(report.done), "skipped": len(report.skipped)})
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+        return redirect_next(request, reverse("tickets:queue"))
+    for ticket_id, why in list(report.refused.items())[:20]:
+        messages.warning(request, f"#{ticket_id}: {why}")
+    return redirect("tickets:incident", pk=incident.pk)
