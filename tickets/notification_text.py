@@ -64,8 +64,8 @@ def notification_sentence(notification: Notification, *, masked: bool) -> str:
         text = _("Ticket %(ticket)s is overdue (%(clock)s), %(about)s.") % facts
         held = data.get("held_by_names") or data.get("held_by")
         if held:
-            names = [_department_pair(h) for h in held]
-            text += " " + _("Departments holding it: %(departments)s.") % {"departments": pgettext("between names in a list", ", ").join(names)}
+            names = pgettext("between names in a list", ", ").join(_department_pair(h) for h in held)
+            text += " " + _("Departments holding it: %(departments)s.") % {"departments": names}
         return text
     if n.kind == kind.FOLLOW_UP_DUE:
         return _("Time to follow up ticket %(ticket)s (by %(due)s), %(about)s.") % facts
