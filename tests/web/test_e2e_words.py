@@ -98,5 +98,7 @@ def test_the_agent_replies_with_the_size_exchange_template_sends_the_short_link_
     # The notification reads as a sentence.
     page.goto(f"{base}/notifications/")
     sentence = page.locator(".notification-sentence").first
-    expect(sentence).to_contain_text(f"工单 {ticket.number} 已超时（首次响应），客户 陈女士 — 淘宝订单 TB20261111000777。")
+    expect(sentence).to_contain_text(
+        f"工单 {ticket.number} 已超时（首次响应），客户 陈女士 — 淘宝订单 TB20261111000777。"
+    )
     shot("04-notification-sentence")
