@@ -89,6 +89,7 @@ def test_the_agent_replies_with_the_size_exchange_template_sends_the_short_link_
     assert len(url) - len(base) <= 30
     link.scroll_into_view_if_needed()
     shot("02-short-customer-link")
+    page.locator("#customer-link-box").screenshot(path=str(SHOTS / "02b-the-link-fits-its-box.png"))
     customer = browser.new_page(locale="zh-CN")
     customer.goto(url)
     expect(customer.locator("body")).to_contain_text(ticket.number)
