@@ -1,6 +1,6 @@
-"""Load the reply-template catalogue (tickets/reply_catalog.py) into this desk: run once after `migrate` on a
-fresh install (docker compose's migrate step and `make run` do it). Templates already there by name, edited
-or switched off, are left alone; running it again creates nothing."""
+"""Load the reply-template catalogue (tickets/reply_catalog.py) into this desk: run once after `migrate` on
+a fresh install (README, "Full stack with docker-compose"; `seed_demo`, and so `make run`, does it too).
+Templates already there by name, edited or switched off, are left alone; running it again creates nothing."""
 
 from django.core.management.base import BaseCommand
 
