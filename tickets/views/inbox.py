@@ -21,6 +21,7 @@ from ..forms import (
 )
 from ..live import desk_stamp, ticket_stamp_for
 from ..models import Notification, Subtask, Ticket
+from ..notification_text import NOTIFICATION_RELATED, notification_sentence
 from ..notifications import notification_mark_read
 from ..playbook import services as playbook
 from ..policies import (
@@ -136,7 +137,10 @@ def subtask_act(request, pk):
 
 @desk_required
 def notifications(request):
-    items = Notification.objects.filter(recipient=request.user).select_related("ticket")[:100]
+    items = list(Notification.objects.filter(recipient=request.user).select_related(*NOTIFICATION_RELATED)[:100])
+    masked = not sees_unmasked_pii(request.user)
+    for notification in items:
+        notification.sentence = notification_sentence(notification, masked=masked)
     return render(request, "tickets/notifications.html", {"items": items})
 
 
