@@ -17,7 +17,9 @@ from tickets.sla.sweep import _reason
 
 ROOT = Path(__file__).resolve().parents[2]
 HAN = re.compile(r"[\u4e00-\u9fff]")
-NOTE_CALL = re.compile(r'\bnote\(\s*"((?:[^"\\]|\\.)*)"')
+# note("…" "…", …): a msgid may be written as adjacent literals over several lines (joined as Python does).
+NOTE_CALL = re.compile(r'\bnote\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)')
+LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
 NOOP_CALL = re.compile(r'\bgettext_noop\(\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -95,7 +97,7 @@ def _product_msgids() -> set[str]:
         if "migrations" in path.parts or path.name in ("notes.py", "makemessages.py"):  # they only explain
             continue
         text = path.read_text(encoding="utf-8")
-        found |= set(NOTE_CALL.findall(text))
+        found |= {"".join(LITERAL.findall(literals)) for literals in NOTE_CALL.findall(text)}
         if "note(" in text:  # msgids kept in constants for notes
             found |= set(NOOP_CALL.findall(text))
     return found

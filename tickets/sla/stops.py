@@ -52,6 +52,11 @@ def clock_stops(now: datetime | None = None) -> dict[int, ClockStop]:
     return stops
 
 
+def clock_stops_forget(**_signal) -> None:
+    """A calendar, its hours or days, or a policy changed: the next page computes the stops afresh."""
+    cache.delete(CACHE_KEY)
+
+
 def clock_stop_of(ticket, stops: dict[int, ClockStop]) -> ClockStop | None:
     """The stop that holds the ticket's running clocks, if any (none while paused, closed or without SLA)."""
     if ticket.sla_state in (SLAState.NONE, SLAState.PAUSED) or ticket.sla_next_due_at is None:
