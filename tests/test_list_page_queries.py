@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, TicketFactory, make_user
+from tickets.expert.models import Macro
 from tickets.followup.models import FollowUp, SatisfactionSurvey
 from tickets.knowledge.models import KnowledgeArticle
 from tickets.models import (
@@ -230,6 +231,12 @@ def follow_up_row(viewer, ticket):
                                    note=f"follow-up-{next(_serial)}", recorded_by=make_user("agent")).note
 
 
+def macro_row(viewer, ticket):
+    return Macro.objects.create(name=f"macro-{next(_serial)}", body="您好", action="wait_customer", tags="a, b",
+                                subtask_department=Department.objects.get(code="warehouse"),
+                                subtask_kind=Subtask.Kind.RESHIP, subtask_description="补寄").name
+
+
 def survey_row(viewer, ticket):
     return SatisfactionSurvey.objects.create(
         ticket=ticket, resolved_at=timezone.now() - timedelta(days=next(_serial)), solved=False, score=2,
@@ -251,8 +258,10 @@ PAGES = {
     # Browser pages
     # tab counts, ids, rows, filters' tags and assignees; whether clocks stand still (calendars, their hours and
     # days, the policies: cached for up to a minute, so read here only because the cache is cleared)
-    "queue": Page("/?queue=all", "agent", ticket_row, 14),
-    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 15),  # and the bulk form's assignees
+    # (and the saved views' list: none saved here; each saved view adds one COUNT when its 30-second cached
+    # figure has expired, at most SAVED_VIEWS_SHOWN = 12: tests/tickets/test_saved_views.py)
+    "queue": Page("/?queue=all", "agent", ticket_row, 15),
+    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 16),  # and the bulk form's assignees
     "inbox": Page("/inbox/", "department_staff", subtask_row, 12, "finance"),  # profile, department, 4 counts, rows
     "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 14),  # workload, charts, today, staff, 3 lists
     "approvals": Page("/approvals/", "supervisor", approval_row, 7),  # pending, decided
@@ -263,6 +272,7 @@ PAGES = {
     "knowledge": Page("/kb/", "agent", article_row, 8),  # count, rows, tags
     "faq": Page("/faq/", None, faq_row, 2),  # anonymous: rows, tags
     "notifications": Page("/notifications/", "agent", notification_row, 6),
+    "macros": Page("/macros/", "agent", macro_row, 6),  # rows with their subtask's department
     "reports": Page("/reports/", "supervisor", report_agent_row, 20),  # the nine reports' 15 queries
     # REST API lists (cursor pagination: no COUNT)
     "api-tickets": Page("/api/v1/tickets/", "agent", ticket_row, 4),
