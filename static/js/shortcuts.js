@@ -101,7 +101,7 @@
       var take = document.getElementById("take");
       if (take) take.click(); else handled = false;
     } else if (key === "s") {
-      var move = document.querySelector("#actions .action-form button, #actions .action-form input");
+      var move = document.querySelector("#actions .action-form button");
       if (move) { move.scrollIntoView({ block: "center" }); move.focus(); } else handled = false;
     } else if (key === "/") {
       var box = document.querySelector('#filters input[name="q"]');
