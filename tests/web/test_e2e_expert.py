@@ -151,3 +151,38 @@ def test_an_expert_agent_works_from_the_keyboard_applies_a_macro_and_saves_a_vie
     expect(page.locator(f"#macro-row-{macro.pk}")).to_contain_text(macro.name)
     expect(page.locator("#macro-form")).to_have_count(0)
     shot("06-macro-list")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_supervisor_adds_a_macro_with_a_subtask(browser_db, live_server, page):
+    supervisor = make_user("supervisor", username="zhuguan")
+    supervisor.set_password(PASSWORD)
+    supervisor.save(update_fields=["password"])
+    speaks("zh-hans", supervisor)
+    base = live_server.url
+    page.set_default_timeout(10_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with translation.override("zh-hans"):
+        saved = gettext("Macro saved.")
+        half = gettext("A subtask needs a department, a kind and what is needed.")
+
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", supervisor.username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.goto(f"{base}/macros/")
+    page.fill("#id_name", "补寄配件")
+    page.fill("#id_body", "{customer_name}您好，缺少的配件今天补寄。")
+    page.select_option("#id_subtask_kind", "reship")
+    page.locator("#macro-form button[type=submit]").click()
+    expect(page.locator("#macro-form")).to_contain_text(half)  # a half-described subtask: a form error
+    page.select_option("#id_subtask_department", label="仓库")
+    page.fill("#id_subtask_description", "补寄缺少的配件")
+    page.fill("#id_tags", "补寄, 少件")
+    page.locator("#macro-form button[type=submit]").click()
+    expect(page.locator("p.flash")).to_contain_text(saved)
+    macro = Macro.objects.get(name="补寄配件")
+    assert (macro.subtask_department.code, macro.subtask_kind, macro.tags) == ("warehouse", "reship", "补寄, 少件")
+    expect(page.locator(f"#macro-row-{macro.pk}")).to_contain_text("仓库")
+    page.set_viewport_size({"width": 1280, "height": 1100})
+    page.screenshot(path=str(SHOTS / "07-supervisor-macros.png"), full_page=True)
