@@ -170,6 +170,18 @@ def test_a_stale_macro_click_shows_the_page_again_with_the_conflict(client):
     assert not Message.objects.filter(ticket=ticket).exists()
 
 
+def test_an_agent_may_not_click_a_macro_on_someone_elses_ticket(client):
+    ticket = in_progress(make_user("agent"))
+    before = written(ticket)
+    client.force_login(make_user("agent"))
+
+    response = client.post(reverse("tickets:apply_macro", args=[ticket.pk]),
+                           {"macro": a_macro().pk, "version": ticket.version})
+
+    assert response.status_code == 403
+    assert written(ticket) == before
+
+
 @pytest.mark.parametrize("role", ["department_staff", "admin"])
 def test_department_staff_and_the_admin_never_apply_macros(client, role):
     agent = make_user("agent")
