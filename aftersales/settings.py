@@ -317,6 +317,10 @@ HIGH_RISK_AGENTS_MAY_KEEP = env.bool("HIGH_RISK_AGENTS_MAY_KEEP", default=True)
 ASSIGNMENT_LOAD_SECONDS = env.int("ASSIGNMENT_LOAD_SECONDS", default=10)
 # How often the queue tabs' counts are taken for all agents (shared cache); 0: on every page.
 QUEUE_COUNTS_SECONDS = env.int("QUEUE_COUNTS_SECONDS", default=5)
+# The most tickets one queue export (CSV, XLSX) holds; a bigger selection is refused with its count.
+QUEUE_EXPORT_MAX_ROWS = env.int("QUEUE_EXPORT_MAX_ROWS", default=50_000)
+if QUEUE_EXPORT_MAX_ROWS < 1:
+    raise ImproperlyConfigured("QUEUE_EXPORT_MAX_ROWS must be at least 1")
 
 # SLA sweep (tickets/sla/sweep.py, run by Celery beat).
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=60)
@@ -377,5 +381,15 @@ PRICEDIFF_APPROVAL_TOTAL = Decimal(env.str("PRICEDIFF_APPROVAL_TOTAL", default="
 # Incident detection (tickets/incidents/detect.py): N tickets sharing product and category within T hours.
 INCIDENT_MIN_TICKETS = env.int("INCIDENT_MIN_TICKETS", default=5)
 INCIDENT_WINDOW_HOURS = env.int("INCIDENT_WINDOW_HOURS", default=24)
+# The trend rule beside it: a product's fault tickets of the last INCIDENT_TREND_DAYS, split in two halves
+# (two weeks by default); the recent half must count at least INCIDENT_TREND_MIN and at least
+# INCIDENT_TREND_FACTOR times the earlier half.
+INCIDENT_TREND_DAYS = env.int("INCIDENT_TREND_DAYS", default=14)
+INCIDENT_TREND_FACTOR = env.float("INCIDENT_TREND_FACTOR", default=2.0)
+INCIDENT_TREND_MIN = env.int("INCIDENT_TREND_MIN", default=5)
+if INCIDENT_TREND_DAYS < 2 or INCIDENT_TREND_FACTOR <= 1 or INCIDENT_TREND_MIN < 1:
+    raise ImproperlyConfigured(
+        "INCIDENT_TREND_DAYS must be at least 2, INCIDENT_TREND_FACTOR above 1 and INCIDENT_TREND_MIN at least 1."
+    )
 # Shipping watch: a parcel with no tracking update for this many hours counts as stalled (Tmall: 48 h same region).
 LOGISTICS_STALL_HOURS = env.int("LOGISTICS_STALL_HOURS", default=48)

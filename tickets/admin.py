@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.admin import ViewOnlyAdmin
@@ -23,6 +25,7 @@ from .models import (
     Ticket,
     TicketEvent,
 )
+from .replies import PLACEHOLDERS
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -175,9 +178,17 @@ class DeskUserAdmin(UserAdmin):
 
 @admin.register(ReplyTemplate)
 class ReplyTemplateAdmin(admin.ModelAdmin):
-    list_display = ["name", "ticket_type", "is_active"]
-    list_filter = ["ticket_type", "is_active"]
+    list_display = ["name", "ticket_type", "category", "language", "is_active"]
+    list_filter = ["ticket_type", "category", "language", "is_active"]
     search_fields = ["name", "body"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "body":  # the placeholders tickets/replies.py fills, each with what it becomes
+            field.help_text = format_html_join(
+                mark_safe("<br>"), "{{{}}}: {}", ((name, meaning) for name, meaning in PLACEHOLDERS.items())
+            )
+        return field
 
 
 @admin.register(Solution)

@@ -21,6 +21,11 @@ from .selectors import ticket_list
 logger = logging.getLogger(__name__)
 
 LIST_LIMIT = 20
+# The complete lists behind the breached and at-risk cards: the queue's "all open" tab filtered to the same
+# SLA state, so its count is the card's. Breached reads newest breach first (the one just missed is the one
+# still worth saving); at risk the soonest due first, as the card does.
+BREACHED_LIST = {"queue": "open", "sla_state": SLAState.BREACHED.value, "ordering": "-sla_due_at"}
+AT_RISK_LIST = {"queue": "open", "sla_state": SLAState.WARNING.value, "ordering": "sla_next_check_at"}
 CHART_CACHE_SECONDS = 60
 CHART_CACHE_VERSION = 1  # bump when the cached shape changes
 

@@ -7,7 +7,8 @@ import django_filters
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, Least
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -116,6 +117,10 @@ ORDERING_CHOICES = (
     ("-priority", _("Least urgent first")),
     ("sla_next_check_at", _("SLA due soonest")),
     ("-sla_next_check_at", _("SLA due latest")),
+    # The earliest running due time (the one the list's countdown shows): for breached tickets, when they
+    # breached. The dashboard's "breached" count links to its list sorted newest breach first.
+    ("-sla_due_at", _("Newest breach first")),
+    ("sla_due_at", _("Oldest breach first")),
     ("-updated_at", _("Recently updated")),
     ("updated_at", _("Longest untouched")),
 )
@@ -141,11 +146,30 @@ class TicketOrderingFilter(django_filters.OrderingFilter):
     time serve the tie-break as an incremental sort."""
 
     def filter(self, qs, value):
+        if value and any(str(v).lstrip("-") == "sla_due_at" for v in value):
+            qs = qs.annotate(sla_due_at=ticket_earliest_due())
         qs = super().filter(qs, value)
         if not value:
             return qs
         chosen = [str(field).lstrip("-") for field in qs.query.order_by]
-        return qs.order_by(*qs.query.order_by, *(f"-{tie}" for tie in ("created_at", "id") if tie not in chosen))
+        fields = [_nulls_last(field) for field in qs.query.order_by]
+        return qs.order_by(*fields, *(f"-{tie}" for tie in ("created_at", "id") if tie not in chosen))
+
+
+def ticket_earliest_due():
+    """The earliest of the running due times (Ticket.sla_next_due_at in SQL): the resolution clock runs
+    whenever another does, so each nullable due time falls back to it, and the whole is NULL without a
+    policy. (PostgreSQL's LEAST skips NULLs, SQLite's MIN returns NULL: the fallbacks make both agree.)"""
+    resolution = F("resolution_due_at")
+    return Least(Coalesce("first_response_due_at", resolution), Coalesce("next_response_due_at", resolution),
+                 resolution)
+
+
+def _nulls_last(field):
+    # Tickets without a due time (no SLA policy) go last in either direction, as on every database.
+    if isinstance(field, str) and field.lstrip("-") == "sla_due_at":
+        return F("sla_due_at").desc(nulls_last=True) if field.startswith("-") else F("sla_due_at").asc(nulls_last=True)
+    return field
 
 
 class TicketFilter(ApiFilterSet):
@@ -172,7 +196,7 @@ class TicketFilter(ApiFilterSet):
     created_before = django_filters.DateFilter(method="created_to", label=_("Created to"))
     ordering = TicketOrderingFilter(
         fields=(("created_at", "created_at"), ("priority", "priority"), ("sla_next_check_at", "sla_next_check_at"),
-                ("updated_at", "updated_at")),
+                ("updated_at", "updated_at"), ("sla_due_at", "sla_due_at")),
         choices=ORDERING_CHOICES, label=_("Sort"),
     )
 

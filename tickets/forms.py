@@ -14,6 +14,7 @@ from .models import (
     Category,
     Channel,
     Department,
+    Incident,
     Message,
     Priority,
     Responsibility,
@@ -201,7 +202,9 @@ class AssignForm(VersionedForm):
 
 
 class BulkActionForm(forms.Form):
-    ACTIONS = (("assign", _("Assign")), ("priority", _("Set priority")), ("tag", _("Add tag")))
+    ACTIONS = (("assign", _("Assign")), ("priority", _("Set priority")), ("tag", _("Add tag")),
+               ("incident_new", _("Open an incident from these")), ("incident_add", _("Add to incident")))
+    INCIDENT_ACTIONS = ("incident_new", "incident_add")
 
     tickets = forms.CharField(widget=forms.HiddenInput)
     action = forms.ChoiceField(label=_("Bulk action"), choices=ACTIONS)
@@ -209,10 +212,17 @@ class BulkActionForm(forms.Form):
     priority = forms.ChoiceField(label=_("Priority"), choices=[("", "—"), *Priority.choices], required=False)
     tag = forms.CharField(label=_("Tag"), max_length=50, required=False)
     reason = forms.CharField(label=_("Why"), required=False, max_length=500)
+    # "Add to incident": the open ones (suggested or confirmed), newest first.
+    incident = forms.ModelChoiceField(
+        label=_("Incident"), required=False, empty_label=_("— incident —"),
+        queryset=Incident.objects.filter(status__in=[Incident.Status.SUGGESTED, Incident.Status.CONFIRMED]),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = desk_workers()
+        self.fields["incident"].queryset = Incident.objects.filter(
+            status__in=[Incident.Status.SUGGESTED, Incident.Status.CONFIRMED]).only("pk", "title").order_by("-pk")
 
     def clean_tickets(self):
         try:
@@ -225,7 +235,8 @@ class BulkActionForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        needed = {"assign": "assignee", "priority": "priority", "tag": "tag"}.get(data.get("action"))
+        needed = {"assign": "assignee", "priority": "priority", "tag": "tag",
+                  "incident_add": "incident"}.get(data.get("action"))
         if needed and not data.get(needed):
             self.add_error(needed, _("This field is required."))
         if data.get("action") == "priority" and not (data.get("reason") or "").strip():

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .notes import note_render
+
 
 class Notification(models.Model):
     class Kind(models.TextChoices):
@@ -23,6 +25,7 @@ class Notification(models.Model):
         APPROVAL_DECIDED = "approval_decided", _("Approval decided")
         NOT_SOLVED = "not_solved", _("Customer says it is not solved")
         LOW_SATISFACTION = "low_satisfaction", _("Low satisfaction score")
+        INCIDENT_SUGGESTED = "incident_suggested", _("Incident suggested")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications",
@@ -60,6 +63,12 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} → {self.recipient}"
+
+    @property
+    def text(self) -> str:
+        """The notice's own sentence in the reader's language, where it has one (data["note"]: note parts)."""
+        parts = (self.data or {}).get("note")
+        return note_render(parts) if parts else ""
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:

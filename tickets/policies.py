@@ -121,6 +121,13 @@ def tickets_visible_to(user, queryset: QuerySet[Ticket] | None = None) -> QueryS
     return queryset.none()
 
 
+def can_export_tickets(user) -> bool:
+    """Export a queue as CSV or XLSX: whoever has the ticket queue (agents, senior agents, supervisors and
+    the read-only admin; what they export is what `tickets_visible_to` gives them). Department staff have
+    no queue, only their inbox, and export nothing."""
+    return sees_full_tickets(user)
+
+
 def can_edit_ticket(user, ticket: Ticket) -> bool:
     """Classify, message, transition, hand over subtasks."""
     if is_supervisor(user):

@@ -1,28 +1,117 @@
-"""Reply templates with placeholders filled from the ticket (unknown placeholders stay as typed)."""
+"""Reply templates with placeholders filled from the ticket (unknown placeholders stay as typed).
+
+The values speak the active language (the agent's, which is also the language of the templates offered),
+and cost a fixed number of queries whatever the ticket: the affected items, the latest replacement parcel,
+the solution, the refunds.
+"""
 
 import re
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
+from orders.models import Order, Refund
 
 from .models import ReplyTemplate, Ticket
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
+# Every placeholder a template may use (the admin's help text and the catalogue test read this).
+PLACEHOLDERS = {
+    "customer_name": gettext_lazy("the customer's name"),
+    "order_number": gettext_lazy("the platform's order number"),
+    "ticket_number": gettext_lazy("the ticket number"),
+    "agent_name": gettext_lazy("your name"),
+    "product": gettext_lazy("the first affected product"),
+    "tracking_number": gettext_lazy("tracking number: the replacement parcel's, else the order's"),
+    "courier": gettext_lazy("the courier of that parcel"),
+    "shipping_state": gettext_lazy(
+        "where that parcel is, in words: 'the warehouse has shipped it' while the courier has not scanned it yet, "
+        "'it has shipped' once the courier has it"
+    ),
+    "solution_summary": gettext_lazy(
+        "the agreed (else proposed) solution: kind, amount, what comes back, in how many days"
+    ),
+    "refund_amount": gettext_lazy("the ticket's refunds (paid ones if any), e.g. 280.00"),
+}
+
+
+def _shipping_state(order: Order | None, replacement) -> str:
+    """The parcel's state in the words shops use: 仓库已发货 (handed over, no courier scan yet) is not
+    已经发货 (the courier has it); a customer told "shipped" checks the tracking and finds nothing."""
+    if replacement is not None:
+        return _("the warehouse has shipped it; tracking shows once the courier scans it")
+    if order is None:
+        return ""
+    state = Order.LogisticsStatus
+    status = order.logistics_status
+    if status == state.NOT_SHIPPED and not order.tracking_number:
+        return _("it has not shipped yet")
+    if status in (state.NOT_SHIPPED, state.AWAITING_PICKUP):
+        return _("the warehouse has shipped it; tracking shows once the courier scans it")
+    return {
+        state.COLLECTED: _("it has shipped and the courier has it"),
+        state.IN_TRANSIT: _("it has shipped and is on its way"),
+        state.STALLED: _("it has shipped, but the tracking has not moved for a while; we have asked the courier"),
+        state.DELIVERED: _("it has been delivered"),
+        state.RETURNED: _("the parcel went back to the sender"),
+    }.get(status, "")
+
+
+def _solution_summary(solution, product: str) -> str:
+    if solution is None:
+        return ""
+    parts = [str(solution.get_kind_display())]
+    if solution.amount:
+        parts.append(_("amount ¥%(amount)s") % {"amount": solution.amount})
+    if solution.return_required:
+        parts.append(_("%(item)s comes back to us") % {"item": solution.customer_sends_back or product})
+    if solution.expected_days:
+        parts.append(_("done within about %(days)s days") % {"days": solution.expected_days})
+    return pgettext("between the parts of a list", ", ").join(parts)
+
+
+def _refund_amount(ticket: Ticket) -> str:
+    totals = Refund.objects.filter(ticket=ticket).exclude(status=Refund.Status.FAILED).aggregate(
+        paid=Sum("amount", filter=Q(status=Refund.Status.PAID)), all=Sum("amount"),
+    )
+    amount = totals["paid"] or totals["all"]
+    return f"{amount:.2f}" if amount else ""
+
 
 def reply_placeholders(ticket: Ticket, agent) -> dict[str, str]:
     items = list(ticket.affected_items.all())
+    product = items[0].product.name if items else ticket.product_model
+    order = ticket.order if ticket.order_id else None
+    replacement = ticket.shipments.exclude(tracking_number="").order_by("-created_at", "-id").first()
+    solution = (
+        ticket.solutions.exclude(status="withdrawn")
+        .order_by(Case(When(status="confirmed", then=Value(0)), default=Value(1)), "-created_at", "-id")
+        .first()
+    )
+    parcel = replacement or order
     return {
         "customer_name": ticket.customer.name,
-        "order_number": ticket.order.external_number if ticket.order_id else "",
+        "order_number": order.external_number if order else "",
         "ticket_number": ticket.number or "",
         "agent_name": (agent.get_full_name() or agent.get_username()) if agent else "",
-        "product": items[0].product.name if items else ticket.product_model,
+        "product": product,
+        "tracking_number": parcel.tracking_number if parcel else "",
+        "courier": parcel.carrier if parcel else "",
+        "shipping_state": _shipping_state(order, replacement),
+        "solution_summary": _solution_summary(solution, product),
+        "refund_amount": _refund_amount(ticket),
     }
 
 
 def render_reply(body: str, values: dict[str, str]) -> str:
     # A plain substitution, not str.format: a template must not reach attributes of the values.
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), body)
+
+
+def placeholders_in(body: str) -> set[str]:
+    return set(_PLACEHOLDER.findall(body))
 
 
 def templates_for(ticket: Ticket, language: str = "zh-hans"):

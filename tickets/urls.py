@@ -4,15 +4,18 @@ from .followup import views as followup_views
 from .incidents import views as incident_views
 from .playbook import views as playbook_views
 from .portal import agent_views as portal_agent_views
-from .views import inbox, queue, ticket
+from .views import inbox, live, queue, ticket
 
 app_name = "tickets"
 
 urlpatterns = [
     path("", queue.ticket_queue, name="queue"),
+    path("live/", live.live, name="live"),
     path("tickets/new/", queue.ticket_new, name="new"),
     path("tickets/lookup/", queue.order_lookup, name="lookup"),
     path("tickets/bulk/", queue.bulk_action, name="bulk"),
+    path("tickets/export.csv", queue.queue_export, {"kind": "csv"}, name="export_csv"),
+    path("tickets/export.xlsx", queue.queue_export, {"kind": "xlsx"}, name="export_xlsx"),
     path("tickets/<int:pk>/", ticket.ticket_detail, name="detail"),
     path("tickets/<int:pk>/reply/", ticket.ticket_reply, name="reply"),
     path("tickets/<int:pk>/classify/", ticket.ticket_classify, name="classify"),

@@ -3,6 +3,7 @@ queries whatever the number of tickets, the 60-second cache of the 14-day charts
 and on PostgreSQL the indexes of migration 0019 behind each query.
 """
 
+import re
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -224,7 +225,10 @@ def test_dashboard_page_shows_totals_and_when_the_charts_were_computed(agent, su
     assert response.status_code == 200
     stamp = timezone.localtime(response.context["figures"]["chart_updated_at"]).strftime("%H:%M")
     assert f"Charts updated at {stamp}" in response.text
-    assert '<span class="big" id="breached-total">3</span>' in response.text
+    # The total links to the complete list (the queue filtered to breached); the card says what it shows.
+    assert 'id="breached-total" href="/?queue=open&amp;sla_state=breached&amp;ordering=-sla_due_at"' in response.text
+    assert re.search(r'id="breached-total"[^>]*>3</a>', response.text)
+    assert "1 of 3 shown: most escalated first, then oldest first." in response.text
 
 
 # PostgreSQL plans -----------------------------------------------------------------------------------------

@@ -384,6 +384,7 @@ QUERIES = {
     "defects": 3,  # quality total, top products, their SKU and name
     "responsibility": 1,
     "agents": 3,  # per agent, their surveys, their names
+    "platforms": 4,  # refunds by platform x day, refunds by platform, orders, tickets
 }
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from .. import notes
 from ..events import event_record
 from ..models import Channel, Status, Ticket
+from ..notification_text import WORDS_KEPT
 from ..notifications import Notification, notify_about_ticket
 from ..sla.clock import sla_after_change
 from ..workflow import Action, ticket_close_outcome_refresh, ticket_lock_for_write, ticket_transition
@@ -53,7 +54,8 @@ def survey_submit(
             ticket=ticket, action=Action.REOPEN, actor=actor,
             reason=notes.note("The customer says the problem is not solved: %(words)s", words=survey.comment or "-"),
         )
-        notify_about_ticket(ticket=ticket, kind=Notification.Kind.NOT_SOLVED, data=data,
+        notify_about_ticket(ticket=ticket, kind=Notification.Kind.NOT_SOLVED,
+                            data={**data, "words": survey.comment[:WORDS_KEPT]},
                             key=f"survey:{survey.pk}:not_solved")
         return survey
     if ticket.status == Status.RESOLVED:

@@ -33,6 +33,16 @@ class Incident(models.Model):
         # Not a real batch problem: read-only as well.
         DISMISSED = "dismissed", _("Dismissed")
 
+    class Origin(models.TextChoices):
+        """What brought the incident up (its `evidence` says with which numbers)."""
+
+        # Many tickets on one product and category within INCIDENT_WINDOW_HOURS (detect.py).
+        BURST = "burst", _("Burst of tickets")
+        # A product's fault tickets rising week on week (detect.py, incident_detect_trends).
+        TREND = "trend", _("Rising trend")
+        # A supervisor chose the tickets on the queue.
+        MANUAL = "manual", _("Opened by hand")
+
     class OrderTime(models.TextChoices):
         """Which time of an order puts it inside the affected range."""
 
@@ -53,6 +63,10 @@ class Incident(models.Model):
                                 related_name="incidents", verbose_name=_("product"))
     category = models.CharField(_("category"), max_length=30, choices=Category.choices, blank=True)
     carrier = models.CharField(_("carrier"), max_length=50, blank=True)
+    origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices, default=Origin.BURST)
+    # Why detection suggested it, the numbers as they were: {"hours": 24, "count": 7} for a burst;
+    # {"days": 14, "factor": 2.0, "min": 5, "periods": [{"from", "to", "count"}, ...]} for a trend.
+    evidence = models.JSONField(_("why suggested"), default=dict, blank=True)
     # When the complaints came in (detection stretches window_end on every run while they keep coming).
     window_start = models.DateTimeField(_("window start"))
     window_end = models.DateTimeField(_("window end"))

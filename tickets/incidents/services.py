@@ -14,16 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import Order, OrderItem
+from orders.models import Order, OrderItem, Product
 
-from ..events import EventAction, event_build
-from ..models import OPEN_STATUSES, Channel, Incident, IncidentContact, Message, Ticket, TicketEvent
+from ..events import EventAction, event_build, events_record
+from ..models import OPEN_STATUSES, Channel, Incident, IncidentContact, Message, Notification, Ticket, TicketEvent
+from ..notes import Note
+from ..notifications import notify_about_ticket
+from ..policies import can_manage_incidents
 from ..replies import render_reply, reply_placeholders
 from ..services import message_add, ticket_create
 from ..workflow import Action, TransitionRefused, ticket_transition
@@ -141,6 +144,132 @@ def incident_update_exclusions(
     incident.excluded_orders.add(*excluding)
     incident.excluded_orders.remove(*including)
     return incident
+
+
+def incident_notify_suggested(*, incident: Incident, ticket: Ticket, text: Note) -> None:
+    """Tell every active supervisor that detection suggested `incident` (`ticket`: its first member, which
+    the notice is filed under). Keyed on the incident: a later run that extends it tells nobody again."""
+    notify_about_ticket(
+        ticket=ticket, kind=Notification.Kind.INCIDENT_SUGGESTED, data={"incident": incident.pk, "note": text.parts},
+        key=f"incident-suggested:{incident.pk}", assignee=False, supervisors=True,
+    )
+
+
+@transaction.atomic
+def incident_edit(*, incident: Incident, actor, title: str, product: Product | None) -> Incident:
+    """Rename the incident or point it at another product (one opened by hand takes both from its tickets)."""
+    _refuse_supervisor(actor)
+    incident = _lock(incident)
+    if not title.strip():
+        raise ValidationError({"title": _("Give the incident a title.")})
+    incident.title, incident.product = title.strip(), product
+    try:
+        with transaction.atomic():
+            incident.save(update_fields=["title", "product"])
+    except IntegrityError:
+        raise ValidationError({"product": _(
+            "Another open incident covers this product and category: add the tickets to it instead.")}) from None
+    return incident
+
+
+# Opened by hand from chosen tickets ---------------------------------------------------------------
+
+
+def _refuse_supervisor(actor) -> None:
+    if not can_manage_incidents(actor):
+        raise PermissionDenied
+
+
+def _in_other_incident(ticket_ids: list[int], *, but: Incident | None = None) -> dict[int, str]:
+    """Chosen tickets already members of another open incident: ticket id -> why (they are left alone)."""
+    Through = Incident.tickets.through
+    rows = Through.objects.filter(ticket_id__in=ticket_ids, incident__status__in=[
+        Incident.Status.SUGGESTED, Incident.Status.CONFIRMED])
+    if but is not None:
+        rows = rows.exclude(incident_id=but.pk)
+    return {
+        ticket_id: _("Already in the incident “%(incident)s”: left there.") % {"incident": title}
+        for ticket_id, title in rows.values_list("ticket_id", "incident__title").order_by("ticket_id")
+    }
+
+
+def _join(incident: Incident, tickets: list[Ticket], *, actor) -> None:
+    incident.tickets.add(*tickets)
+    events_record([_event(ticket, actor=actor, incident=incident, kind=EventAction.INCIDENT_JOINED)
+                   for ticket in tickets])
+
+
+def _chosen(ticket_ids: list[int], report: BulkReport) -> list[Ticket]:
+    tickets = list(Ticket.objects.filter(pk__in=ticket_ids).order_by("created_at", "pk"))
+    found = {ticket.pk for ticket in tickets}
+    for missing in sorted(set(ticket_ids) - found):
+        report.refused[missing] = _("No such ticket.")
+    return tickets
+
+
+@transaction.atomic
+def incident_open_from_tickets(*, ticket_ids: list[int], actor) -> tuple[Incident, BulkReport]:
+    """Open an incident from tickets a supervisor chose on the queue, in one transaction. Its product
+    and category are the ones most of the tickets share (their affected items), its title the product's
+    (both editable on its page). Tickets already in another open incident are reported and left there;
+    when none is left, or another open incident covers the same product and category, nothing is made."""
+    _refuse_supervisor(actor)
+    report = BulkReport()
+    report.refused.update(_in_other_incident(ticket_ids))
+    tickets = [t for t in _chosen(ticket_ids, report) if t.pk not in report.refused]
+    if not tickets:
+        raise ValidationError(_("Every chosen ticket is already in an open incident (or does not exist)."))
+    ids = [t.pk for t in tickets]
+    Through = Ticket.affected_items.through
+    top = (Through.objects.filter(ticket_id__in=ids).values("orderitem__product_id")
+           .annotate(n=Count("ticket_id", distinct=True)).order_by("-n", "orderitem__product_id").first())
+    product = Product.objects.get(pk=top["orderitem__product_id"]) if top else None
+    categories = [t.category for t in tickets if t.category]
+    category = max(sorted(set(categories)), key=categories.count) if categories else ""
+    title = f"{product.sku} {product.name}" if product else _("Incident from %(count)d tickets") % {"count": len(ids)}
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                title=title[:200],
+                cause=Incident.Cause.PRODUCT_DEFECT if product else Incident.Cause.OTHER,
+                origin=Incident.Origin.MANUAL,
+                evidence={"tickets": len(ids), "by": actor.get_username()},
+                product=product,
+                category=category,
+                window_start=tickets[0].created_at,
+                window_end=tickets[-1].created_at,
+            )
+    except IntegrityError:
+        other = Incident.objects.filter(product=product, category=category, status__in=[
+            Incident.Status.SUGGESTED, Incident.Status.CONFIRMED]).first()
+        raise ValidationError(_("The open incident “%(incident)s” already covers this product and category: "
+                                "add the tickets to it instead.") % {"incident": other.title if other else "—"}
+                              ) from None
+    _join(incident, tickets, actor=actor)
+    report.done.extend(ids)
+    return incident, report
+
+
+@transaction.atomic
+def incident_add_tickets(*, incident: Incident, ticket_ids: list[int], actor) -> BulkReport:
+    """Add tickets a supervisor chose to an open incident (suggested or confirmed), in one transaction;
+    members already are skipped, tickets in another open incident reported and left there."""
+    _refuse_supervisor(actor)
+    incident = _lock(incident)
+    report = BulkReport()
+    report.refused.update(_in_other_incident(ticket_ids, but=incident))
+    members = set(incident.tickets.filter(pk__in=ticket_ids).values_list("pk", flat=True))
+    joining = []
+    for ticket in _chosen(ticket_ids, report):
+        if ticket.pk in report.refused:
+            continue
+        if ticket.pk in members:
+            report.skipped[ticket.pk] = _("Already a member of this incident.")
+            continue
+        joining.append(ticket)
+    _join(incident, joining, actor=actor)
+    report.done.extend(t.pk for t in joining)
+    return report
 
 
 # Who is affected ----------------------------------------------------------------------------------

@@ -1,14 +1,18 @@
 """Supervisor pages for incidents (批量问题) and the shipping watch: list, confirm, act in bulk."""
 
+from datetime import datetime
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from orders.models import Product
 from orders.selectors import orders_logistics_stalled, orders_shipping_overdue
 
 from ..models import Incident, ReplyTemplate
@@ -39,6 +43,25 @@ class IncidentScopeForm(forms.Form):
                                             choices=Incident.OrderTime.choices)
 
 
+class IncidentEditForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    product = forms.ModelChoiceField(label=gettext_lazy("Product"), queryset=Product.objects.none(), required=False)
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The products of the member tickets' affected items, and the incident's own.
+        self.fields["product"].queryset = Product.objects.filter(
+            Q(order_items__tickets__incidents=incident) | Q(pk=incident.product_id)).distinct().order_by("sku")
+
+
+def incident_why(incident: Incident) -> dict:
+    """Why the incident was suggested, from its evidence, for its page (times parsed back)."""
+    evidence = incident.evidence or {}
+    periods = [{**p, "from": datetime.fromisoformat(p["from"]), "to": datetime.fromisoformat(p["to"])}
+               for p in evidence.get("periods", [])]
+    return {**evidence, "periods": periods}
+
+
 def _supervisor_only(request):
     if not can_watch_shipping(request.user):
         raise PermissionDenied
@@ -55,7 +78,8 @@ def _order_ids(request) -> list[int]:
 def incident_list(request):
     ensure_incident_manager(request.user)
     rows = Incident.objects.select_related("product").order_by("-created_at")[:100]
-    return render(request, "tickets/incidents.html", {"incidents": rows})
+    return render(request, "tickets/incidents.html",
+                  {"incidents": rows, "trend_days": settings.INCIDENT_TREND_DAYS})
 
 
 @desk_required
@@ -69,6 +93,9 @@ def incident_detail(request, pk):
         "unreached": list(incidents.incident_unreached_orders(incident=incident)[:PAGE_ORDERS]),
         "excluded": list(incidents.incident_excluded_orders(incident)[:PAGE_ORDERS]),
         "form": ConfirmIncidentForm(initial={"agreed_reply": incident.agreed_reply, "plan": incident.plan}),
+        "why": incident_why(incident),
+        "edit_form": IncidentEditForm(incident=incident, initial={"title": incident.title,
+                                                                  "product": incident.product_id}),
         "scope_form": IncidentScopeForm(initial={
             "affected_from": start, "affected_to": end, "affected_order_time": incident.affected_order_time}),
     })
@@ -102,6 +129,12 @@ def incident_act(request, pk):
                 raise ValidationError(_("Write the agreed reply every customer will get."))
             incidents.incident_confirm(incident=incident, actor=request.user, **form.cleaned_data)
             messages.success(request, _("Incident confirmed."))
+        elif action == "edit":
+            form = IncidentEditForm(request.POST, incident=incident)
+            if not form.is_valid():
+                raise ValidationError([m for errors in form.errors.values() for m in errors])
+            incidents.incident_edit(incident=incident, actor=request.user, **form.cleaned_data)
+            messages.success(request, _("Incident updated."))
         elif action == "scope":
             form = IncidentScopeForm(request.POST)
             if not form.is_valid():

@@ -126,7 +126,8 @@ def solution_propose(
             requested_by=actor,
         )
         notify_about_ticket(
-            ticket=ticket, kind=Notification.Kind.APPROVAL_REQUESTED, data={"approval": approval.pk},
+            ticket=ticket, kind=Notification.Kind.APPROVAL_REQUESTED,
+            data={"approval": approval.pk, "approval_kind": approval.kind},
             key=f"approval:{approval.pk}", assignee=False,
         )
     return solution
@@ -204,7 +205,8 @@ def _set_in_motion(solution: Solution, ticket: Ticket, actor) -> None:
                 requested_by=actor,
             )
             notify_about_ticket(
-                ticket=ticket, kind=Notification.Kind.APPROVAL_REQUESTED, data={"approval": approval.pk},
+                ticket=ticket, kind=Notification.Kind.APPROVAL_REQUESTED,
+                data={"approval": approval.pk, "approval_kind": approval.kind, "amount": str(approval.amount)},
                 key=f"approval:{approval.pk}", assignee=False,
             )
     if _waits_for_the_return(solution) and order is not None:
@@ -308,7 +310,8 @@ def approval_decide(*, approval: ApprovalRequest, actor, approve: bool, reason: 
             defaults={
                 "kind": Notification.Kind.APPROVAL_DECIDED,
                 "ticket": ticket,
-                "data": {"approval": approval.pk, "status": approval.status, "reason": reason},
+                "data": {"approval": approval.pk, "status": approval.status, "reason": reason,
+                         "approval_kind": approval.kind},
             },
         )
     return approval

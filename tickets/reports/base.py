@@ -35,6 +35,8 @@ class Report:
     columns: list[Column]
     rows: list[list]  # plain values (str, int, float, None), one list per row, in column order
     chart: dict = field(default_factory=dict)  # for static/js/reports.js: type, labels, datasets, unit
+    # (term, definition) pairs written under the heading: how each figure is counted, in the reader's language.
+    definitions: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {

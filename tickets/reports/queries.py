@@ -3,7 +3,8 @@
 Every report covers the tickets *created* in the period, except CSAT, which covers the surveys
 *answered* in the period. Each report runs a fixed number of GROUP BY / aggregate queries whatever
 the data size (pinned in tests/reports); Python only reshapes the few aggregated rows. The builders
-live in workload.py, outcomes.py and agents.py.
+live in workload.py, outcomes.py, agents.py and platforms.py (which counts refunds,
+orders and tickets by platform and day rather than tickets created only).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from .agents import agents
 from .base import Report
 from .outcomes import csat, defects, reopens, responsibility, returns
 from .periods import Period
+from .platforms import platforms
 from .workload import response_times, sla, volume
 
 # The catalogue, in page order ------------------------------------------------------------------------
@@ -28,6 +30,7 @@ REPORTS: dict[str, Callable[[Period], Report]] = {
     "defects": defects,
     "responsibility": responsibility,
     "agents": agents,
+    "platforms": platforms,
 }
 
 

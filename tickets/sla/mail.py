@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Notification
+from ..notification_text import NOTIFICATION_RELATED, notification_sentence
 from .sweep import _reason
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,10 @@ def _email_batch_claim(*, now: datetime, batch_size: int) -> list[Notification]:
     Notification.objects.filter(pk__in=ids).update(email_claimed_at=now)
     return list(
         Notification.objects.filter(pk__in=ids)
-        .select_related("recipient", "ticket")
-        .only("kind", "data", "recipient__email", "ticket__number")
+        .select_related("recipient", *NOTIFICATION_RELATED)
+        .only("kind", "data", "recipient__email", "ticket__number", "ticket__customer__name",
+              "ticket__order__platform", "ticket__order__external_number", "subtask__kind",
+              "subtask__department__code", "subtask__department__name", "subtask__department__name_en")
         .order_by("created_at", "pk")
     )
 
@@ -167,7 +170,8 @@ def _notification_email(notification: Notification, address: str, label: str) ->
 
 def _notification_text(notification: Notification, label: str) -> str:
     data = notification.data or {}
-    lines = [f"{label}: {notification.ticket.number}"]
+    # The sentence with the customer's name masked whoever reads it: an e-mail leaves the desk.
+    lines = [f"{label}: {notification.ticket.number}", notification_sentence(notification, masked=True)]
     if "clock" in data:
         lines.append(_reason(data["clock"], data.get("percent", 100), data))
     if "due_at" in data:

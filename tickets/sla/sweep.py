@@ -113,13 +113,14 @@ def _attach_policies(tickets, context) -> None:
             ticket.sla_policy = policies[ticket.sla_policy_id]
 
 
-def _departments_holding(ticket_ids) -> dict[int, list[str]]:
-    """Departments with active subtasks per ticket: a breach while they hold the case is theirs too."""
-    holders: dict[int, list[str]] = {}
-    for ticket_id, code in Subtask.objects.filter(
+def _departments_holding(ticket_ids) -> dict[int, list[tuple[str, str, str]]]:
+    """Departments (code, name, English name) with active subtasks per ticket: a breach while they hold the
+    case is theirs too."""
+    holders: dict[int, list[tuple[str, str, str]]] = {}
+    for ticket_id, *department in Subtask.objects.filter(
         ticket_id__in=ticket_ids, status__in=Subtask.ACTIVE_STATUSES
-    ).values_list("ticket_id", "department__code"):
-        holders.setdefault(ticket_id, []).append(code)
+    ).values_list("ticket_id", "department__code", "department__name", "department__name_en"):
+        holders.setdefault(ticket_id, []).append(tuple(department))
     return holders
 
 
@@ -147,7 +148,10 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
                 kind, recipients, action = (
                     Notification.Kind.SLA_BREACH, [ticket.assignee_id, *supervisors], "sla_breached"
                 )
-                data["held_by"] = holders.get(ticket.pk, [])
+                held = holders.get(ticket.pk, [])
+                data["held_by"] = [code for code, _name, _name_en in held]
+                if held:  # the notice's sentence names them in the reader's language (tickets/notification_text.py)
+                    data["held_by_names"] = [[name, name_en] for _code, name, name_en in held]
             else:
                 kind, recipients, action = Notification.Kind.SLA_WARNING, [ticket.assignee_id], "sla_warning"
                 if ticket.assignee_id is None:

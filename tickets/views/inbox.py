@@ -19,7 +19,9 @@ from .. import subtasks
 from ..forms import (
     SubtaskActionForm,
 )
-from ..models import Notification, Subtask
+from ..live import desk_stamp, ticket_stamp_for
+from ..models import Notification, Subtask, Ticket
+from ..notification_text import NOTIFICATION_RELATED, notification_sentence
 from ..notifications import notification_mark_read
 from ..playbook import services as playbook
 from ..policies import (
@@ -61,6 +63,7 @@ def inbox(request):
     chosen = views.get(view, active).order_by("due_at", "id")
     page = Paginator(chosen, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "tickets/inbox.html", {"page": page, "view": view, "counts": counts,
+                                                  "live": {"stamp": desk_stamp()},
                                                   "show_pii": sees_unmasked_pii(request.user)})
 
 
@@ -75,6 +78,7 @@ def _subtask_page(request, subtask: Subtask, *, form=None, status: int = 200):
     files = list(ticket.attachments.select_related("subtask__department", "uploaded_by"))
     return render(request, "tickets/subtask.html", {
         "subtask": subtask, "ticket": ticket,
+        "live": {"ticket": ticket.pk, "stamp": ticket_stamp_for(Ticket.objects.all(), ticket.pk), "seen_message": 0},
         "form": (with_version(form, subtask.version) if form
                  else SubtaskActionForm(initial={"version": subtask.version})),
         "stale": form is not None,
@@ -133,7 +137,10 @@ def subtask_act(request, pk):
 
 @desk_required
 def notifications(request):
-    items = Notification.objects.filter(recipient=request.user).select_related("ticket")[:100]
+    items = list(Notification.objects.filter(recipient=request.user).select_related(*NOTIFICATION_RELATED)[:100])
+    masked = not sees_unmasked_pii(request.user)
+    for notification in items:
+        notification.sentence = notification_sentence(notification, masked=masked)
     return render(request, "tickets/notifications.html", {"items": items})
 
 
@@ -144,6 +151,9 @@ def notification_open(request, pk):
     if notification is None:
         raise Http404
     notification_mark_read(notification=notification)
+    if notification.data.get("incident"):
+        # A suggested incident: its page (the ticket it is filed under is only its first member).
+        return redirect("tickets:incident", pk=notification.data["incident"])
     if notification.data.get("pricediff_batch"):
         # A bulk refund batch to approve: its page, which finance may open too (the ticket it may not).
         return redirect("tickets:pricediff_detail", pk=notification.data["pricediff_batch"])

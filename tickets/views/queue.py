@@ -1,20 +1,26 @@
 """The agent's workspace: the queue and its tabs, a new ticket taken on the phone (with the order
 lookup), the supervisor's dashboard and bulk actions."""
 
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aftersales.web import attempt, redirect_next
 from customers.services import Caller
 
-from .. import services
-from ..dashboard import dashboard_figures
+from .. import exports, services
+from ..dashboard import AT_RISK_LIST, BREACHED_LIST, dashboard_figures
 from ..expert.forms import SavedViewForm
 from ..expert.selectors import saved_views_for_queue
 from ..filters import QUEUE_LABELS, Queue, TicketFilter, queue_counts, queue_filter
@@ -23,9 +29,12 @@ from ..forms import (
     IntakeForm,
     desk_workers,
 )
+from ..incidents import services as incidents
+from ..live import desk_stamp
 from ..policies import (
     can_bulk_update,
     can_create_tickets,
+    can_export_tickets,
     can_see_dashboard,
     desk_required,
     sees_full_tickets,
@@ -38,6 +47,7 @@ from ..selectors import (
 from ..sla.stops import with_clock_stops
 
 PAGE_SIZE = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @desk_required
@@ -46,15 +56,8 @@ def ticket_queue(request):
     if not sees_full_tickets(request.user):
         return redirect("tickets:inbox")
     visible = tickets_visible_to(request.user)
-    queue = request.GET.get("queue", Queue.MINE)
-    if queue not in QUEUE_LABELS:
-        queue = Queue.MINE
     counts = queue_counts(visible, request.user)  # "all" has none
-    filterset = TicketFilter(request.GET, queryset=visible.filter(queue_filter(queue, request.user)),
-                             request=request)
-    ids = filterset.qs.values_list("pk", flat=True)
-    if not ids.query.order_by:  # no sort chosen, or one refused (the filter bar says why)
-        ids = ids.order_by("-created_at", "-id")  # read in this order from ticket_open_created_idx
+    queue, filterset, ids = _queue_selection(request, visible)
     # Unfiltered, the list is the tab just counted: no second COUNT.
     known_count = counts.get(queue) if not _filtered(filterset) else None
     page = ticket_page(ids, number=request.GET.get("page"), per_page=PAGE_SIZE, known_count=known_count)
@@ -62,9 +65,10 @@ def ticket_queue(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "tickets/queue.html", {
-        "page": page, "filter": filterset, "queue": queue,
+        "page": page, "filter": filterset, "queue": queue, "live": {"stamp": desk_stamp()},
         "queues": [(name, label, counts.get(name)) for name, label in QUEUE_LABELS.items()],
         "query": query.urlencode(), "bulk_form": BulkActionForm() if can_bulk_update(request.user) else None,
+        "export_limit": settings.QUEUE_EXPORT_MAX_ROWS,
         "saved_views": saved_views_for_queue(user=request.user, visible=visible, current=_view_query(query, queue)),
         "saved_view_form": SavedViewForm(initial={"query": _view_query(query, queue)}),
     })
@@ -75,6 +79,51 @@ def _view_query(query, queue: str) -> str:
     query = query.copy()
     query["queue"] = queue
     return query.urlencode()
+
+
+def _queue_selection(request, visible) -> tuple[str, TicketFilter, QuerySet]:
+    """The tab, its filter and the ordered ids it selects, from the query string: what the queue page
+    shows a page of and what its exports hold whole."""
+    queue = request.GET.get("queue", Queue.MINE)
+    if queue not in QUEUE_LABELS:
+        queue = Queue.MINE
+    filterset = TicketFilter(request.GET, queryset=visible.filter(queue_filter(queue, request.user)),
+                             request=request)
+    ids = filterset.qs.values_list("pk", flat=True)
+    if not ids.query.order_by:  # no sort chosen, or one refused (the filter bar says why)
+        ids = ids.order_by("-created_at", "-id")  # read in this order from ticket_open_created_idx
+    return queue, filterset, ids
+
+
+@desk_required
+def queue_export(request, *, kind: str):
+    """Every ticket the queue page selects (tab, filters, search, sort; all pages) as CSV or XLSX, for
+    whoever may see that queue. Past QUEUE_EXPORT_MAX_ROWS the export is refused on the queue page with
+    the count, never cut short."""
+    if not can_export_tickets(request.user):
+        raise PermissionDenied
+    queue, filterset, ids = _queue_selection(request, tickets_visible_to(request.user))
+    query = request.GET.urlencode()
+    back_to_queue = reverse("tickets:queue") + (f"?{query}" if query else "")
+    if filterset.errors:  # a refused filter would export more than asked: the queue page says which
+        messages.error(request, _("The export was not made: correct the filter first."))
+        return redirect(back_to_queue)
+    limit = settings.QUEUE_EXPORT_MAX_ROWS
+    head = list(ids[:limit + 1])
+    if len(head) > limit:
+        messages.error(request, _(
+            "%(count)s tickets match, more than the %(limit)s an export may hold. Narrow the filter "
+            "(a tab, a status, a date range) and export again."
+        ) % {"count": ids.count(), "limit": limit})
+        return redirect(back_to_queue)
+    filename = exports.export_filename(queue, kind, now=timezone.now())
+    if kind == "csv":
+        response = StreamingHttpResponse(exports.queue_csv(head, user=request.user),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        return response
+    return FileResponse(exports.queue_xlsx(head, user=request.user), as_attachment=True, filename=filename,
+                        content_type=XLSX)
 
 
 def _filtered(filterset) -> bool:
@@ -132,7 +181,10 @@ def dashboard(request):
     # The staff list is read once and its <option>s rendered once, then repeated in every row's
     # <select>: 60 rows x every staff member rendered one by one cost more than all the queries.
     worker_options = render_to_string("tickets/partials/_worker_options.html", {"workers": desk_workers()})
-    return render(request, "tickets/dashboard.html", {"figures": figures, "worker_options": worker_options})
+    queue_url = reverse("tickets:queue")
+    lists = {"breached": f"{queue_url}?{urlencode(BREACHED_LIST)}", "at_risk": f"{queue_url}?{urlencode(AT_RISK_LIST)}"}
+    return render(request, "tickets/dashboard.html",
+                  {"figures": figures, "worker_options": worker_options, "lists": lists})
 
 
 @require_POST
@@ -141,6 +193,8 @@ def bulk_action(request):
     if not can_bulk_update(request.user):
         raise PermissionDenied
     form = BulkActionForm(request.POST)
+    if form.is_valid() and form.cleaned_data["action"] in BulkActionForm.INCIDENT_ACTIONS:
+        return _bulk_incident(request, form.cleaned_data)
     if form.is_valid():
         data = form.cleaned_data
         attempt(request, lambda: services.tickets_bulk_update(
@@ -152,3 +206,25 @@ def bulk_action(request):
             for text in errors:
                 messages.error(request, text)
     return redirect_next(request, reverse("tickets:queue"))
+
+
+def _bulk_incident(request, data):
+    """Open an incident from the chosen tickets, or add them to an open one; then its page."""
+    try:
+        if data["action"] == "incident_new":
+            incident, report = incidents.incident_open_from_tickets(ticket_ids=data["tickets"], actor=request.user)
+            messages.success(request, _("Incident opened with %(count)d tickets: check its title and product.")
+                             % {"count": len(report.done)})
+        else:
+            incident = data["incident"]
+            report = incidents.incident_add_tickets(incident=incident, ticket_ids=data["tickets"],
+                                                    actor=request.user)
+            messages.success(request, _("%(done)d tickets added to the incident, %(skipped)d already in it.")
+                             % {"done": len(report.done), "skipped": len(report.skipped)})
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+        return redirect_next(request, reverse("tickets:queue"))
+    for ticket_id, why in list(report.refused.items())[:20]:
+        messages.warning(request, f"#{ticket_id}: {why}")
+    return redirect("tickets:incident", pk=incident.pk)

@@ -33,6 +33,7 @@ from ..forms import (
 )
 from ..incidents.services import incidents_of_ticket
 from ..knowledge.views import ticket_suggestions_context
+from ..live import ticket_stamp_for
 from ..models import Attachment, Ticket
 from ..playbook import services as playbook
 from ..policies import (
@@ -81,6 +82,7 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
                        for t in templates_for(ticket, request.LANGUAGE_CODE)] if editable else []
     context = {
         "ticket": ticket,
+        "live": _live(request, ticket),
         "editable": editable,
         "show_pii": show_pii,
         "contact": ticket_contact_for(request.user, ticket),
@@ -127,6 +129,13 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
         context.update({name: with_version(form, ticket.version) for name, form in bound.items()})
         context["conflict"] = ticket_changes_by_others(ticket, user=request.user, since=since)
     return render(request, "tickets/detail.html", context, status=status)
+
+
+def _live(request, ticket: Ticket) -> dict:
+    """What the page's live poll starts from: the ticket's stamp now and the newest message shown."""
+    messages_shown = [message.pk for message in ticket.messages.all()]
+    return {"ticket": ticket.pk, "stamp": ticket_stamp_for(Ticket.objects.all(), ticket.pk),
+            "seen_message": max(messages_shown, default=0)}
 
 
 def _subtasks_with_files(ticket: Ticket) -> list[tuple]:

@@ -24,6 +24,7 @@ from tickets.knowledge.models import KnowledgeArticle
 from tickets.management.demo.build import DemoBuilder
 from tickets.management.demo.data import DEMO_USERS, demo_password
 from tickets.models import Message, Subtask, Ticket, TicketEvent
+from tickets.reply_catalog import reply_catalog_load
 from tickets.sla.holidays import calendar_import_official_days, official_years
 from tickets.sla.models import BusinessCalendar
 
@@ -49,6 +50,7 @@ class Command(DemoBuilder, BaseCommand):
             # The service-hours calendar stops over 春节 and 国庆 before any demo clock starts.
             for calendar in BusinessCalendar.objects.exclude(name="7×24"):
                 calendar_import_official_days(calendar=calendar, years=official_years())
+            reply_catalog_load()  # the 话术 a fresh install loads with load_reply_templates
             users = self._seed_users()
             customers = self._seed_customers()
             products = self._seed_products()

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0007_staff_language'),
+        ('tickets', '0008_incidents_origin_evidence'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,111 @@
+"""What an open page needs to stay current without reloading (static/js/live.js polls for it).
+
+- A change stamp: one small query says whether anything on a ticket (or anywhere on the desk) changed
+  since the page was drawn; only then does the page fetch itself again and swap the parts that changed.
+  The database is the truth, so an update made through one web replica reaches a page served by another,
+  and a page that lost its connection catches up on the next answer without repeating anything.
+- Presence: who else has a ticket open and who is typing a reply, kept in the cache for a few seconds
+  (Redis when the desk runs on several replicas; the embedded default is one process and its memory).
+
+Why polling rather than WebSockets or server-sent events: see README "Live updates" (measured).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Max, OuterRef, Subquery, Sum
+
+from .models import Attachment, Message, Subtask, TicketEvent
+
+# A page polls every few seconds; someone silent for longer than this has left (closed the tab, lost the line).
+PRESENCE_SECONDS = 12
+TYPING_SECONDS = 6
+
+
+def _latest(model, column="id", aggregate=Max):
+    return Subquery(
+        model.objects.filter(ticket=OuterRef("pk")).order_by().values("ticket").annotate(v=aggregate(column))
+        .values("v")[:1]
+    )
+
+
+def ticket_stamps(tickets) -> dict[int, str]:
+    """Each ticket's change stamp: its version with the newest event, message and attachment and its
+    subtasks' versions. Anything shown on the ticket page changes one of them. One query for all."""
+    rows = tickets.order_by().annotate(
+        last_event=_latest(TicketEvent), last_message=_latest(Message), last_file=_latest(Attachment),
+        subtask_versions=_latest(Subtask, "version", Sum),
+    ).values_list("pk", "version", "last_event", "last_message", "last_file", "subtask_versions")
+    return {pk: "-".join(str(part or 0) for part in parts) for pk, *parts in rows}
+
+
+def desk_stamp() -> str:
+    """Whether anything changed anywhere on the desk (queues, inboxes, dashboards): every change of a
+    ticket or a subtask writes a timeline event; a customer's message may write none, so it counts too."""
+    tables = [connection.ops.quote_name(model._meta.db_table) for model in (TicketEvent, Message)]
+    with connection.cursor() as cursor:  # both maxima in one round trip, each read off the primary key's index
+        cursor.execute("SELECT " + ", ".join(f"(SELECT MAX(id) FROM {table})" for table in tables))
+        return "-".join(str(value or 0) for value in cursor.fetchone())
+
+
+def replies_by_others(*, ticket_id: int, user, after_message_id: int) -> list[str]:
+    """Who answered the customer on this ticket since the page was drawn (the composer warns its author)."""
+    authors = (
+        Message.objects.filter(ticket_id=ticket_id, direction=Message.Direction.OUTBOUND, id__gt=after_message_id)
+        .exclude(author=user).select_related("author")
+    )
+    return sorted({_name(message.author) for message in authors if message.author})
+
+
+# Presence ---------------------------------------------------------------------------------------
+
+
+def _members_key(ticket_id: int) -> str:
+    return f"presence:{ticket_id}"
+
+
+def _person_key(ticket_id: int, user_id: int) -> str:
+    return f"presence:{ticket_id}:{user_id}"
+
+
+def presence_touch(*, ticket_id: int, user, typing: bool, now: float | None = None) -> None:
+    """`user` has the ticket open (and is typing a reply, if so). Each person has their own short-lived
+    key, so two people polling at once never overwrite each other; the list of who might be there is
+    only read and rewritten when someone new arrives."""
+    now = time.time() if now is None else now
+    previous = cache.get(_person_key(ticket_id, user.pk)) or {}
+    cache.set(_person_key(ticket_id, user.pk), {
+        "name": _name(user), "seen": now, "typing": now if typing else previous.get("typing", 0),
+    }, PRESENCE_SECONDS)
+    members = cache.get(_members_key(ticket_id)) or []
+    if user.pk not in members:
+        cache.set(_members_key(ticket_id), [*members[-19:], user.pk], PRESENCE_SECONDS * 10)
+
+
+def presence_others(*, ticket_id: int, user, now: float | None = None) -> list[dict]:
+    """The other people on the ticket now: name, and whether they typed in the last few seconds."""
+    now = time.time() if now is None else now
+    members = [pk for pk in cache.get(_members_key(ticket_id)) or [] if pk != user.pk]
+    found = cache.get_many([_person_key(ticket_id, pk) for pk in members])
+    return sorted(
+        ({"name": entry["name"], "typing": now - entry["typing"] < TYPING_SECONDS}
+         for entry in found.values() if now - entry["seen"] < PRESENCE_SECONDS),
+        key=lambda person: person["name"],
+    )
+
+
+def presence_leave(*, ticket_id: int, user) -> None:
+    cache.delete(_person_key(ticket_id, user.pk))
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+
+def ticket_stamp_for(visible_tickets, ticket_id: int) -> str | None:
+    """The stamp of one ticket among `visible_tickets` (None: not there, so not visible to the asker)."""
+    return ticket_stamps(visible_tickets.filter(pk=ticket_id)).get(ticket_id)
