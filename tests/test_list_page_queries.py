@@ -271,7 +271,7 @@ PAGES = {
     "inbox": Page("/inbox/", "department_staff", subtask_row, 13, "finance"),  # profile, dept, 4 counts, rows, stamp
     "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 14),  # workload, charts, today, staff, 3 lists
     # The dashboard's "see all" breached list: the queue filtered, sorted by the missed due time (ids read whole)
-    "breached-list": Page("/?queue=open&sla_state=breached&ordering=-sla_due_at", "supervisor", breached_row, 11),
+    "breached-list": Page("/?queue=open&sla_state=breached&ordering=-sla_due_at", "supervisor", breached_row, 18),
     "approvals": Page("/approvals/", "supervisor", approval_row, 7),  # pending, decided
     "incidents": Page("/incidents/", "supervisor", incident_row, 6),  # rows with their product
     "shipping-watch": Page("/watch/", "supervisor", watch_row, 8),  # overdue, stalled, reply templates
