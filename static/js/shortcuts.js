@@ -5,19 +5,30 @@
   var help = document.getElementById("shortcuts-help");
   if (!help) return;
   var STORE = "desk.queue.tickets";  // the queue last seen: its tickets' addresses, in order
-  var rows = Array.prototype.slice.call(document.querySelectorAll("#ticket-table tbody tr"))
-    .filter(function (row) { return row.querySelector("a[href]"); });
+  var rows = [];
   var current = -1;
   var opener = null;
 
-  if (rows.length) {
-    try {
-      sessionStorage.setItem(STORE, JSON.stringify({
-        queue: location.pathname + location.search,
-        tickets: rows.map(function (row) { return row.querySelector("a[href]").getAttribute("href"); })
-      }));
-    } catch (e) { /* private mode: the ticket page falls back to my open tickets */ }
+  // The queue's rows, read again at each key (a live update may have replaced them), and remembered for the
+  // ticket page's j/k.
+  function readRows() {
+    var found = Array.prototype.slice.call(document.querySelectorAll("#ticket-table tbody tr"))
+      .filter(function (row) { return row.querySelector("a[href]"); });
+    if (found.length && (found.length !== rows.length || found.some(function (row, i) { return row !== rows[i]; }))) {
+      var was = current >= 0 && rows[current] ? rows[current].querySelector("a[href]").getAttribute("href") : null;
+      current = -1;
+      found.forEach(function (row, i) { if (row.querySelector("a[href]").getAttribute("href") === was) current = i; });
+      try {
+        sessionStorage.setItem(STORE, JSON.stringify({
+          queue: location.pathname + location.search,
+          tickets: found.map(function (row) { return row.querySelector("a[href]").getAttribute("href"); })
+        }));
+      } catch (e) { /* private mode: the ticket page falls back to my open tickets */ }
+    }
+    rows = found;
+    return rows;
   }
+  readRows();
 
   function typing(target) {
     if (!target || !target.tagName) return false;
@@ -83,6 +94,7 @@
     if (typing(event.target) || help.open) return;
     var key = event.key;
     var handled = true;
+    readRows();
     if (key === "?") {
       openHelp();
     } else if (event.shiftKey) {
