@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, TicketFactory, make_user
+from tickets.expert.models import Macro
 from tickets.followup.models import FollowUp, SatisfactionSurvey
 from tickets.knowledge.models import KnowledgeArticle
 from tickets.models import (
@@ -235,6 +236,12 @@ def follow_up_row(viewer, ticket):
                                    note=f"follow-up-{next(_serial)}", recorded_by=make_user("agent")).note
 
 
+def macro_row(viewer, ticket):
+    return Macro.objects.create(name=f"macro-{next(_serial)}", body="您好", action="wait_customer", tags="a, b",
+                                subtask_department=Department.objects.get(code="warehouse"),
+                                subtask_kind=Subtask.Kind.RESHIP, subtask_description="补寄").name
+
+
 def survey_row(viewer, ticket):
     return SatisfactionSurvey.objects.create(
         ticket=ticket, resolved_at=timezone.now() - timedelta(days=next(_serial)), solved=False, score=2,
@@ -256,13 +263,15 @@ PAGES = {
     # Browser pages
     # tab counts, ids, rows, filters' tags and assignees; whether clocks stand still (calendars, their hours and
     # days, the policies: cached for up to a minute, so read here only because the cache is cleared); the
-    # desk's change stamp the live poll starts from
-    "queue": Page("/?queue=all", "agent", ticket_row, 15),
-    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 17),  # bulk: assignees, open incidents
+    # desk's change stamp the live poll starts from; the saved views' list (none saved here: each saved view
+    # adds one COUNT when its 30-second cached figure has expired, at most SAVED_VIEWS_SHOWN = 12,
+    # tests/tickets/test_saved_views.py)
+    "queue": Page("/?queue=all", "agent", ticket_row, 16),
+    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 18),  # bulk: assignees, open incidents
     "inbox": Page("/inbox/", "department_staff", subtask_row, 13, "finance"),  # profile, dept, 4 counts, rows, stamp
     "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 14),  # workload, charts, today, staff, 3 lists
     # The dashboard's "see all" breached list: the queue filtered, sorted by the missed due time (ids read whole)
-    "breached-list": Page("/?queue=open&sla_state=breached&ordering=-sla_due_at", "supervisor", breached_row, 17),
+    "breached-list": Page("/?queue=open&sla_state=breached&ordering=-sla_due_at", "supervisor", breached_row, 18),
     "approvals": Page("/approvals/", "supervisor", approval_row, 7),  # pending, decided
     "incidents": Page("/incidents/", "supervisor", incident_row, 6),  # rows with their product
     "shipping-watch": Page("/watch/", "supervisor", watch_row, 8),  # overdue, stalled, reply templates
@@ -271,6 +280,7 @@ PAGES = {
     "knowledge": Page("/kb/", "agent", article_row, 8),  # count, rows, tags
     "faq": Page("/faq/", None, faq_row, 2),  # anonymous: rows, tags
     "notifications": Page("/notifications/", "agent", notification_row, 6),
+    "macros": Page("/macros/", "agent", macro_row, 6),  # rows with their subtask's department
     "reports": Page("/reports/", "supervisor", report_agent_row, 24),  # the ten reports' 19 queries
     # REST API lists (cursor pagination: no COUNT)
     "api-tickets": Page("/api/v1/tickets/", "agent", ticket_row, 4),

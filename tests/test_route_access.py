@@ -38,6 +38,7 @@ from customers.models import Customer
 from orders.models import Order, Refund
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, UserFactory, make_user
 from tickets import services
+from tickets.expert.models import Macro, SavedView
 from tickets.followup.models import FollowUp, SatisfactionSurvey
 from tickets.knowledge import services as knowledge
 from tickets.knowledge.models import KnowledgeArticle
@@ -122,6 +123,7 @@ ROUTES = {
     "POST /tickets/<pk>/follow-up/":                   (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/customer-link/":               (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/assign/":                      (403,   403,   302,   403,   404,   403,   403,   LOGIN),
+    "POST /tickets/<pk>/macro/":                       (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/subtasks/":                    (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/solutions/":                   (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/solutions/<solution_pk>/confirm/": (302, 302, 302,   403,   404,   403,   403,   LOGIN),
@@ -160,6 +162,14 @@ ROUTES = {
     "GET /reports/all.xlsx":                           (403,   403,   200,   403,   403,   200,   403,   LOGIN),
     "GET /reports/<name>.csv":                         (403,   403,   200,   403,   403,   200,   403,   LOGIN),
     "GET /reports/<name>.xlsx":                        (403,   403,   200,   403,   403,   200,   403,   LOGIN),
+    # saved views: the seeded one is the agent's own (someone else's personal view is not found)
+    "POST /views/":                                    (302,   302,   302,   403,   403,   302,   403,   LOGIN),
+    "POST /views/<pk>/rename/":                        (302,   404,   404,   403,   403,   404,   403,   LOGIN),
+    "POST /views/<pk>/delete/":                        (302,   404,   404,   403,   403,   404,   403,   LOGIN),
+    # macros: everyone who works the queue reads them, supervisors manage them
+    "GET /macros/":                                    (200,   200,   200,   403,   403,   200,   403,   LOGIN),
+    "GET /macros/<pk>/":                               (403,   403,   200,   403,   403,   403,   403,   LOGIN),
+    "POST /macros/<pk>/delete/":                       (403,   403,   302,   403,   403,   403,   403,   LOGIN),
 
     # REST API (/api/v1/): anonymous calls answer 401 (token authentication first) -----------------------
     "GET /api/v1/tickets/":                            (200,   200,   200,   200,   200,   200,   200,   401),
@@ -362,11 +372,13 @@ def seeded_desk(db, settings, tmp_path):
         actor=supervisor, file_name="walk.csv",
         content="订单号,商品编码,新价格,原因\nTB-WALK-1,SKU-WALK-1,90,降价\n".encode("utf-8-sig"),
     )
+    saved_view = SavedView.objects.create(owner=agent, name="walk", query="queue=mine")
+    macro = Macro.objects.create(name="walk", body="您好")
     ids = {
         "tickets": ticket.pk, "subtasks": subtask.pk, "customers": ticket.customer_id, "orders": order.pk,
         "approvals": approval.pk, "attachments": attachment.pk, "notifications": notification.pk,
         "incidents": incident.pk, "price-differences": batch.pk, "kb": article.pk, "faq": article.pk,
-        "articles": article.pk,
+        "articles": article.pk, "views": saved_view.pk, "macros": macro.pk,
     }
     values = {
         "<solution_pk>": str(solution.pk), "<token>": link.split("/")[2], "<name>": "volume",
@@ -391,7 +403,8 @@ def _path(route: str, seed) -> str:
 
 
 WATCHED = (Ticket, TicketEvent, Message, Attachment, Subtask, Solution, ApprovalRequest, Refund, Incident,
-           KnowledgeArticle, PriceDiffBatch, FollowUp, SatisfactionSurvey, Customer, Order, Notification)
+           KnowledgeArticle, PriceDiffBatch, FollowUp, SatisfactionSurvey, Customer, Order, Notification, SavedView,
+           Macro)
 
 
 def _state():

@@ -80,6 +80,8 @@ class EventAction(models.TextChoices):
     FOLLOW_UP_DUE = "follow_up_due", _("Follow-up due")
     FOLLOW_UP_RECORDED = "follow_up_recorded", _("Follow-up recorded")
     CLOSE_OUTCOME_CHANGED = "close_outcome_changed", _("Follow-up outcome changed")
+    # Expert agents: a supervisor's macro applied in one click; the reason names the macro.
+    MACRO_APPLIED = "macro_applied", _("Macro applied")
 
 
 def event_build(**fields) -> TicketEvent:

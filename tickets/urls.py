@@ -29,6 +29,7 @@ urlpatterns = [
     path("tickets/<int:pk>/follow-up/", followup_views.follow_up_new, name="follow_up"),
     path("tickets/<int:pk>/customer-link/", portal_agent_views.customer_link, name="customer_link"),
     path("tickets/<int:pk>/assign/", ticket.ticket_assign, name="assign"),
+    path("tickets/<int:pk>/macro/", ticket.ticket_apply_macro, name="apply_macro"),
     path("tickets/<int:pk>/subtasks/", ticket.subtask_new, name="subtask_new"),
     path("tickets/<int:pk>/solutions/", playbook_views.solution_new, name="solution_new"),
     path("tickets/<int:pk>/solutions/<int:solution_pk>/confirm/", playbook_views.solution_confirm,
@@ -51,4 +52,5 @@ urlpatterns = [
     path("notifications/<int:pk>/open/", inbox.notification_open, name="notification_open"),
     path("", include("tickets.knowledge.urls")),
     path("reports/", include("tickets.reports.urls")),
+    path("", include("tickets.expert.urls")),
 ]

@@ -20,3 +20,4 @@ from ..knowledge.models import KnowledgeArticle
 from ..playbook.models import ApprovalRequest, Solution
 from ..incidents.models import Incident, IncidentContact
 from ..pricediff.models import PriceDiffBatch, PriceDiffRow
+from ..expert.models import Macro, SavedView

@@ -21,6 +21,8 @@ from customers.services import Caller
 
 from .. import exports, services
 from ..dashboard import AT_RISK_LIST, BREACHED_LIST, dashboard_figures
+from ..expert.forms import SavedViewForm
+from ..expert.selectors import saved_views_for_queue
 from ..filters import QUEUE_LABELS, Queue, TicketFilter, queue_counts, queue_filter
 from ..forms import (
     BulkActionForm,
@@ -67,7 +69,16 @@ def ticket_queue(request):
         "queues": [(name, label, counts.get(name)) for name, label in QUEUE_LABELS.items()],
         "query": query.urlencode(), "bulk_form": BulkActionForm() if can_bulk_update(request.user) else None,
         "export_limit": settings.QUEUE_EXPORT_MAX_ROWS,
+        "saved_views": saved_views_for_queue(user=request.user, visible=visible, current=_view_query(query, queue)),
+        "saved_view_form": SavedViewForm(initial={"query": _view_query(query, queue)}),
     })
+
+
+def _view_query(query, queue: str) -> str:
+    """The page's tab, filters, sort and search: what "save this view" saves."""
+    query = query.copy()
+    query["queue"] = queue
+    return query.urlencode()
 
 
 def _queue_selection(request, visible) -> tuple[str, TicketFilter, QuerySet]:

@@ -15,6 +15,9 @@ from django.views.decorators.http import require_POST
 from aftersales.web import attempt, redirect_next, with_version
 
 from .. import assignment, services, subtasks
+from ..expert.forms import MacroApplyForm
+from ..expert.selectors import macros_for_agents
+from ..expert.services import macro_apply
 from ..forms import (
     AssignForm,
     ClassifyForm,
@@ -95,6 +98,7 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
         "priority_reasons": reason_labels(ticket.priority_reasons),
         "risk_reasons": reason_labels(ticket.risk_reasons),
         "reply_form": ReplyForm(),
+        "macros": list(macros_for_agents()) if editable else [],
         "reply_templates": reply_templates,
         "classify_form": ClassifyForm(initial={
             "type": ticket.type, "category": ticket.category, "responsibility": ticket.responsibility,
@@ -179,6 +183,22 @@ def ticket_reply(request, pk):
     else:
         messages.error(request, _("The message is empty."))
     return _back(pk)
+
+
+@require_POST
+@desk_required
+def ticket_apply_macro(request, pk):
+    """One click: the macro's reply, tags, status move and subtask, all or nothing."""
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    form = MacroApplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a macro."))
+        return _back(pk)
+    data = form.cleaned_data
+    return _ticket_write(request, ticket, form_name="macro_form", form=form,
+                         success=_("Macro applied: %(name)s") % {"name": data["macro"].name},
+                         write=lambda: macro_apply(macro=data["macro"], ticket=ticket, actor=request.user,
+                                                   expected_version=data["version"]))
 
 
 @require_POST

@@ -1,0 +1,53 @@
+"""Reads for the expert agent's tools: the saved views shown on the queue with their counts, the macros."""
+
+import hashlib
+import time as clock
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+
+from ..filters import QUEUE_LABELS, Queue, TicketFilter, queue_filter
+from .forms import normalise_view_query
+from .models import Macro, SavedView
+from .policies import can_manage_saved_view, saved_views_visible_to
+
+# The queue shows at most this many saved views (shared first, then one's own, by name): each count is one
+# COUNT query when its cached figure has expired, so the page makes at most this many more.
+SAVED_VIEWS_SHOWN = 12
+SAVED_VIEW_COUNT_SECONDS = 30
+
+
+def saved_views_for_queue(*, user, visible, current: str = "") -> list[dict]:
+    """The views to show as tabs, each with its ticket count (the filterset's COUNT over the tickets the
+    user sees), cached per user and view for 30 s: one query for the list, plus one per view whose count
+    is not cached (never more than SAVED_VIEWS_SHOWN)."""
+    views = list(saved_views_visible_to(user).select_related("owner")[:SAVED_VIEWS_SHOWN])
+    try:
+        current = normalise_view_query(current)
+    except ValidationError:
+        current = None
+    return [{"view": view, "count": _count(view, user=user, visible=visible), "active": view.query == current,
+             "manageable": can_manage_saved_view(user, view)} for view in views]
+
+
+def _count(view: SavedView, *, user, visible) -> int | None:
+    digest = hashlib.sha1(view.query.encode()).hexdigest()[:12]
+    window = int(clock.time() // SAVED_VIEW_COUNT_SECONDS)
+    key = f"savedview:count:{user.pk}:{view.pk}:{digest}:{window}"
+
+    def counted() -> int | None:
+        data = QueryDict(view.query)
+        queue = data.get("queue", Queue.MINE)
+        if queue not in QUEUE_LABELS:
+            queue = Queue.MINE
+        filterset = TicketFilter(data, queryset=visible.filter(queue_filter(queue, user)))
+        if not filterset.is_valid():  # a choice removed since the view was saved: no figure, no error
+            return None
+        return filterset.qs.order_by().count()
+
+    return cache.get_or_set(key, counted, SAVED_VIEW_COUNT_SECONDS * 2)
+
+
+def macros_for_agents():
+    return Macro.objects.select_related("subtask_department").order_by("name")
