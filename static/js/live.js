@@ -32,7 +32,12 @@
     if (active && active !== document.body && region.contains(active)) return true;
     return Array.from(region.querySelectorAll("input, textarea, select")).some(function (field) {
       if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
-      if (field.tagName === "SELECT") return Array.from(field.options).some(function (o) { return o.selected !== o.defaultSelected; });
+      if (field.tagName === "SELECT") {
+        const options = Array.from(field.options);
+        if (field.multiple) return options.some(function (o) { return o.selected !== o.defaultSelected; });
+        const initial = options.findIndex(function (o) { return o.defaultSelected; });
+        return field.selectedIndex !== (initial === -1 ? 0 : initial); // none marked: the first is shown
+      }
       if (field.type === "hidden" || field.type === "file") return false;
       return field.value !== field.defaultValue;
     });

@@ -4,6 +4,7 @@ warns before the agent sends a reply written while the supervisor answered; the 
 and the notification badge move by themselves; a dropped live connection says so, reconnects and catches
 up without repeating an entry. The latencies go to artifacts/e2e/live/latency.txt with the screenshots."""
 
+import re
 import time
 from pathlib import Path
 
@@ -98,6 +99,7 @@ def test_two_browsers_see_each_other_and_every_change_live(browser_db, live_serv
     b.locator("#send-reply").click()
     measured("a colleague's reply reaches the timeline",
              lambda: expect(a.locator("#timeline")).to_contain_text("主管已为您优先安排换货"), TICKET_PAGE_LIMIT_MS)
+    expect(a.locator(".live-stale")).to_have_count(0)  # nothing was being worked on but the composer
     expect(a.locator("#composer-warning")).to_be_visible()
     expect(a.locator("#composer-warning")).to_contain_text("zhuguan")
     a.screenshot(path=str(SHOTS / "02-agent-warned-before-sending.png"), full_page=False)
@@ -106,10 +108,14 @@ def test_two_browsers_see_each_other_and_every_change_live(browser_db, live_serv
     a.locator("#send-reply").click()
     expect(a.locator("#timeline")).to_contain_text("我们马上为您换38码")
 
-    # The customer writes (through the platform's chat, recorded by the desk): it shows by itself.
+    # The customer writes (through the platform's chat, recorded by the desk): it shows by itself; the
+    # hand-over the agent is drafting meanwhile is left as typed, its part outlined.
+    a.locator("#subtask-form textarea[name=description]").fill("草稿：换38码")
     services.message_add(ticket=ticket, actor=None, direction="inbound", body="好的，那我什么时候能收到？")
     measured("a customer's new message", lambda: expect(a.locator("#timeline")).to_contain_text("什么时候能收到"),
              TICKET_PAGE_LIMIT_MS)
+    expect(a.locator("#subtasks-panel")).to_have_class(re.compile("live-stale"))
+    expect(a.locator("#subtask-form textarea[name=description]")).to_have_value("草稿：换38码")
 
     # The supervisor moves the status: the agent's header follows.
     b.reload()
