@@ -229,11 +229,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(database_url: str, port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(database_url: str, port: int, workers: int, secret_key: str | None = None) -> subprocess.Popen:
+    """`secret_key`: the one sessions made in-process were signed with (a fresh one otherwise)."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECRET_KEY": secret_key or secrets.token_urlsafe(50),
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
