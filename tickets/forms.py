@@ -175,7 +175,9 @@ class SubtaskForm(forms.Form):
 class SubtaskActionForm(VersionedForm):
     action = forms.ChoiceField(choices=[(a, a) for a in SUBTASK_TRANSITIONS])
     result = forms.CharField(label=_("Result or reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    attachment = forms.FileField(label=_("Attachment"), required=False)
+    # On a phone the picker offers the camera first; the upload's type is checked on the server all the same.
+    attachment = forms.FileField(label=_("Attachment"), required=False, widget=forms.ClearableFileInput(
+        attrs={"accept": "image/*,video/*,application/pdf"}))
 
 
 def desk_workers():
