@@ -95,7 +95,18 @@ class IntakeForm(forms.Form):
         return data
 
 
-class ReplyForm(forms.Form):
+class NamedControls:
+    """For forms drawn as compact rows without their <label>s: each control still says its name to a
+    screen reader (the field's label, in the person's language)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if field.label and not field.widget.is_hidden:
+                field.widget.attrs.setdefault("aria-label", field.label)
+
+
+class ReplyForm(NamedControls, forms.Form):
     direction = forms.ChoiceField(
         label=_("Kind"),
         choices=[(Message.Direction.OUTBOUND, _("Reply to customer")), (Message.Direction.NOTE, _("Internal note")),
@@ -194,7 +205,7 @@ class WorkerChoiceField(forms.ModelChoiceField):
         return f"{name} ({user.username})" if name else user.username
 
 
-class AssignForm(VersionedForm):
+class AssignForm(NamedControls, VersionedForm):
     assignee = WorkerChoiceField(label=_("Assign to"), queryset=desk_workers(), required=False)
     reason = forms.CharField(label=_("Why"), required=False, max_length=500)
 
@@ -203,7 +214,7 @@ class AssignForm(VersionedForm):
         self.fields["assignee"].queryset = desk_workers()
 
 
-class BulkActionForm(forms.Form):
+class BulkActionForm(NamedControls, forms.Form):
     ACTIONS = (("assign", _("Assign")), ("priority", _("Set priority")), ("tag", _("Add tag")),
                ("incident_new", _("Open an incident from these")), ("incident_add", _("Add to incident")))
     INCIDENT_ACTIONS = ("incident_new", "incident_add")

@@ -52,11 +52,17 @@ def _seed():
     return {"agent": agent, "supervisor": supervisor, "warehouse": warehouse}, ticket, subtask
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.parametrize("width", [PHONE, DESK])
-def test_every_page_fits_the_window_and_has_tappable_controls(browser_db, live_server, browser, width):
-    people, ticket, subtask = _seed()
-    pages = {
+def log_in(page, base, user) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def role_pages(ticket, subtask) -> dict[str, dict[str, str]]:
+    """The pages each role works, by name."""
+    return {
         "agent": {"queue": "/", "ticket": f"/tickets/{ticket.pk}/", "new": "/tickets/new/",
                   "notifications": "/notifications/", "kb": "/kb/", "macros": "/macros/"},
         "supervisor": {"dashboard": "/dashboard/", "queue": "/?queue=open", "ticket": f"/tickets/{ticket.pk}/",
@@ -65,19 +71,21 @@ def test_every_page_fits_the_window_and_has_tappable_controls(browser_db, live_s
         "warehouse": {"inbox": "/inbox/", "subtask": f"/subtasks/{subtask.pk}/",
                       "notifications": "/notifications/"},
     }
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("width", [PHONE, DESK])
+def test_every_page_fits_the_window_and_has_tappable_controls(browser_db, live_server, browser, width):
+    people, ticket, subtask = _seed()
     base = live_server.url
     folder = SHOTS / str(width)
     folder.mkdir(parents=True, exist_ok=True)
     too_wide, too_small = {}, {}
-    for role, paths in pages.items():
+    for role, paths in role_pages(ticket, subtask).items():
         context = browser.new_context(viewport={"width": width, "height": 844 if width == PHONE else 900})
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.goto(f"{base}/accounts/login/")
-        page.fill("#id_username", people[role].username)
-        page.fill("#id_password", PASSWORD)
-        page.locator("main button[type=submit]").click()
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        log_in(page, base, people[role])
         for name, path in paths.items():
             response = page.goto(f"{base}{path}")
             assert response.status == 200, (role, path, response.status)
