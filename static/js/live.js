@@ -54,7 +54,12 @@
         region.classList.add("live-stale");
         return;
       }
-      region.replaceWith(document.importNode(replacement, true));
+      const incoming = document.importNode(replacement, true);
+      region.querySelectorAll("details[id]").forEach(function (folded) { // what the person unfolded stays so
+        const twin = incoming.querySelector("#" + CSS.escape(folded.id));
+        if (twin) twin.open = folded.open;
+      });
+      region.replaceWith(incoming);
     });
     document.dispatchEvent(new CustomEvent("desk:live-refreshed"));
   }

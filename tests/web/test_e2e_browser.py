@@ -169,6 +169,7 @@ def test_wrong_size_down_jacket_from_call_to_dashboard(browser_db, live_server, 
     visit.shot("ticket-in-progress")
 
     # Hand a reship to the warehouse (仓库): the ticket now waits on the department.
+    page.click("#subtask-details > summary")
     form = page.locator("#subtask-form")
     form.locator("select[name=department]").select_option(label="仓库")
     form.locator("select[name=kind]").select_option("reship")

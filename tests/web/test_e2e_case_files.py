@@ -91,6 +91,7 @@ def test_files_travel_to_the_warehouse_and_back(browser_db, live_server, page, s
     log_in(agent)
     page.goto(f"{base}/tickets/{ticket.pk}/")
     expect(page.locator(".sla-stopped")).to_contain_text("计时暂停：店庆日")
+    page.click("#subtask-details > summary")
     form = page.locator("#subtask-form")
     form.locator("select[name=department]").select_option(str(Department.objects.get(code="warehouse").pk))
     form.locator("select[name=kind]").select_option(Subtask.Kind.RESHIP)

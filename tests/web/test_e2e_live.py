@@ -110,6 +110,7 @@ def test_two_browsers_see_each_other_and_every_change_live(browser_db, live_serv
 
     # The customer writes (through the platform's chat, recorded by the desk): it shows by itself; the
     # hand-over the agent is drafting meanwhile is left as typed, its part outlined.
+    a.click("#subtask-details > summary")
     a.locator("#subtask-form textarea[name=description]").fill("草稿：换38码")
     services.message_add(ticket=ticket, actor=None, direction="inbound", body="好的，那我什么时候能收到？")
     measured("a customer's new message", lambda: expect(a.locator("#timeline")).to_contain_text("什么时候能收到"),
