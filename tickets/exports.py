@@ -17,9 +17,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from aftersales.spreadsheets import csv_safe, keep_as_text
 from aftersales.timezone import shop_timezone
 
 from .models import Ticket
@@ -27,7 +28,6 @@ from .policies import customer_contact_for
 from .selectors import ticket_list
 
 CHUNK_SIZE = 500  # ids per query (well under SQLite's bound variables)
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -75,8 +75,7 @@ def _text(value) -> str:
         return ""
     if isinstance(value, datetime):
         return value.strftime(TIME_FORMAT)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return csv_safe(str(value))
 
 
 class _Echo:
@@ -122,8 +121,7 @@ def _cell(sheet, value, *, bold: bool = False) -> WriteOnlyCell:
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = TYPE_STRING  # openpyxl would store it as a formula
+    keep_as_text(cell)
     if isinstance(value, datetime):
         cell.number_format = "yyyy-mm-dd hh:mm"
     if bold:

@@ -67,19 +67,21 @@ def queue_filter(queue: str, user) -> Q:
     }.get(queue, open_)
 
 
-def queue_counts(tickets: QuerySet[Ticket], user) -> dict[str, int]:
+def queue_counts(tickets: QuerySet[Ticket], user, stamp: str = "") -> dict[str, int]:
     """Every tab's count but "all"'s, in one query over the open and resolved tickets only (index-only
     on ticket_queue_counts_idx). It groups by the columns queue_filter looks at and sums the few dozen
     groups here: one COUNT(...) FILTER per tab made PostgreSQL test each tab's condition on every row,
-    several times slower. _queues_of must say what queue_filter says (tests/perf/test_queue_queries.py)."""
+    several times slower. _queues_of must say what queue_filter says (tests/perf/test_queue_queries.py).
+    `stamp`: the desk's change stamp read before (tickets/live.py): counts shared between pages are then
+    those of exactly that state of the desk, so a live refresh after a change never shows the old ones."""
     counts = dict.fromkeys((name for name in QUEUE_LABELS if name != Queue.ALL), 0)
-    for status, assignee_id, escalation_level, n in _queue_groups(tickets):
+    for status, assignee_id, escalation_level, n in _queue_groups(tickets, stamp):
         for queue in _queues_of(status, assignee_id, escalation_level, user.pk):
             counts[queue] += n
     return counts
 
 
-def _queue_groups(tickets: QuerySet[Ticket]) -> list[tuple]:
+def _queue_groups(tickets: QuerySet[Ticket], stamp: str = "") -> list[tuple]:
     """(status, assignee, escalation level, tickets) of the counted tickets. Over all tickets (what every
     agent sees) the groups are the same for everyone, so they are taken once per QUEUE_COUNTS_SECONDS for
     all web processes (shared cache): every agent's page does not group 30,000 open tickets again."""
@@ -90,7 +92,8 @@ def _queue_groups(tickets: QuerySet[Ticket]) -> list[tuple]:
     seconds = settings.QUEUE_COUNTS_SECONDS
     if seconds <= 0 or tickets.query.where:  # a narrowed set is someone's own: count it as it is
         return grouped()
-    return cache.get_or_set(f"queue:groups:{int(clock.time() // seconds)}", grouped, seconds * 2)
+    key = f"queue:groups:{stamp}" if stamp else f"queue:groups:t{int(clock.time() // seconds)}"
+    return cache.get_or_set(key, grouped, seconds * 2)
 
 
 def _queues_of(status: str, assignee_id: int | None, escalation_level: int, user_id: int) -> list[str]:

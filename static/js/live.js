@@ -44,7 +44,8 @@
   }
 
   async function refresh() {
-    const response = await fetch(window.location.href, {credentials: "same-origin", headers: {"X-Live-Refresh": "1"}});
+    const address = body.dataset.livePage || window.location.href; // not a POST-only address after a refused save
+    const response = await fetch(address, {credentials: "same-origin", headers: {"X-Live-Refresh": "1"}});
     if (!response.ok) throw new Error("refresh " + response.status);
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     document.querySelectorAll("[data-live-region][id]").forEach(function (region) {

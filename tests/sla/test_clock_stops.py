@@ -110,10 +110,13 @@ def test_the_ticket_page_and_the_queue_say_it_in_the_shops_language(holidays, cl
         assert "计时暂停" not in client.get(f"/tickets/{ticket.pk}/").content.decode()
 
 
-def test_an_edited_calendar_shows_at_once(holidays):
+def test_an_edited_calendar_shows_at_once(holidays, django_capture_on_commit_callbacks):
     moment = at(2026, 9, 29, 10, 0)
     assert policy(P1).pk not in clock_stops(moment)  # working, and cached
-    CalendarDay.objects.create(calendar=BusinessCalendar.objects.get(name=SERVICE_HOURS), date=date(2026, 9, 29),
-                               kind="holiday", note="店庆")
+    with django_capture_on_commit_callbacks(execute=True) as forgotten:
+        CalendarDay.objects.create(calendar=BusinessCalendar.objects.get(name=SERVICE_HOURS),
+                                   date=date(2026, 9, 29), kind="holiday", note="店庆")
+        assert policy(P1).pk not in clock_stops(moment)  # not before the change commits
+    assert len(forgotten) == 1
 
     assert clock_stops(moment)[policy(P1).pk].why == "店庆"

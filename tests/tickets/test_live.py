@@ -118,3 +118,20 @@ def test_a_poll_sees_only_what_its_person_may_see(client, order, people):  # noq
     assert response.status_code == 400 and "ticket" in response.json()["errors"]
     client.logout()
     assert _poll(client, ticket=ticket.pk).status_code == 302  # to the login page
+
+
+def test_a_page_shown_after_a_refused_save_fetches_its_own_address_again(client, order, people):  # noqa: F811
+    agent = people["agent"]
+    ticket = working_ticket(order, agent)
+    client.force_login(agent)
+    stale = ticket.version
+    services.message_add(ticket=ticket, actor=people["supervisor"], direction="note", body="主管备注")
+    Ticket.objects.filter(pk=ticket.pk).update(version=stale + 1)  # someone else saved meanwhile
+
+    ticket.refresh_from_db()
+    response = client.post(f"/tickets/{ticket.pk}/classify/", {
+        "type": ticket.type, "category": ticket.category, "responsibility": ticket.responsibility,
+        "symptom": "不加热", "version": stale})
+
+    assert response.status_code == 409  # the page again, at the form's POST-only address
+    assert f'data-live-page="/tickets/{ticket.pk}/"' in response.content.decode()

@@ -218,3 +218,27 @@ def test_a_half_described_subtask_is_a_form_error(client):
     assert response.status_code == 200
     assert not Macro.objects.filter(name="坏的").exists()
     assert response.context["form"].errors
+
+
+def test_the_department_reads_the_customers_name_masked_in_a_macros_subtask():
+    agent = make_user("agent")
+    ticket = in_progress(agent)
+    macro = a_macro(action="", tags="", subtask_department=Department.objects.get(code="warehouse"),
+                    subtask_kind=Subtask.Kind.RESHIP, subtask_description="给{customer_name}补寄 {ticket_number}")
+
+    macro_apply(macro=macro, ticket=ticket, actor=agent, expected_version=ticket.version)
+
+    assert Subtask.objects.get(ticket=ticket).description == f"给王*补寄 {ticket.number}"
+    assert Message.objects.get(ticket=ticket).body.startswith("王芳您好")  # the customer's own reply: in full
+
+
+def test_two_saves_of_one_view_name_at_once_are_told_not_a_500(monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from tickets.expert import services as expert
+
+    owner = make_user("agent")
+    expert.saved_view_create(owner=owner, name="我的加急", query="queue=mine")
+    monkeypatch.setattr(expert, "_check_name_free", lambda **kwargs: None)  # both passed the check
+    with pytest.raises(ValidationError):
+        expert.saved_view_create(owner=owner, name="我的加急", query="queue=mine&priority=P1")

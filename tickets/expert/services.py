@@ -2,8 +2,10 @@
 supervisor's macros."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+
+from customers.masking import mask_name
 
 from ..events import event_record
 from ..models import Message, Ticket
@@ -29,9 +31,10 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor, expected_version: int | 
     if macro.action and macro.action not in available_actions(locked):
         reason = refusal_reason(locked, macro.action, reason="-") or _("not available now")
         raise TransitionRefused(status=locked.status, action=macro.action, reason=reason)
+    values = reply_placeholders(locked, actor)
     if macro.body.strip():
         message_add(ticket=locked, actor=actor, direction=Message.Direction.OUTBOUND,
-                    body=render_reply(macro.body, reply_placeholders(locked, actor)))
+                    body=render_reply(macro.body, values))
     if macro.tag_names:
         current = list(locked.tags.values_list("name", flat=True))
         if set(macro.tag_names) - set(current):
@@ -40,7 +43,9 @@ def macro_apply(*, macro: Macro, ticket: Ticket, actor, expected_version: int | 
         workflow_transition(ticket=locked, action=macro.action, actor=actor, reason=macro.name)
     if macro.has_subtask:
         subtask_create(ticket=locked, actor=actor, department=macro.subtask_department, kind=macro.subtask_kind,
-                       description=render_reply(macro.subtask_description, reply_placeholders(locked, actor)))
+                       # the department reads the customer's name masked, as everywhere else it works
+                       description=render_reply(macro.subtask_description,
+                                                {**values, "customer_name": mask_name(values["customer_name"])}))
     fresh = Ticket.objects.get(pk=locked.pk)
     event_record(ticket=fresh, actor=actor, action="macro_applied", reason=macro.name)
     return fresh
@@ -61,7 +66,11 @@ def macro_save(*, actor, macro: Macro | None = None, name: str, body: str, actio
     macro.subtask_department, macro.subtask_kind = subtask_department, subtask_kind
     macro.subtask_description = subtask_description
     macro.full_clean()
-    macro.save()
+    try:
+        with transaction.atomic():  # two saves of one name at once: the second is told, not a 500
+            macro.save()
+    except IntegrityError:
+        raise ValidationError({"name": _("A macro with this name already exists.")}) from None
     return macro
 
 
@@ -87,7 +96,11 @@ def saved_view_create(*, owner, name: str, query: str, shared: bool = False) -> 
         raise PermissionDenied
     name = name.strip()
     _check_name_free(owner=owner, name=name)
-    return SavedView.objects.create(owner=owner, name=name, query=query, shared=shared)
+    try:
+        with transaction.atomic():  # a double click: the second save is told the name is taken
+            return SavedView.objects.create(owner=owner, name=name, query=query, shared=shared)
+    except IntegrityError:
+        raise ValidationError({"name": _("You already have a view with this name.")}) from None
 
 
 @transaction.atomic
@@ -97,7 +110,11 @@ def saved_view_rename(*, view: SavedView, actor, name: str) -> SavedView:
         raise ValidationError({"name": _("Give the view a name.")})
     _check_name_free(owner=view.owner, name=name, exclude_pk=view.pk)
     view.name = name
-    view.save(update_fields=["name"])
+    try:
+        with transaction.atomic():
+            view.save(update_fields=["name"])
+    except IntegrityError:
+        raise ValidationError({"name": _("You already have a view with this name.")}) from None
     return view
 
 

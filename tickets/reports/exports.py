@@ -14,21 +14,14 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
 from openpyxl.styles import Font
 
+from aftersales.spreadsheets import csv_safe, keep_as_text
+
 from .base import Report
 from .periods import Period
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 SHEET_NAME_MAX = 31
 DECIMAL_KINDS = {"percent", "hours", "score"}
-
-
-def csv_safe(value):
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def report_csv(report: Report) -> bytes:
@@ -66,10 +59,8 @@ def _write_sheet(sheet, report: Report) -> None:
         sheet.append([_xlsx_value(value) for value in row])
     for cells in sheet.iter_rows(min_row=2):
         for cell, column in zip(cells, report.columns, strict=False):
-            # openpyxl turns any text starting with "=" into a formula; keep it text.
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = TYPE_STRING
-            elif column.kind in DECIMAL_KINDS:
+            keep_as_text(cell)
+            if column.kind in DECIMAL_KINDS and cell.data_type != TYPE_STRING:
                 cell.number_format = "0.0"
     sheet.freeze_panes = "A2"
     for index, column in enumerate(report.columns, start=1):

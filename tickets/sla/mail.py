@@ -15,11 +15,9 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from ..models import Notification
 from ..notification_text import NOTIFICATION_RELATED, notification_sentence
-from .sweep import _reason
 
 logger = logging.getLogger(__name__)
 
@@ -169,11 +167,6 @@ def _notification_email(notification: Notification, address: str, label: str) ->
 
 
 def _notification_text(notification: Notification, label: str) -> str:
-    data = notification.data or {}
-    # The sentence with the customer's name masked whoever reads it: an e-mail leaves the desk.
-    lines = [f"{label}: {notification.ticket.number}", notification_sentence(notification, masked=True)]
-    if "clock" in data:
-        lines.append(_reason(data["clock"], data.get("percent", 100), data))
-    if "due_at" in data:
-        lines.append(_("Due: %(due)s") % {"due": timezone.localtime(datetime.fromisoformat(data["due_at"]))})
-    return "\n".join(lines)
+    # The sentence (with its clock, due time and departments) and the customer's name masked whoever reads
+    # it: an e-mail leaves the desk.
+    return "\n".join([f"{label}: {notification.ticket.number}", notification_sentence(notification, masked=True)])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -53,8 +54,9 @@ def clock_stops(now: datetime | None = None) -> dict[int, ClockStop]:
 
 
 def clock_stops_forget(**_signal) -> None:
-    """A calendar, its hours or days, or a policy changed: the next page computes the stops afresh."""
-    cache.delete(CACHE_KEY)
+    """A calendar, its hours or days, or a policy changed: the next page computes the stops afresh (after
+    the change commits: a page read in between would cache the old stops again)."""
+    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
 
 
 def clock_stop_of(ticket, stops: dict[int, ClockStop]) -> ClockStop | None:

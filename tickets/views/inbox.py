@@ -19,7 +19,7 @@ from .. import subtasks
 from ..forms import (
     SubtaskActionForm,
 )
-from ..live import desk_stamp, ticket_stamp_for
+from ..live import desk_stamp, ticket_stamp_for, ticket_stamps
 from ..models import Notification, Subtask, Ticket
 from ..notification_text import NOTIFICATION_RELATED, notification_sentence
 from ..notifications import notification_mark_read
@@ -47,6 +47,7 @@ PAGE_SIZE = 50
 @desk_required
 def inbox(request):
     """My department's subtasks: open, mine, overdue."""
+    stamp = desk_stamp()  # before the counts and rows (tickets/live.py)
     view = request.GET.get("view", "open")
     queryset = subtask_list(subtasks_visible_to(request.user))
     department_id = department_id_of(request.user)
@@ -63,22 +64,25 @@ def inbox(request):
     chosen = views.get(view, active).order_by("due_at", "id")
     page = Paginator(chosen, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "tickets/inbox.html", {"page": page, "view": view, "counts": counts,
-                                                  "live": {"stamp": desk_stamp()},
+                                                  "live": {"stamp": stamp, "page": request.get_full_path()},
                                                   "show_pii": sees_unmasked_pii(request.user)})
 
 
 @desk_required
 def subtask_detail(request, pk):
-    return _subtask_page(request, subtask_get_for_user(user=request.user, subtask_id=pk))
+    stamps = ticket_stamps(Ticket.objects.filter(subtasks__pk=pk))  # before what the page shows is read
+    subtask = subtask_get_for_user(user=request.user, subtask_id=pk)
+    return _subtask_page(request, subtask, stamp=stamps.get(subtask.ticket_id))
 
 
-def _subtask_page(request, subtask: Subtask, *, form=None, status: int = 200):
+def _subtask_page(request, subtask: Subtask, *, form=None, status: int = 200, stamp: str | None = None):
     """The subtask page; `form` is the person's own answer kept after a refused save from a stale page."""
     ticket = subtask.ticket
     files = list(ticket.attachments.select_related("subtask__department", "uploaded_by"))
     return render(request, "tickets/subtask.html", {
         "subtask": subtask, "ticket": ticket,
-        "live": {"ticket": ticket.pk, "stamp": ticket_stamp_for(Ticket.objects.all(), ticket.pk), "seen_message": 0},
+        "live": {"ticket": ticket.pk, "stamp": stamp or ticket_stamp_for(Ticket.objects.all(), ticket.pk),
+                 "seen_message": 0, "page": reverse("tickets:subtask", args=[subtask.pk])},
         "form": (with_version(form, subtask.version) if form
                  else SubtaskActionForm(initial={"version": subtask.version})),
         "stale": form is not None,

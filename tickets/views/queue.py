@@ -55,8 +55,9 @@ def ticket_queue(request):
     """Queues with counts, filters kept in the URL, search, sort and pagination."""
     if not sees_full_tickets(request.user):
         return redirect("tickets:inbox")
+    stamp = desk_stamp()  # before anything is read: a change made meanwhile moves it past what the page shows
     visible = tickets_visible_to(request.user)
-    counts = queue_counts(visible, request.user)  # "all" has none
+    counts = queue_counts(visible, request.user, stamp)  # "all" has none
     queue, filterset, ids = _queue_selection(request, visible)
     # Unfiltered, the list is the tab just counted: no second COUNT.
     known_count = counts.get(queue) if not _filtered(filterset) else None
@@ -65,7 +66,7 @@ def ticket_queue(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "tickets/queue.html", {
-        "page": page, "filter": filterset, "queue": queue, "live": {"stamp": desk_stamp()},
+        "page": page, "filter": filterset, "queue": queue, "live": {"stamp": stamp, "page": request.get_full_path()},
         "queues": [(name, label, counts.get(name)) for name, label in QUEUE_LABELS.items()],
         "query": query.urlencode(), "bulk_form": BulkActionForm() if can_bulk_update(request.user) else None,
         "export_limit": settings.QUEUE_EXPORT_MAX_ROWS,

@@ -66,10 +66,14 @@ from ..workflow import (
 
 @desk_required
 def ticket_detail(request, pk):
-    return _ticket_page(request, ticket_get_for_user(user=request.user, ticket_id=pk))
+    # The change stamp before what the page shows: a change made meanwhile moves it past the page, so
+    # the page's first poll fetches it (read after, it would be taken as seen and never shown).
+    stamp = ticket_stamp_for(Ticket.objects.all(), pk)
+    return _ticket_page(request, ticket_get_for_user(user=request.user, ticket_id=pk), stamp=stamp)
 
 
-def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=None, status: int = 200):
+def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=None, status: int = 200,
+                 stamp: str | None = None):
     """The ticket page. `bound`: forms to show as the person filled them in (a save refused because the
     page was stale), with the changes made meanwhile by others shown above them."""
 
@@ -82,7 +86,7 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
                        for t in templates_for(ticket, request.LANGUAGE_CODE)] if editable else []
     context = {
         "ticket": ticket,
-        "live": _live(request, ticket),
+        "live": _live(ticket, stamp),
         "editable": editable,
         "show_pii": show_pii,
         "contact": ticket_contact_for(request.user, ticket),
@@ -131,11 +135,13 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
     return render(request, "tickets/detail.html", context, status=status)
 
 
-def _live(request, ticket: Ticket) -> dict:
-    """What the page's live poll starts from: the ticket's stamp now and the newest message shown."""
+def _live(ticket: Ticket, stamp: str | None) -> dict:
+    """What the page's live poll starts from: the ticket's stamp (read before the page's data when the page
+    is simply shown), the newest message shown, and the page's own address to fetch again (a page shown
+    after a refused save sits at a POST-only address)."""
     messages_shown = [message.pk for message in ticket.messages.all()]
-    return {"ticket": ticket.pk, "stamp": ticket_stamp_for(Ticket.objects.all(), ticket.pk),
-            "seen_message": max(messages_shown, default=0)}
+    return {"ticket": ticket.pk, "stamp": stamp or ticket_stamp_for(Ticket.objects.all(), ticket.pk),
+            "seen_message": max(messages_shown, default=0), "page": reverse("tickets:detail", args=[ticket.pk])}
 
 
 def _subtasks_with_files(ticket: Ticket) -> list[tuple]:
