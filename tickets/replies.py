@@ -105,6 +105,11 @@ def reply_placeholders(ticket: Ticket, agent) -> dict[str, str]:
     }
 
 
+def placeholders_help() -> str:
+    """The placeholders as a line of help for a form: "{customer_name} the customer's name · …"."""
+    return " · ".join(f"{{{name}}} {meaning}" for name, meaning in PLACEHOLDERS.items())
+
+
 def render_reply(body: str, values: dict[str, str]) -> str:
     # A plain substitution, not str.format: a template must not reach attributes of the values.
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), body)

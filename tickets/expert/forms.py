@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from ..filters import QUEUE_LABELS, TicketFilter
 from ..forms import VersionedForm
 from ..models import Ticket
+from ..replies import placeholders_help
 from ..workflow import ACTION_LABELS, MANUAL_ACTIONS
 from .models import Macro
 
@@ -69,6 +70,8 @@ class MacroForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", "—"), *((a, ACTION_LABELS[a]) for a in MANUAL_ACTIONS)]
+        # Every placeholder the reply and the subtask's text may use (the model's own help lists the first few).
+        self.fields["body"].help_text = placeholders_help()
 
     def clean_tags(self):
         names = [name.strip() for name in self.cleaned_data["tags"].split(",") if name.strip()]

@@ -66,7 +66,8 @@ def ticket_queue(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "tickets/queue.html", {
-        "page": page, "filter": filterset, "queue": queue, "live": {"stamp": stamp, "page": request.get_full_path()},
+        "page": page, "filter": filterset, "queue": queue, "filtered": _filtered(filterset),
+        "live": {"stamp": stamp, "page": request.get_full_path()},
         "queues": [(name, label, counts.get(name)) for name, label in QUEUE_LABELS.items()],
         "query": query.urlencode(), "bulk_form": BulkActionForm() if can_bulk_update(request.user) else None,
         "export_limit": settings.QUEUE_EXPORT_MAX_ROWS,
