@@ -67,6 +67,13 @@ def queue_filter(queue: str, user) -> Q:
     }.get(queue, open_)
 
 
+def queue_from(params) -> str:
+    """The tab a query string asks for; "mine" when it names none or one that does not exist (the queue
+    page, its exports and the saved views' counts read it the same way)."""
+    queue = params.get("queue", Queue.MINE)
+    return queue if queue in QUEUE_LABELS else Queue.MINE
+
+
 def queue_counts(tickets: QuerySet[Ticket], user, stamp: str = "") -> dict[str, int]:
     """Every tab's count but "all"'s, in one query over the open and resolved tickets only (index-only
     on ticket_queue_counts_idx). It groups by the columns queue_filter looks at and sums the few dozen

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
-from ..filters import QUEUE_LABELS, Queue, TicketFilter, queue_filter
+from ..filters import TicketFilter, queue_filter, queue_from
 from .forms import normalise_view_query
 from .models import Macro, SavedView
 from .policies import can_manage_saved_view, saved_views_visible_to
@@ -38,9 +38,7 @@ def _count(view: SavedView, *, user, visible) -> int | None:
 
     def counted() -> int | None:
         data = QueryDict(view.query)
-        queue = data.get("queue", Queue.MINE)
-        if queue not in QUEUE_LABELS:
-            queue = Queue.MINE
+        queue = queue_from(data)
         filterset = TicketFilter(data, queryset=visible.filter(queue_filter(queue, user)))
         if not filterset.is_valid():  # a choice removed since the view was saved: no figure, no error
             return None

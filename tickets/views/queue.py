@@ -23,7 +23,7 @@ from .. import exports, services
 from ..dashboard import AT_RISK_LIST, BREACHED_LIST, dashboard_figures
 from ..expert.forms import SavedViewForm
 from ..expert.selectors import saved_views_for_queue
-from ..filters import QUEUE_LABELS, Queue, TicketFilter, queue_counts, queue_filter
+from ..filters import QUEUE_LABELS, TicketFilter, queue_counts, queue_filter, queue_from
 from ..forms import (
     BulkActionForm,
     IntakeForm,
@@ -86,9 +86,7 @@ def _view_query(query, queue: str) -> str:
 def _queue_selection(request, visible) -> tuple[str, TicketFilter, QuerySet]:
     """The tab, its filter and the ordered ids it selects, from the query string: what the queue page
     shows a page of and what its exports hold whole."""
-    queue = request.GET.get("queue", Queue.MINE)
-    if queue not in QUEUE_LABELS:
-        queue = Queue.MINE
+    queue = queue_from(request.GET)
     filterset = TicketFilter(request.GET, queryset=visible.filter(queue_filter(queue, request.user)),
                              request=request)
     ids = filterset.qs.values_list("pk", flat=True)
