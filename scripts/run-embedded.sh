@@ -35,4 +35,8 @@ trap 'exit 130' INT TERM
 echo
 echo "After-sales desk: http://127.0.0.1:$PORT/  (admin: /admin/, API: /api/docs/, health: /healthz)"
 echo "Celery worker+beat running (log: $VAR/celery/worker.log)"
-"$PY" manage.py runserver "0.0.0.0:$PORT" --noreload
+# gunicorn with threads rather than runserver: runserver answers a kept-alive connection's second request
+# ~40 ms late (each response goes out in pieces that wait on the browser's delayed ACK); DEBUG serves the
+# static files through WhiteNoise's finders.
+"$PY" -m gunicorn aftersales.wsgi --bind "0.0.0.0:$PORT" --workers 2 --worker-class gthread --threads 4 \
+  --access-logfile - --graceful-timeout 5
