@@ -30,7 +30,8 @@ test: $(DEV_STAMP)
 # The big-promo bench: 1,000,000 tickets in PostgreSQL (built once, ~10 min; reused), every page, API,
 # search, report, sweep, intake and import figure through gunicorn. Needs PostgreSQL and Redis.
 # e.g. make bench BENCH_ARGS="--tickets 100000 --only queue_page,search"
-BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# The server of DATABASE_URL when it is a PostgreSQL one (the dataset gets its own database there).
+BENCH_DATABASE_URL ?= $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
 BENCH_ARGS ?=
 bench: $(DEV_STAMP)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/suite.py $(BENCH_ARGS)

@@ -75,10 +75,14 @@ def test_suite_reports_every_measurement_with_figures_and_stores_the_plans(tmp_p
     if not run["finished"]:  # stopped at --pricediff-max-seconds: the projection for the whole file is given
         assert "projected_s" in run, run
     assert measurements["api_list_x2"]["ports"] == 2
+    # Every timed figure says how loaded the machine was around it, and whether something else was busy.
+    for name, figures in measurements.items():
+        assert {"load_before", "load_after", "others_cpu", "busy"} <= figures.keys(), (name, figures)
+        assert 0 <= figures["others_cpu"] <= 1 and figures["busy"] == (figures["others_cpu"] > 0.25), figures
 
     # The table: a header and one row per measurement, each saying whether its target was met.
     table = "\n".join(lines[:-1])
-    assert "p50 ms" in table and "met?" in table
+    assert "p50 ms" in table and "met?" in table and "load" in table and "BUSY: other processes" in table
     for name in MEASUREMENTS:
         assert f"\n{name} " in table
     for name in PLANS:
