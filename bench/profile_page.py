@@ -1,0 +1,100 @@
+"""Where a page's time goes: cProfile over N requests of one page of a bench dataset, in-process, DEBUG off.
+
+    .venv/bin/python bench/profile_page.py ticket_page [--database aftersales_bench_100000] [--requests 50]
+    .venv/bin/python bench/profile_page.py /dashboard/ --as supervisor --top 40
+
+Pages by name as in bench/suite.py (ticket_page, queue_page, dashboard, ...) or a path. Prints the mean wall
+time per request (profiler off), then the profile (profiler on, so slower) sorted by cumulative and by own
+time, and the share of the request spent rendering templates and in SQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
+os.environ["DEBUG"] = "true"  # settings without production secrets; DEBUG itself is switched off below
+os.environ["ALLOWED_HOSTS"] = "testserver"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("page", help="a measurement name of bench/suite.py or a path")
+    parser.add_argument("--database", default="aftersales_bench_100000")
+    parser.add_argument("--as", dest="who", choices=("agent", "supervisor", "ticket_agent"), default=None)
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args(argv)
+
+    from bench import suite
+
+    os.environ["DATABASE_URL"] = suite.database_url(args.database)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from tickets.models import Ticket
+
+    settings.DEBUG = False
+    facts = suite.load_facts(os.environ["DATABASE_URL"])
+    paths = {"queue_page": "/?queue=open", "dashboard": "/dashboard/", "search_word": f"/?queue=all&q={facts.word}",
+             "ticket_page": f"/tickets/{facts.detail_ticket_id}/"}
+    path = paths.get(args.page, args.page)
+    who = args.who or ("ticket_agent" if args.page == "ticket_page" else
+                       "supervisor" if args.page == "dashboard" else "agent")
+    username = {"agent": facts.agent, "supervisor": facts.supervisor}.get(who) or (
+        Ticket.objects.filter(pk=facts.detail_ticket_id).values_list("assignee__username", flat=True).first()
+        or facts.agent)
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+
+    def get():
+        response = client.get(path)
+        assert response.status_code == 200, response.status_code
+
+    for _ in range(5):
+        get()
+    walls = []
+    for _ in range(args.requests):
+        started = time.perf_counter()
+        get()
+        walls.append((time.perf_counter() - started) * 1000)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(args.requests):
+        get()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    render = sql = 0.0
+    for (filename, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():
+        if name == "render" and filename.endswith("django/template/base.py"):
+            render = max(render, ct)
+        if name == "execute" and filename.endswith("django/db/backends/utils.py"):
+            sql = max(sql, ct)
+    print(f"{path} as {username}: {statistics.median(walls):.1f} ms p50 wall ({args.requests} requests, no profiler)")
+    print(f"under the profiler: {total / args.requests * 1000:.1f} ms a request; template rendering "
+          f"{render / total:.0%}, SQL (execute) {sql / total:.0%}")
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(args.top)
+        print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
