@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # Before CSRF: a NUL in a form field is a 400 with a reason, never a database error (aftersales/limits.py).
     "aftersales.limits.RefuseControlCharactersMiddleware",
+    # A POST (PUT, PATCH, DELETE) reads only the primary: it may read back what it wrote (aftersales/db_router.py).
+    "aftersales.db_router.PrimaryAfterWriteMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tickets.middleware.DeskLanguageMiddleware",
@@ -89,9 +91,23 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Reports, exports and the dashboard's charts read from a PostgreSQL streaming replica when one is given
+# (aftersales/db_router.py: what reads there, the read-after-write rule, the fallback to the primary).
+if env.str("REPLICA_DATABASE_URL", default=""):
+    DATABASES["replica"] = env.db("REPLICA_DATABASE_URL")
+    # The test run has no replica of its test database: the alias reads the primary's (Django makes no copy).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    # A replica that does not answer costs a report a few seconds once, then the primary answers.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+DATABASE_ROUTERS = ["aftersales.db_router.ReplicaRouter"]
+# Behind a pooler in transaction mode (PgBouncer, docker-compose.yml) a connection may change server between
+# two transactions, so a server-side cursor (a named cursor `.iterator()` keeps open) could vanish mid-read.
+DATABASE_TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    for alias in DATABASES:
+        DATABASES[alias]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+        DATABASES[alias]["CONN_HEALTH_CHECKS"] = True
+        DATABASES[alias]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_TRANSACTION_POOLING
     # template0 so the test database gets the cluster's UTF-8 locale (CJK trigram search needs it).
     DATABASES["default"]["TEST"] = {"TEMPLATE": "template0", "CHARSET": "UTF8"}
 else:

@@ -154,6 +154,39 @@ def test_docker_compose_scales_web_and_worker_with_one_beat_and_one_migrate():
     assert "http://web:8000" in conf and "resolver 127.0.0.11" in conf and "X-Forwarded-For" in conf
 
 
+def test_compose_web_and_workers_reach_postgresql_through_pgbouncer_in_transaction_mode():
+    """Read, not run: web, worker and beat connect to PgBouncer (transaction mode, in front of the postgres
+    service) with server-side cursors off; migrate alone goes straight to PostgreSQL."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    pgbouncer = services["pgbouncer"]
+    assert pgbouncer["image"].startswith("edoburu/pgbouncer:v")  # a pinned version, not :latest
+    settings_ = pgbouncer["environment"]
+    assert settings_["POOL_MODE"] == "transaction" and settings_["DB_HOST"] == "postgres"
+    assert settings_["LISTEN_PORT"] == "5432" and settings_["AUTH_TYPE"] == "scram-sha-256"
+    assert pgbouncer["depends_on"]["postgres"]["condition"] == "service_healthy" and "healthcheck" in pgbouncer
+    for name in ("web", "worker", "beat"):
+        environment = services[name]["environment"]
+        assert urllib.parse.urlsplit(environment["DATABASE_URL"]).netloc.endswith("@pgbouncer:5432")
+        assert environment["DATABASE_TRANSACTION_POOLING"] == "true"
+    migrate = services["migrate"]
+    assert urllib.parse.urlsplit(migrate["environment"]["DATABASE_URL"]).netloc.endswith("@postgres:5432")
+    assert migrate["environment"]["DATABASE_TRANSACTION_POOLING"] == "false"
+    assert migrate["depends_on"]["pgbouncer"]["condition"] == "service_healthy"  # web waits for migrate
+
+
+def test_transaction_pooling_turns_server_side_cursors_off(tmp_path):
+    """DATABASE_TRANSACTION_POOLING=true (the compose services behind PgBouncer) sets
+    DISABLE_SERVER_SIDE_CURSORS on every PostgreSQL alias, the replica's too."""
+    code = ("from django.conf import settings; d = settings.DATABASES; "
+            "print({a: (d[a]['DISABLE_SERVER_SIDE_CURSORS'], d[a]['CONN_MAX_AGE']) for a in d})")
+    env = _production_env(tmp_path, DATABASE_URL="postgres://u:p@pgbouncer:5432/aftersales",
+                          REPLICA_DATABASE_URL="postgres://u:p@replica:5432/aftersales")
+    pooled = _manage({**env, "DATABASE_TRANSACTION_POOLING": "true"}, "shell", "-c", code)
+    assert pooled.stdout.strip() == "{'default': (True, 60), 'replica': (True, 60)}", pooled.stderr
+    direct = _manage(env, "shell", "-c", code)
+    assert direct.stdout.strip() == "{'default': (False, 60), 'replica': (False, 60)}", direct.stderr
+
+
 # --- docker compose as written: plain http out of the box, TLS at nginx with deploy/docker-compose.tls.yml ---
 
 COMPOSE = ROOT / "docker-compose.yml"

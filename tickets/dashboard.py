@@ -15,6 +15,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.db_router import replica_reads
+
 from .models import OPEN_STATUSES, RiskLevel, SLAState, Status, Ticket, TicketEvent, TicketType
 from .selectors import ticket_list
 
@@ -120,6 +122,13 @@ def _charts(today, days: int) -> dict:
 
 
 def _compute_charts(today, days: int) -> dict:
+    # The charts only read from the replica (when there is one: aftersales/db_router.py): the live figures
+    # and lists above stay on the primary, the supervisor assigns from them.
+    with replica_reads():
+        return _chart_figures(today, days)
+
+
+def _chart_figures(today, days: int) -> dict:
     day_labels = [today - timedelta(days=days - 1 - i) for i in range(days)]
     since = _local_midnight(day_labels[0])
     index = {d: i for i, d in enumerate(day_labels)}

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -37,8 +38,9 @@ def export_headers() -> list[str]:
             _("Created (shop time)"), _("Updated (shop time)")]
 
 
-def export_rows(ids: list[int], *, user) -> Iterator[list]:
-    """One list of cells per ticket, in the order of `ids`; times as naive datetimes of the shop's zone."""
+def export_rows(ids: list[int], *, user, using: str = DEFAULT_DB_ALIAS) -> Iterator[list]:
+    """One list of cells per ticket, in the order of `ids`, read from the database `using`; times as naive
+    datetimes of the shop's zone."""
     zone = shop_timezone()
 
     def local(moment: datetime | None) -> datetime | None:
@@ -46,7 +48,7 @@ def export_rows(ids: list[int], *, user) -> Iterator[list]:
 
     for start in range(0, len(ids), CHUNK_SIZE):
         chunk = ids[start:start + CHUNK_SIZE]
-        rows = ticket_list(Ticket.objects.filter(pk__in=chunk)).order_by().in_bulk()
+        rows = ticket_list(Ticket.objects.using(using).filter(pk__in=chunk)).order_by().in_bulk()
         for pk in chunk:
             ticket = rows.get(pk)
             if ticket is None:  # gone between the two reads
@@ -85,7 +87,7 @@ class _Echo:
         return value
 
 
-def queue_csv(ids: list[int], *, user) -> Iterator[bytes]:
+def queue_csv(ids: list[int], *, user, using: str = DEFAULT_DB_ALIAS) -> Iterator[bytes]:
     """The export as CSV in UTF-8 with a byte-order mark (Excel then reads Chinese correctly), yielded a
     chunk at a time. Read in the language of the request that asked for it (streaming runs after the view)."""
     language = translation.get_language()
@@ -93,7 +95,7 @@ def queue_csv(ids: list[int], *, user) -> Iterator[bytes]:
     with translation.override(language):
         yield ("\ufeff" + writer.writerow(export_headers())).encode()
         batch: list[str] = []
-        for row in export_rows(ids, user=user):
+        for row in export_rows(ids, user=user, using=using):
             batch.append(writer.writerow([_text(value) for value in row]))
             if len(batch) >= CHUNK_SIZE:
                 yield "".join(batch).encode()
@@ -102,14 +104,14 @@ def queue_csv(ids: list[int], *, user) -> Iterator[bytes]:
             yield "".join(batch).encode()
 
 
-def queue_xlsx(ids: list[int], *, user) -> tempfile.SpooledTemporaryFile:
+def queue_xlsx(ids: list[int], *, user, using: str = DEFAULT_DB_ALIAS) -> tempfile.SpooledTemporaryFile:
     """The export as an XLSX workbook in a temporary file (rewound), written row by row in openpyxl's
     write-only mode so a large export does not hold every cell in memory."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Queue export"))
     sheet.freeze_panes = "A2"
     sheet.append([_cell(sheet, header, bold=True) for header in export_headers()])
-    for row in export_rows(ids, user=user):
+    for row in export_rows(ids, user=user, using=using):
         sheet.append([_cell(sheet, value) for value in row])
     file = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     workbook.save(file)

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .access import report_get_for_user
-from .queries import REPORTS
+from .queries import REPORTS, report_run
 from .serializers import PeriodQuerySerializer, ReportSerializer
 
 
@@ -29,9 +29,9 @@ class ReportView(APIView):
         },
     )
     def get(self, request, name: str):
-        build = report_get_for_user(user=request.user, name=name)
+        report_get_for_user(user=request.user, name=name)
         query = PeriodQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         period = query.validated_data["period"]
-        report = build(period)
+        report = report_run(name, period)
         return Response(ReportSerializer({**report.as_dict(), "period": period.as_dict()}).data)

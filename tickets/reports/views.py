@@ -11,7 +11,7 @@ from . import exports
 from .access import report_get_for_user, reports_check_access
 from .forms import PeriodForm
 from .periods import Period
-from .queries import reports_run_all
+from .queries import report_run, reports_run_all
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -35,21 +35,21 @@ def reports_page(request):
 
 @login_required
 def report_csv(request, name):
-    build = report_get_for_user(user=request.user, name=name)
+    report_get_for_user(user=request.user, name=name)
     period = _period_or_none(request)
     if period is None:
         return _bad_period()
-    return _attachment(exports.report_csv(build(period)), "text/csv; charset=utf-8",
+    return _attachment(exports.report_csv(report_run(name, period)), "text/csv; charset=utf-8",
                        exports.export_filename(name, period, "csv"))
 
 
 @login_required
 def report_xlsx(request, name):
-    build = report_get_for_user(user=request.user, name=name)
+    report_get_for_user(user=request.user, name=name)
     period = _period_or_none(request)
     if period is None:
         return _bad_period()
-    return _attachment(exports.reports_xlsx([build(period)], period), XLSX,
+    return _attachment(exports.reports_xlsx([report_run(name, period)], period), XLSX,
                        exports.export_filename(name, period, "xlsx"))
 
 
