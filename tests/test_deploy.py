@@ -182,9 +182,9 @@ def test_transaction_pooling_turns_server_side_cursors_off(tmp_path):
     env = _production_env(tmp_path, DATABASE_URL="postgres://u:p@pgbouncer:5432/aftersales",
                           REPLICA_DATABASE_URL="postgres://u:p@replica:5432/aftersales")
     pooled = _manage({**env, "DATABASE_TRANSACTION_POOLING": "true"}, "shell", "-c", code)
-    assert pooled.stdout.strip() == "{'default': (True, 60), 'replica': (True, 60)}", pooled.stderr
+    assert pooled.stdout.strip().splitlines()[-1] == "{'default': (True, 60), 'replica': (True, 60)}", pooled.stderr
     direct = _manage(env, "shell", "-c", code)
-    assert direct.stdout.strip() == "{'default': (False, 60), 'replica': (False, 60)}", direct.stderr
+    assert direct.stdout.strip().splitlines()[-1] == "{'default': (False, 60), 'replica': (False, 60)}", direct.stderr
 
 
 # --- docker compose as written: plain http out of the box, TLS at nginx with deploy/docker-compose.tls.yml ---
