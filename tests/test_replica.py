@@ -1,6 +1,6 @@
 """Reports, exports and the dashboard's charts on a real PostgreSQL streaming replica (aftersales/db_router.py).
 
-Once per session, after pytest-django has made the test database on the primary, `pg_basebackup -R -X stream`
+Once for this module, after pytest-django has made the test database on the primary, `pg_basebackup -R -X stream`
 copies the cluster into a temporary folder and a second cluster (this machine's PostgreSQL binaries) starts
 from it on a free loopback port as a hot standby streaming from the primary. The `replica` alias then
 points at it (TEST MIRROR: Django neither creates nor flushes it; the standby is read-only anyway). The
@@ -83,9 +83,10 @@ class Standby:
         self._ctl("-m", "fast", "-w", "stop")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def streaming_replica(django_db_setup, django_db_blocker):
-    """A hot standby of the primary, with the test database in it, named `replica` for the session."""
+    """A hot standby of the primary, with the test database in it, named `replica` for this module's tests
+    only (module scope: set up before pytest-django checks a test's databases; gone before other modules)."""
     primary = connections["default"].settings_dict
     if connections["default"].vendor != "postgresql":
         _unavailable("needs PostgreSQL")
