@@ -69,9 +69,9 @@ def _replica_answers() -> bool:
         # A round trip, not only a connect: a kept connection (CONN_MAX_AGE) may have died with the server.
         with replica.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except DatabaseError:
-        logger.warning("replica database unreachable; reading from the primary for %s s", REPLICA_RETRY_SECONDS,
-                       exc_info=True)
+    except DatabaseError as error:
+        logger.warning("replica database unreachable; reading from the primary for %s s: %s", REPLICA_RETRY_SECONDS,
+                       str(error).strip())
         replica.close()
         _replica_down_until = time.monotonic() + REPLICA_RETRY_SECONDS
         return False

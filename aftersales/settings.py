@@ -95,6 +95,8 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # (aftersales/db_router.py: what reads there, the read-after-write rule, the fallback to the primary).
 if env.str("REPLICA_DATABASE_URL", default=""):
     DATABASES["replica"] = env.db("REPLICA_DATABASE_URL")
+    if {DATABASES[a]["ENGINE"] for a in DATABASES} != {"django.db.backends.postgresql"}:
+        raise ImproperlyConfigured("REPLICA_DATABASE_URL needs PostgreSQL for it and for DATABASE_URL.")
     # The test run has no replica of its test database: the alias reads the primary's (Django makes no copy).
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     # A replica that does not answer costs a report a few seconds once, then the primary answers.
