@@ -255,6 +255,7 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="60/minute"),
         "user": env.str("THROTTLE_USER", default="2000/minute"),
         "intake": env.str("THROTTLE_INTAKE", default="6000/minute"),
+        "inbound_mail": env.str("THROTTLE_INBOUND_MAIL", default="6000/minute"),
     },
 }
 SPECTACULAR_SETTINGS = {
