@@ -348,8 +348,9 @@ EMAIL_TIMEOUT = 30
 # stay recorded on the ticket with the state "no channel configured".
 MAIL_POLL_SECONDS = env.int("MAIL_POLL_SECONDS", default=60)
 # A mail above this size is refused whole (its sender and subject recorded); attachments are checked one by
-# one against the evidence rules (tickets/uploads.py).
-MAIL_MAX_BYTES = env.int("MAIL_MAX_BYTES", default=40 * 1024 * 1024)
+# one against the evidence rules (tickets/uploads.py). 50 MB as the big providers: base64 makes a 30 MB file a
+# 41 MB mail, which must still arrive (its text kept, the file refused by the evidence limit).
+MAIL_MAX_BYTES = env.int("MAIL_MAX_BYTES", default=50 * 1024 * 1024)
 # Attempts per delivery before it is dead (shown to supervisors); the waits between them grow (30 s to 1 h).
 OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
 OUTBOUND_TIMEOUT_SECONDS = env.int("OUTBOUND_TIMEOUT_SECONDS", default=10)
