@@ -14,7 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
 
-from ..models import Mailbox, Security
+from ..models import Mailbox
+from ..models.channels import Security
 from .inbound import mail_receive
 
 logger = logging.getLogger(__name__)
@@ -60,22 +61,23 @@ def mailbox_poll(mailbox_id: int) -> int:
     mailbox = _claim(mailbox_id)
     if mailbox is None:
         return 0  # another poll holds it
-    taken, error = 0, ""
+    taken, error = [], ""
     try:
-        taken = _fetch_new(mailbox)
+        _fetch_new(mailbox, taken)
     except Exception as failure:  # noqa: BLE001 - any server or network fault is the box's state, not a crash
         error = f"{failure.__class__.__name__}: {failure}"[:1000]
         # The password is never in the message (imaplib does not echo it); the host and user help the admin.
         logger.warning("mailbox %s (%s@%s) poll failed: %s", mailbox.name, mailbox.imap_user, mailbox.imap_host,
                        error)
     Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=timezone.now(), last_error=error)
-    return taken
+    return len(taken)
 
 
-def _fetch_new(mailbox: Mailbox) -> int:
+def _fetch_new(mailbox: Mailbox, taken: list[int]) -> None:
+    """Take in the box's new mails, appending each UID to `taken` once committed (what a dropped connection
+    leaves done)."""
     client = _CLIENTS.get(mailbox.imap_security, MailBox)
     started = time.monotonic()
-    taken = 0
     with client(mailbox.imap_host, mailbox.imap_port, timeout=CONNECT_TIMEOUT) as box:
         box.email_message_class = _RawMailMessage
         box.login(mailbox.imap_user, mailbox.imap_password, initial_folder=mailbox.imap_folder)
@@ -94,8 +96,8 @@ def _fetch_new(mailbox: Mailbox) -> int:
             mail_receive(raw=message.raw, mailbox=mailbox)  # its own transaction, committed here
             Mailbox.objects.filter(pk=mailbox.pk).filter(
                 Q(last_uid__isnull=True) | Q(last_uid__lt=uid)).update(last_uid=uid)
-            last_uid, taken = uid, taken + 1
+            last_uid = uid
+            taken.append(uid)
             if time.monotonic() - started > RUN_SECONDS:
                 break
-    return taken
 
