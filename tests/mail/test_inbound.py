@@ -8,7 +8,7 @@ from customers.models import Customer
 from tickets.events import EventAction
 from tickets.mail.inbound import mail_receive
 from tickets.models import Attachment, Delivery, InboundMail, Message, Status, Ticket
-from tickets.workflow import Action, ticket_transition
+from tickets.workflow import Action
 
 from .conftest import mail_bytes
 

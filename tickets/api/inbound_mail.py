@@ -4,6 +4,7 @@ shop's own relay) instead of polled over IMAP. Taken in exactly as a polled mail
 import hmac
 import time
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -94,10 +95,23 @@ class InboundMailView(APIView):
             400: OpenApiResponse(description="Empty body or not a mail."),
             415: OpenApiResponse(description="Not message/rfc822."),
             403: OpenApiResponse(description="Bad or missing signature, or unknown mailbox."),
+            413: OpenApiResponse(description="Larger than MAIL_MAX_BYTES (50 MB by default)."),
         },
     )
     def post(self, request):
-        body = request.body
+        # A mail with photos is far above DATA_UPLOAD_MAX_MEMORY_SIZE (which request.body enforces): read the
+        # stream up to the mail limit instead; above it the mail is refused whole, as over IMAP.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.MAIL_MAX_BYTES:
+            return Response(
+                {"detail": _("The mail is larger than %(mb)d MB.") % {"mb": settings.MAIL_MAX_BYTES // 2**20},
+                 "code": "too_large"},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        body = request._request.read(settings.MAIL_MAX_BYTES + 1)
         mailbox = _verify(
             mailbox_name=request.headers.get("X-Mail-Mailbox", ""),
             timestamp=request.headers.get("X-Mail-Timestamp", ""),
