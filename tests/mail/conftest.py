@@ -2,8 +2,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.mail_servers import imap_server, smtp_server  # noqa: F401 - fixtures
-
 MAILS = Path(__file__).parent / "mails"
 
 

@@ -105,3 +105,36 @@ def test_a_box_being_polled_is_not_polled_twice(imap_server, desk_box, monkeypat
     assert mailbox_poll(desk_box.pk) == 0  # held by another poll
     Mailbox.objects.filter(pk=desk_box.pk).update(last_polled_at=timezone.now() - timedelta(seconds=1))
     assert mailbox_poll(desk_box.pk) == 1
+
+
+def test_a_mail_sent_over_smtp_to_the_desk_is_polled_into_a_ticket_then_its_reply_joins_it(
+    imap_server, smtp_server, desk_box
+):
+    """The customer's side for real: their mail goes through the SMTP server into the desk's mailbox, the
+    desk answers (the sent mail's Message-ID recorded, as tickets/outbound does), the customer replies to it."""
+    import smtplib
+    from email.message import EmailMessage
+
+    def send(subject: str, text: str, **headers) -> str:
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = "王小明 <customer@example.com>", "desk@shop.test", subject
+        for name, value in headers.items():
+            mail[name.replace("_", "-")] = value
+        mail["Message-ID"] = f"<{subject.encode().hex()[:20]}-{timezone.now().timestamp()}@example.com>"
+        mail.set_content(text)
+        with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as smtp:
+            smtp.send_message(mail)
+        return mail["Message-ID"]
+
+    send("鞋子开胶了", "刚买一周就开胶了")
+    assert mailboxes_poll() == 1
+    ticket = Ticket.objects.get()
+    assert ticket.customer.email == "customer@example.com" and ticket.customer.name == "王小明"
+    ours = Message.objects.create(ticket=ticket, direction="outbound", channel="email", body="请寄回",
+                                  email_message_id="<0f0f0f0f@shop.test>")
+    send(f"Re: 鞋子开胶了 [{ticket.number}]", "好的，已寄回\n\nOn Thu, Nov 12, 2026 Desk wrote:\n> 请寄回",
+         In_Reply_To=ours.email_message_id)
+    assert mailboxes_poll() == 1
+    assert Ticket.objects.count() == 1
+    assert list(ticket.messages.filter(direction="inbound").values_list("body", flat=True)) == [
+        "刚买一周就开胶了", "好的，已寄回"]
