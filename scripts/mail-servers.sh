@@ -42,14 +42,15 @@ start_dovecot() {
   chmod -R a+rwX "$ROOT/mail"  # the SMTP server, as whoever runs it, delivers into these Maildirs
   sed -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$IMAP_PORT|g" -e "s|@LOGIN_USER@|$login|g" \
       -e "s|@INTERNAL_USER@|$internal|g" deploy/ci/dovecot.conf.in >"$ROOT/dovecot.conf"
-  "$DOVECOT" -c "$ROOT/dovecot.conf"
+  # Detached from our stdout: a caller reading it (CI's log pipe, a test's subprocess) would wait forever.
+  "$DOVECOT" -c "$ROOT/dovecot.conf" </dev/null >>"$ROOT/dovecot.log" 2>&1
   wait_port "$IMAP_PORT"
 }
 
 start_smtp() {
   if answers "$SMTP_PORT"; then return 0; fi
   PYTHONPATH=scripts nohup "$PY" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
-    -c ci_smtp.MaildirDelivery "$ROOT" >"$ROOT/smtp.log" 2>&1 &
+    -c ci_smtp.MaildirDelivery "$ROOT" </dev/null >"$ROOT/smtp.log" 2>&1 &
   echo $! >"$ROOT/smtp.pid"
   wait_port "$SMTP_PORT"
 }

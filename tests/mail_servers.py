@@ -67,8 +67,8 @@ def _server(variable: str, default: str) -> MailServer:
         _smtp_host, smtp_port = _address("MAIL_TEST_SMTP", "127.0.0.1:10025")
         env = {**os.environ, "MAIL_IMAP_PORT": str(imap_port), "MAIL_SMTP_PORT": str(smtp_port),
                "MAIL_ROOT": str(root)}
-        subprocess.run([str(ROOT / "scripts" / "mail-servers.sh"), "start"], env=env, capture_output=True,
-                       timeout=60, check=False)
+        subprocess.run([str(ROOT / "scripts" / "mail-servers.sh"), "start"], env=env, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False)
     if not _answers(host, port):
         message = f"no mail server on {host}:{port} (scripts/mail-servers.sh start needs dovecot-imapd)"
         if os.environ.get("REQUIRE_SERVICES") == "1":
