@@ -211,3 +211,22 @@ def test_the_same_mail_on_two_workers_at_once_is_one_message():
         thread.join()
     assert len(results) == 2 and results[0] == results[1]
     assert Message.objects.count() == 1 and Ticket.objects.count() == 1
+
+
+def test_many_refused_attachments_still_fit_the_message():
+    parts = b"".join(
+        b"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"" + b"x" * 140
+        + str(n).encode() + b".exe\"\r\n\r\nMZ\r\n" for n in range(60))
+    raw = (b"From: many@example.com\r\nSubject: many\r\nMessage-ID: <many@example.com>\r\n"
+           b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" + parts
+           + b"--b--\r\n")
+    inbound = mail_receive(raw=raw)
+    assert inbound.state == State.TICKET_CREATED and len(inbound.message.body) <= 10_000
+
+
+def test_a_mail_the_desk_cannot_store_is_refused_not_retried_forever():
+    raw = b"From: =?utf-8?B?" + base64.b64encode("名".encode() * 10) + b"?= <" + b"a" * 250 + b"@example.com>\r\n" \
+        b"Subject: long address\r\nMessage-ID: <long-address@example.com>\r\n\r\nhello\r\n"
+    inbound = mail_receive(raw=raw)
+    assert inbound.state == State.REJECTED and inbound.reason
+    assert mail_receive(raw=raw).pk == inbound.pk

@@ -63,6 +63,11 @@ def mail_receive(*, raw: bytes, mailbox: Mailbox | None = None) -> InboundMail:
             return _record(raw=raw, mail_id=mail_id, mailbox=mailbox, state=InboundMail.State.REJECTED,
                            reason=_("Unreadable mail: %(reason)s") % {"reason": reason})
         return _take_in(raw=raw, mail_id=mail_id, mailbox=mailbox, mail=parsed)
+    except ValidationError as invalid:
+        # Something in the mail the desk cannot store (a field past its limits): refused with why, not retried
+        # forever by every poll. Faults of the desk itself (database down) propagate and are retried.
+        return _record(raw=raw, mail_id=mail_id, mailbox=mailbox, state=InboundMail.State.REJECTED, mail=parsed,
+                       reason=_("Could not be taken in: %(why)s") % {"why": " ".join(invalid.messages)})
     except IntegrityError:
         # Another worker took the same mail in a moment ago: its row is the answer; anything else is a real error.
         existing = InboundMail.objects.filter(mail_id=mail_id).first()
@@ -210,7 +215,7 @@ def _body(mail: ParsedMail, refused: list[str]) -> str:
     text = mail.reply_text or mail.subject or _("(no text)")
     if len(text) > _BODY_LIMIT:
         text = text[:_BODY_LIMIT] + "\n…" + _("(cut here: the whole text is in the original mail)")
-    return "\n\n".join([text, *refused]) if refused else text
+    return "\n\n".join([text, *refused])[:TEXT_MAX_CHARS]
 
 
 def _bounce_apply(inbound: InboundMail, mail: ParsedMail) -> InboundMail:
