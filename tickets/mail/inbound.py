@@ -52,9 +52,10 @@ def mail_receive(*, raw: bytes, mailbox: Mailbox | None = None) -> InboundMail:
     try:
         parsed = mail_parse(raw)
         mail_id = mail_id_of(raw, parsed.message_id)
-    except MailUnreadable as unreadable:
+    except (MailUnreadable, ValueError, LookupError, TypeError, AttributeError, IndexError) as unreadable:
+        # Hostile or broken input the email package chokes on: refused and kept, never blocking the mailbox.
         parsed, mail_id = None, mail_id_of(raw, "")
-        reason = str(unreadable)
+        reason = str(unreadable) or unreadable.__class__.__name__
     existing = InboundMail.objects.filter(mail_id=mail_id).first()
     if existing is not None:
         return existing
