@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 TEXT_MAX_CHARS = 10_000
 # Views that read request.body themselves (the signed intake webhook); a form body there is refused by
 # the view (JSON only), never parsed here.
-RAW_BODY_PATHS = frozenset({"/api/v1/intake/"})
+RAW_BODY_PATHS = frozenset({"/api/v1/intake/", "/api/v1/inbound-mail/"})
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # In a JSON body control characters can only arrive escaped (\u0000); tab, LF and CR are fine.

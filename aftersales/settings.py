@@ -273,6 +273,7 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="60/minute"),
         "user": env.str("THROTTLE_USER", default="2000/minute"),
         "intake": env.str("THROTTLE_INTAKE", default="6000/minute"),
+        "inbound_mail": env.str("THROTTLE_INBOUND_MAIL", default="6000/minute"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -360,6 +361,31 @@ if NOTIFICATION_EMAIL_RATE < 0:
     raise ImproperlyConfigured("NOTIFICATION_EMAIL_RATE must be 0 (unlimited) or a positive number per second.")
 # A mail server that stops answering fails the send after this long instead of holding the e-mail run.
 EMAIL_TIMEOUT = 30
+# Conversations with the customer (README "Conversations with the customer"): shop mailboxes are configured in
+# the admin (IMAP in, SMTP out), platform chat outboxes too; the SMS gateway here. Nothing configured: replies
+# stay recorded on the ticket with the state "no channel configured".
+MAIL_POLL_SECONDS = env.int("MAIL_POLL_SECONDS", default=60)
+# A mail above this size is refused whole (its sender and subject recorded); attachments are checked one by
+# one against the evidence rules (tickets/uploads.py). 50 MB as the big providers: base64 makes a 30 MB file a
+# 41 MB mail, which must still arrive (its text kept, the file refused by the evidence limit).
+MAIL_MAX_BYTES = env.int("MAIL_MAX_BYTES", default=50 * 1024 * 1024)
+# Attempts per delivery before it is dead (shown to supervisors); the waits between them grow (30 s to 1 h).
+OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
+OUTBOUND_TIMEOUT_SECONDS = env.int("OUTBOUND_TIMEOUT_SECONDS", default=10)
+# A generic HTTP SMS gateway (the shape Chinese providers use: a registered signature 签名 and a template
+# code 模板 with parameters; free text is not allowed). Blank URL: no SMS.
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+SMS_SIGN_NAME = env.str("SMS_SIGN_NAME", default="")
+SMS_LINK_TEMPLATE = env.str("SMS_LINK_TEMPLATE", default="")
+# Texts one number may receive, per hour and per day (providers block numbers that get more).
+SMS_PER_NUMBER_HOUR = env.int("SMS_PER_NUMBER_HOUR", default=3)
+SMS_PER_NUMBER_DAY = env.int("SMS_PER_NUMBER_DAY", default=10)
+if MAIL_POLL_SECONDS < 5 or OUTBOUND_MAX_ATTEMPTS < 1 or OUTBOUND_TIMEOUT_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "MAIL_POLL_SECONDS must be at least 5, OUTBOUND_MAX_ATTEMPTS and OUTBOUND_TIMEOUT_SECONDS at least 1."
+    )
+
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {
         "task": "tickets.tasks.sla_sweep_task",
@@ -382,6 +408,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.notifications_email_task",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # Replies whose send failed (or was never queued: broker down) are tried again when due (tickets/outbound).
+    "deliveries-retry": {
+        "task": "tickets.tasks.deliveries_retry_task",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    # The shop's mailboxes over IMAP (tickets/mail).
+    "mailboxes-poll": {
+        "task": "tickets.tasks.mailboxes_poll_task",
+        "schedule": float(MAIL_POLL_SECONDS),
+        "options": {"expires": max(MAIL_POLL_SECONDS - 5, 5)},
     },
     # A running price-difference batch whose job was never queued (broker down at "Run") or was lost.
     "pricediff-resume-stalled": {

@@ -42,3 +42,16 @@ def customer_shop_get() -> Customer:
         platform=Platform.OTHER, platform_account=SHOP_ACCOUNT, defaults={"name": "本店（内部）Shop (internal)"}
     )
     return customer
+
+
+@transaction.atomic
+def customer_find_or_create_by_email(*, address: str, name: str = "") -> Customer:
+    """The customer who wrote: matched by e-mail address (case-insensitively), else created with it."""
+    address = address.strip()
+    existing = Customer.objects.filter(email__iexact=address).order_by("id").first()
+    if existing:
+        return existing
+    customer = Customer(name=(name.strip() or address.split("@")[0])[:100], email=address, platform=Platform.OTHER)
+    customer.full_clean()
+    customer.save()
+    return customer

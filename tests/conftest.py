@@ -5,6 +5,7 @@ from django.db import connection
 from django.utils import translation
 
 from tests.factories import make_user
+from tests.mail_servers import imap_server, smtp_server  # noqa: F401 - the real Dovecot and aiosmtpd
 from tests.redis_server import private_redis  # noqa: F401 - a fixture shared by the Redis-outage tests
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"

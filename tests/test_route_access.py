@@ -92,6 +92,7 @@ ROUTES = {
     "POST /c/<token>/evidence/":                       everyone(302),  # nothing sent: a message
     "POST /c/<token>/survey/":                         everyone(400),  # empty form
     "POST /api/v1/intake/":                            everyone(403),  # unsigned: refused, by signature
+    "POST /api/v1/inbound-mail/":                      everyone(403),  # unsigned: refused, by signature
     "GET /api/schema/":                                everyone(200),
     "GET /api/docs/":                                  everyone(200),
     "GET /api/redoc/":                                 everyone(200),
@@ -228,13 +229,14 @@ ROUTES = {
 assert all(len(row) == len(ROLES) for row in ROUTES.values()), "every row has one outcome per role"
 
 # Reachable without logging in: the login and password-reset pages, the health check, the language
-# switch, the public FAQ, the customer's signed link, the API schema and docs, and the signed platform
-# webhook (which refuses anything its source did not sign). Everyone gets the same answer there.
+# switch, the public FAQ, the customer's signed link, the API schema and docs, and the signed platform and
+# mail webhooks (which refuse anything their source did not sign). Everyone gets the same answer there.
 PUBLIC = frozenset({
     "GET /healthz", "GET /accounts/login/", "POST /accounts/logout/", "GET /accounts/password_reset/",
     "GET /accounts/password_reset/done/", "GET /accounts/reset/<uidb64>/<token>/", "GET /accounts/reset/done/",
     "POST /i18n/setlang/", "GET /faq/", "GET /faq/<pk>/", "GET /c/<token>/", "POST /c/<token>/confirm/",
-    "POST /c/<token>/evidence/", "POST /c/<token>/survey/", "POST /api/v1/intake/", "GET /api/schema/",
+    "POST /c/<token>/evidence/", "POST /c/<token>/survey/", "POST /api/v1/intake/", "POST /api/v1/inbound-mail/",
+    "GET /api/schema/",
     "GET /api/docs/", "GET /api/redoc/", "GET /api/v1/<anything>",
 })
 

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -10,13 +11,17 @@ from aftersales.admin import ViewOnlyAdmin
 from .models import (
     ApprovalRequest,
     Attachment,
+    Delivery,
     Department,
+    InboundMail,
     Incident,
     IncidentContact,
     IntakeEvent,
     IntakeSource,
+    Mailbox,
     Message,
     Notification,
+    OutboxEndpoint,
     ReplyTemplate,
     Solution,
     StaffProfile,
@@ -240,6 +245,49 @@ class IntakeEventAdmin(ViewOnlyAdmin):
     list_filter = ["platform", "source"]
     search_fields = ["external_id", "ticket__number"]
     list_select_related = ["source", "ticket"]
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    list_display = ["name", "address", "is_active", "is_default", "imap_host", "smtp_host", "last_polled_at"]
+    list_filter = ["is_active"]
+    readonly_fields = ["uid_validity", "last_uid", "last_polled_at", "last_error"]
+    fieldsets = [
+        (None, {"fields": ["name", "address", "display_name", "is_active", "is_default"]}),
+        (_("Incoming (IMAP)"), {"fields": ["imap_host", "imap_port", "imap_security", "imap_user", "imap_password",
+                                          "imap_folder"]}),
+        (_("Outgoing (SMTP)"), {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password"]}),
+        (_("Inbound-mail webhook"), {"fields": ["webhook_secret"]}),
+        (_("Polling"), {"fields": ["uid_validity", "last_uid", "last_polled_at", "last_error"]}),
+    ]
+
+    def get_form(self, request, obj=None, **kwargs):
+        # Secrets show as dots; kept in the form so that saving without retyping them keeps them.
+        secrets = ("imap_password", "smtp_password", "webhook_secret")
+        kwargs["widgets"] = {name: forms.PasswordInput(render_value=True) for name in secrets}
+        return super().get_form(request, obj, **kwargs)
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(ViewOnlyAdmin):
+    list_display = ["received_at", "mailbox", "sender", "subject", "state", "ticket"]
+    list_filter = ["state", "mailbox"]
+    search_fields = ["mail_id", "sender", "subject", "ticket__number"]
+    list_select_related = ["mailbox", "ticket"]
+
+
+@admin.register(OutboxEndpoint)
+class OutboxEndpointAdmin(admin.ModelAdmin):
+    list_display = ["platform", "url", "is_active", "timeout_seconds"]
+    list_filter = ["platform", "is_active"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ViewOnlyAdmin):
+    list_display = ["created_at", "message", "channel", "recipient", "state", "attempts", "sent_at", "last_error"]
+    list_filter = ["channel", "state"]
+    search_fields = ["recipient", "message__ticket__number", "key"]
+    list_select_related = ["message"]
 
 
 @admin.register(Notification)

@@ -76,10 +76,13 @@ class EventAction(models.TextChoices):
     # Closing the loop with the customer.
     CUSTOMER_LINK_ISSUED = "customer_link_issued", _("Customer link sent")
     CUSTOMER_LINK_RENEWED = "customer_link_renewed", _("Customer link renewed")
+    CUSTOMER_LINK_TEXTED = "customer_link_texted", _("Customer link sent by SMS")
     SURVEY_ANSWERED = "survey_answered", _("Customer answered the survey")
     FOLLOW_UP_DUE = "follow_up_due", _("Follow-up due")
     FOLLOW_UP_RECORDED = "follow_up_recorded", _("Follow-up recorded")
     CLOSE_OUTCOME_CHANGED = "close_outcome_changed", _("Follow-up outcome changed")
+    # Conversations: a reply that could not reach the customer (the reason says why and on which channel).
+    MESSAGE_UNDELIVERED = "message_undelivered", _("Reply not delivered")
     # Expert agents: a supervisor's macro applied in one click; the reason names the macro.
     MACRO_APPLIED = "macro_applied", _("Macro applied")
 

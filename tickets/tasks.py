@@ -45,4 +45,26 @@ def incident_detect_task(self) -> int:
     return len(incident_detect())
 
 
+@shared_task(bind=True, acks_late=True, **RETRY)
+def delivery_send_task(self, delivery_id: int) -> str:
+    """Send one delivery (queued after the reply's transaction commits); safe to run twice."""
+    from .outbound.service import delivery_send
+
+    return delivery_send(delivery_id)
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def deliveries_retry_task(self) -> int:
+    from .outbound.service import deliveries_retry_due
+
+    return deliveries_retry_due()
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def mailboxes_poll_task(self) -> int:
+    from .mail.imap import mailboxes_poll
+
+    return mailboxes_poll()
+
+
 import tickets.pricediff.tasks  # noqa

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from ..knowledge.api import KnowledgeArticleViewSet
 from ..reports.api import ReportView
 from .customers import CustomerViewSet
+from .inbound_mail import InboundMailView
 from .intake import IntakeView
 from .notifications import NotificationViewSet
 from .orders import OrderViewSet
@@ -43,6 +44,7 @@ router.register("articles", KnowledgeArticleViewSet, basename="article")
 
 urlpatterns = [
     path("intake/", IntakeView.as_view(), name="intake"),
+    path("inbound-mail/", InboundMailView.as_view(), name="inbound-mail"),
     path("reports/<slug:name>/", ReportView.as_view(), name="report"),
     *router.urls,
     re_path(r"^[\s\S]*$", api_not_found),  # JSON, not Django's HTML page, for any unknown API path

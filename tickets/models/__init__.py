@@ -12,6 +12,7 @@ from .people import Department, StaffProfile, Tag
 from .ticket import Message, Ticket, TicketEvent, TicketQuerySet, Versioned
 from .subtask import Attachment, Subtask, attachment_path
 from .intake import IntakeEvent, IntakeSource, ReplyTemplate
+from .channels import Delivery, InboundMail, Mailbox, OutboxEndpoint
 
 from ..notifications import Notification
 from ..sla.models import BusinessCalendar, CalendarDay, PromoPeriod, SLAPolicy, WorkingInterval

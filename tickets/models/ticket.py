@@ -273,12 +273,26 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("author")
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The e-mail this message is (received) or was sent as: the threading headers of the next mail find it.
+    email_message_id = models.CharField(_("e-mail Message-ID"), max_length=255, blank=True)
+    # The platform's own id of a chat message reported by the integration: the same report twice is one message.
+    external_id = models.CharField(_("platform message id"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created_idx")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_created_idx"),
+            models.Index(
+                fields=["email_message_id"], name="message_email_id_idx", condition=~Q(email_message_id="")
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "external_id"], condition=~Q(external_id=""), name="message_external_once"
+            )
+        ]
 
     def __str__(self):
         return f"{self.get_direction_display()}: {self.body[:40]}"
