@@ -80,3 +80,14 @@ def test_nobody_listening_is_a_temporary_failure(platform_ticket, outbox, agent,
     outbox.save()
     delivery = _reply(platform_ticket, agent, django_capture_on_commit_callbacks)
     assert delivery.state == "failed" and "unreachable" in delivery.last_error
+
+
+def test_the_outbox_contract_is_in_the_openapi_schema_with_an_example_per_platform(client, db):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    hook = schema["webhooks"]["platformChatOutbox"]["post"]
+    examples = hook["requestBody"]["content"]["application/json"]["examples"]
+    assert {example["value"]["platform"] for example in examples.values()} == {"taobao", "jd", "douyin", "pinduoduo"}
+    assert {p["name"] for p in hook["parameters"]} == {"X-Aftersales-Timestamp", "X-Aftersales-Signature",
+                                                      "Idempotency-Key"}
