@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import smtplib
-import socket
 from email.utils import formataddr
 
 from django.conf import settings
@@ -125,7 +124,7 @@ def send(delivery: Delivery) -> str:
         _raise_for(refused.smtp_code, refused.smtp_error)
     except smtplib.SMTPResponseException as failure:
         _raise_for(failure.smtp_code, failure.smtp_error, permanent_5xx=False)
-    except (smtplib.SMTPException, OSError, socket.timeout) as failure:
+    except (TimeoutError, smtplib.SMTPException, OSError) as failure:
         raise TemporaryFailure(_("Mail server unreachable: %(error)s") % {"error": failure}) from failure
     return mail.extra_headers["Message-ID"]
 

@@ -6,7 +6,6 @@ outbox"). The integration reports delivery and the customer's answers back throu
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -105,7 +104,7 @@ def send(delivery: Delivery) -> str:
         if error.code in RETRY_STATUSES or error.code >= 500:
             raise TemporaryFailure(reason) from error
         raise PermanentFailure(reason) from error
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as error:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise TemporaryFailure(_("Outbox unreachable: %(error)s") % {"error": reason}) from error
     try:

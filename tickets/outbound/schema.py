@@ -35,8 +35,9 @@ class OutboxErrorSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="Why it was refused; shown to supervisors (first 300 characters).")
 
 
+# response_only: drf-spectacular builds a webhook from the receiver's side, so this lands on the request body.
 def _example(platform: str, label: str, aftersale_id: str, order_id: str, buyer: str) -> OpenApiExample:
-    return OpenApiExample(label, request_only=True, value={
+    return OpenApiExample(label, response_only=True, value={
         "idempotency_key": "6f1c2a9e-4b5d-4e2f-9a51-0c7d3b8e1f20", "ticket": "AS00001234", "platform": platform,
         "aftersale_id": aftersale_id, "order_id": order_id, "buyer_account": buyer,
         "text": "亲，换货已寄出，单号 SF1234567890，请注意查收。", "attachments": [
