@@ -1,7 +1,7 @@
 """The platform chat outbox in the OpenAPI schema: the request the desk sends to the shop's integration
 (SPECTACULAR_SETTINGS["WEBHOOKS"]), with one example per platform."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, OpenApiWebhook, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, OpenApiWebhook, extend_schema
 from rest_framework import serializers
 
 
@@ -46,21 +46,18 @@ def _example(platform: str, label: str, aftersale_id: str, order_id: str, buyer:
     })
 
 
-HEADERS = [
-    OpenApiParameter("X-Aftersales-Timestamp", str, OpenApiParameter.HEADER, required=True,
-                     description="Unix seconds when this attempt was signed."),
-    OpenApiParameter("X-Aftersales-Signature", str, OpenApiParameter.HEADER, required=True,
-                     description='"sha256=" + hex HMAC-SHA256(the outbox secret, timestamp + "." + raw body), as '
-                                 "the intake webhook. Refuse a bad signature or a timestamp older than 5 minutes."),
-    OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
-                     description="The reply's key; the same on every attempt."),
-]
+# drf-spectacular drops a webhook's parameters: the headers are written into its description.
+HEADERS = (
+    "Headers: `X-Aftersales-Timestamp: <unix seconds>`; `X-Aftersales-Signature: sha256=<hex HMAC-SHA256(the "
+    "outbox secret, timestamp + \".\" + raw body)>`, as the intake webhook (refuse a bad signature or a timestamp "
+    "older than 5 minutes); `Idempotency-Key: <uuid>`, the same on every attempt of the reply. "
+)
 
 outbox_webhook = OpenApiWebhook(
     name="platformChatOutbox",
     decorator=extend_schema(
         summary="A reply to put in the platform's chat (the desk posts it to the shop's integration)",
-        description=(
+        description=HEADERS + (
             "Posted to the active platform chat outbox of the case's platform (admin: platform chat outboxes) "
             "after the agent's reply is saved. Answer 2xx once the platform took the message (a JSON body with "
             "`message_id` is kept). 408, 429, 5xx, a timeout or no connection: tried again after 30 s, 1, 2, 5, "
@@ -68,7 +65,6 @@ outbox_webhook = OpenApiWebhook(
             "tried again; the reply is shown to supervisors as undelivered with the `error` text. Report delivery "
             "and the buyer's answers back through the intake webhook (`/api/v1/intake/`)."
         ),
-        parameters=HEADERS,
         request=OutboxMessageSerializer,
         responses={
             200: OpenApiResponse(OutboxAnswerSerializer, description="Taken; the desk marks the reply sent."),
