@@ -130,3 +130,31 @@ def test_a_delivery_left_sending_by_a_dead_worker_is_taken_again_only_when_stale
     Delivery.objects.filter(pk=delivery.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
     assert delivery_send(delivery.pk) == "sent"
     assert len(smtp_server.envelopes) == 1
+
+
+def test_with_the_broker_down_the_sweep_sends_a_few_inline(email_ticket, mailbox, smtp_server, agent, monkeypatch):
+    from tickets.outbound import service
+
+    monkeypatch.setattr(service, "enqueue", lambda task, *args: False)  # the broker refuses every publish
+    monkeypatch.setattr(service, "INLINE_PER_SWEEP", 2)
+    for n in range(3):
+        services.message_add(ticket=email_ticket, actor=agent, direction="outbound", body=f"回复{n}")
+    later = timezone.now() + timedelta(minutes=2)  # past the planning grace: their tasks were lost
+    assert deliveries_retry_due(now=later) == 3
+    assert len(smtp_server.envelopes) == 2  # bounded per run
+    assert Delivery.objects.filter(state="queued").count() == 1
+    assert deliveries_retry_due(now=later + timedelta(minutes=2)) == 1
+    assert len(smtp_server.envelopes) == 3
+
+
+def test_the_sweep_takes_back_a_delivery_a_dead_worker_left_sending(email_ticket, mailbox, smtp_server, agent,
+                                                                    django_capture_on_commit_callbacks):
+    delivery = services.message_add(ticket=email_ticket, actor=agent, direction="outbound",
+                                    body="您好").deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(state="sending", attempts=1,
+                                                   updated_at=timezone.now() - timedelta(minutes=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_retry_due() == 1
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("sent", 2)
+    assert deliveries_retry_due() == 0  # nothing left to take

@@ -194,8 +194,23 @@ def _record(delivery: Delivery, *, external_id: str, error: str, permanent: bool
 
 
 def _due(now) -> Q:
-    return (Q(state__in=[State.QUEUED, State.FAILED], next_attempt_at__lte=now)
-            | Q(state=State.SENDING, updated_at__lt=now - SENDING_STALE))
+    return Q(state__in=[State.QUEUED, State.FAILED], next_attempt_at__lte=now) | _stale(now)
+
+
+def _stale(now) -> Q:
+    return Q(state=State.SENDING, updated_at__lt=now - SENDING_STALE)
+
+
+def _take(delivery_id: int, now) -> bool:
+    """Compare and set: move a due delivery's next attempt on (a stale 'sending' one back to failed), so the next
+    sweep does not queue it again while its task waits. False when a concurrent sweep or sender took it first."""
+    due = Q(state__in=[State.QUEUED, State.FAILED], next_attempt_at__lte=now)
+    if Delivery.objects.filter(due, pk=delivery_id).update(next_attempt_at=now + GRACE):
+        return True
+    return bool(Delivery.objects.filter(_stale(now), pk=delivery_id).update(
+        state=State.FAILED, next_attempt_at=now + GRACE, updated_at=now,
+        last_error=_("Interrupted while sending (the worker stopped); tried again."),
+    ))
 
 
 def deliveries_retry_due(*, now=None) -> int:
@@ -208,8 +223,7 @@ def deliveries_retry_due(*, now=None) -> int:
     taken = 0
     inline = 0
     for delivery_id in ids:
-        # Compare and set: a concurrent sweep (or a sender) that took the row first leaves nothing to update.
-        if not Delivery.objects.filter(_due(now), pk=delivery_id).update(next_attempt_at=now + GRACE):
+        if not _take(delivery_id, now):
             continue
         taken += 1
         if not enqueue(_send_task(), delivery_id):
