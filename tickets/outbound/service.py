@@ -156,7 +156,14 @@ def delivery_send(delivery_id: int) -> str:
         return skipped
     external_id, error, permanent = "", "", False
     try:
-        external_id = adapter_for(delivery.channel).send(delivery) or ""
+        adapter = adapter_for(delivery.channel)
+    except ImportError:
+        adapter = None
+        error, permanent = _("This desk has no %(channel)s adapter.") % {
+            "channel": _(CHANNEL_NOTES[delivery.channel])}, True
+    try:
+        if adapter is not None:
+            external_id = adapter.send(delivery) or ""
     except PermanentFailure as failure:
         error, permanent = str(failure) or _("Refused by the receiver."), True
     except TemporaryFailure as failure:
