@@ -187,7 +187,8 @@ def _record(delivery: Delivery, *, external_id: str, error: str, permanent: bool
         current.state, current.last_error, current.next_attempt_at = State.DEAD, error, None
         event_record(
             ticket_id=delivery.message.ticket_id, actor=None, action=EventAction.MESSAGE_UNDELIVERED,
-            reason=note("%(channel)s: %(error)s", channel=note(CHANNEL_NOTES[current.channel]), error=error),
+            reason=note("Not delivered by %(channel)s: %(error)s", channel=note(CHANNEL_NOTES[current.channel]),
+                        error=error),
         )
     else:
         wait = BACKOFF_SECONDS[min(current.attempts, len(BACKOFF_SECONDS)) - 1]
