@@ -285,6 +285,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Webhooks (what the desk sends out: the platform chat outbox) need OpenAPI 3.1.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": ["tickets.outbound.schema.outbox_webhook"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "aftersales.api.document_input_rules",

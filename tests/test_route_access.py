@@ -45,6 +45,7 @@ from tickets.knowledge.models import KnowledgeArticle
 from tickets.models import (
     ApprovalRequest,
     Attachment,
+    Delivery,
     Department,
     Incident,
     Message,
@@ -137,6 +138,8 @@ ROUTES = {
     "GET /watch/":                                     (403,   403,   200,   403,   403,   403,   403,   LOGIN),
     "POST /watch/inform/":                             (403,   403,   302,   403,   403,   403,   403,   LOGIN),
     "GET /dashboard/":                                 (403,   403,   200,   403,   403,   403,   403,   LOGIN),
+    "GET /undelivered/":                               (403,   403,   200,   403,   403,   403,   403,   LOGIN),
+    "POST /undelivered/<pk>/resend/":                  (403,   403,   302,   403,   403,   403,   403,   LOGIN),
     "GET /inbox/":                                     (200,   200,   200,   200,   200,   200,   403,   LOGIN),
     "POST /live/":                                     (200,   200,   200,   200,   200,   200,   403,   LOGIN),
     "GET /subtasks/<pk>/":                             (200,   200,   200,   200,   404,   200,   403,   LOGIN),
@@ -376,11 +379,15 @@ def seeded_desk(db, settings, tmp_path):
     )
     saved_view = SavedView.objects.create(owner=agent, name="walk", query="queue=mine")
     macro = Macro.objects.create(name="walk", body="您好")
+    reply = Message.objects.create(ticket=ticket, direction=Message.Direction.OUTBOUND, body="您好", author=agent)
+    undelivered = Delivery.objects.create(message=reply, channel=Delivery.Channel.EMAIL,
+                                          state=Delivery.State.NO_CHANNEL, last_error="no mailbox")
     ids = {
         "tickets": ticket.pk, "subtasks": subtask.pk, "customers": ticket.customer_id, "orders": order.pk,
         "approvals": approval.pk, "attachments": attachment.pk, "notifications": notification.pk,
         "incidents": incident.pk, "price-differences": batch.pk, "kb": article.pk, "faq": article.pk,
         "articles": article.pk, "views": saved_view.pk, "macros": macro.pk,
+        "undelivered": undelivered.pk,
     }
     values = {
         "<solution_pk>": str(solution.pk), "<token>": link.split("/")[2], "<name>": "volume",
@@ -406,7 +413,7 @@ def _path(route: str, seed) -> str:
 
 WATCHED = (Ticket, TicketEvent, Message, Attachment, Subtask, Solution, ApprovalRequest, Refund, Incident,
            KnowledgeArticle, PriceDiffBatch, FollowUp, SatisfactionSurvey, Customer, Order, Notification, SavedView,
-           Macro)
+           Macro, Delivery)
 
 
 def _state():

@@ -1,7 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Func, OuterRef, Subquery
 
-from .models import Incident, Notification
+from .models import Delivery, Incident, Notification
+from .outbound.selectors import UNDELIVERED
 from .policies import is_department_staff, is_finance_staff, is_supervisor, sees_full_tickets
 
 
@@ -10,13 +11,14 @@ def _count(queryset) -> Subquery:
     return Subquery(queryset.order_by().annotate(n=Func("pk", function="COUNT")).values("n")[:1])
 
 
-def _header_counts(user) -> tuple[int, int]:
-    """(unread notifications, incidents suggested and not yet confirmed or dismissed) in one query: the
-    second only supervisors see, on the incidents link."""
+def _header_counts(user) -> tuple[int, int, int]:
+    """(unread notifications, incidents suggested and not yet confirmed or dismissed, replies not delivered)
+    in one query: the last two only supervisors see, on the incidents and undelivered links."""
     unread = _count(Notification.objects.filter(recipient_id=OuterRef("pk"), read_at__isnull=True))
     suggested = _count(Incident.objects.filter(status=Incident.Status.SUGGESTED))
-    row = get_user_model().objects.filter(pk=user.pk).values_list(unread, suggested).first()
-    return row or (0, 0)
+    undelivered = _count(Delivery.objects.filter(state__in=UNDELIVERED))
+    row = get_user_model().objects.filter(pk=user.pk).values_list(unread, suggested, undelivered).first()
+    return row or (0, 0, 0)
 
 
 def desk(request):
@@ -27,9 +29,9 @@ def desk(request):
         return {}
     supervisor = is_supervisor(user)
     if supervisor:
-        unread, suggested = _header_counts(user)
+        unread, suggested, undelivered = _header_counts(user)
     else:
-        unread, suggested = user.notifications.filter(read_at__isnull=True).count(), 0
+        unread, suggested, undelivered = user.notifications.filter(read_at__isnull=True).count(), 0, 0
     return {
         "desk_is_supervisor": supervisor,
         "desk_is_agent_view": sees_full_tickets(user),
@@ -37,4 +39,5 @@ def desk(request):
         "desk_is_finance": is_finance_staff(user),
         "desk_unread": unread,
         "desk_suggested_incidents": suggested,
+        "desk_undelivered": undelivered,
     }

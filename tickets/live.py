@@ -13,12 +13,13 @@ Why polling rather than WebSockets or server-sent events: see README "Live updat
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Max, OuterRef, Subquery, Sum
 
-from .models import Attachment, Message, Subtask, TicketEvent
+from .models import Attachment, Delivery, Message, Subtask, TicketEvent
 
 # A page polls every few seconds; someone silent for longer than this has left (closed the tab, lost the line).
 PRESENCE_SECONDS = 12
@@ -37,9 +38,23 @@ def ticket_stamps(tickets) -> dict[int, str]:
     subtasks' versions. Anything shown on the ticket page changes one of them. One query for all."""
     rows = tickets.order_by().annotate(
         last_event=_latest(TicketEvent), last_message=_latest(Message), last_file=_latest(Attachment),
-        subtask_versions=_latest(Subtask, "version", Sum),
-    ).values_list("pk", "version", "last_event", "last_message", "last_file", "subtask_versions")
-    return {pk: "-".join(str(part or 0) for part in parts) for pk, *parts in rows}
+        subtask_versions=_latest(Subtask, "version", Sum), last_delivery=_last_delivery_change(),
+    ).values_list("pk", "version", "last_event", "last_message", "last_file", "subtask_versions", "last_delivery")
+    return {pk: "-".join(_stamp_part(part) for part in parts) for pk, *parts in rows}
+
+
+def _last_delivery_change():
+    # A reply's delivery state (queued -> sent, failed, delivered) is shown on the timeline: its change counts.
+    return Subquery(
+        Delivery.objects.filter(message__ticket=OuterRef("pk")).order_by().values("message__ticket")
+        .annotate(v=Max("updated_at")).values("v")[:1]
+    )
+
+
+def _stamp_part(part) -> str:
+    if isinstance(part, datetime):
+        return str(int(part.timestamp() * 1_000_000))
+    return str(part or 0)
 
 
 def desk_stamp() -> str:

@@ -4,7 +4,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
-from .models import Attachment, Message, Subtask, Ticket, TicketEvent
+from .models import Attachment, Delivery, Message, Subtask, Ticket, TicketEvent
 
 
 def ticket_list(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
@@ -104,9 +104,17 @@ def orders_with_history(number: str) -> list:
 
 
 def ticket_timeline(ticket: Ticket) -> list[tuple]:
-    """Messages, events and attachments in one list, oldest first (from the prefetched ticket: no query)."""
+    """Messages, events and attachments in one list, oldest first (from the prefetched ticket). Each outbound
+    message carries its deliveries as `delivery_list` (one query for the whole ticket, none without a reply)."""
+    messages = list(ticket.messages.all())
+    by_message: dict[int, list[Delivery]] = {}
+    if any(m.direction == Message.Direction.OUTBOUND for m in messages):
+        for delivery in Delivery.objects.filter(message__ticket=ticket).order_by("id"):
+            by_message.setdefault(delivery.message_id, []).append(delivery)
+    for message in messages:
+        message.delivery_list = by_message.get(message.pk, [])
     return sorted(
-        [("message", m.created_at, m) for m in ticket.messages.all()]
+        [("message", m.created_at, m) for m in messages]
         + [("event", e.created_at, e) for e in ticket.events.all()]
         + [("attachment", a.created_at, a) for a in ticket.attachments.all()],
         key=lambda item: (item[1], item[0]),

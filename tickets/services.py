@@ -24,6 +24,7 @@ from .assignment import AUTO_ASSIGN_NOTE, agent_for_new_ticket, assignment_event
 from .events import event_build, event_record, events_record
 from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticket
 from .notes import note
+from .outbound.service import deliveries_plan
 from .search import SEARCH_TEXT_FIELDS, ticket_search_text
 from .sla.clock import SLA_FIELDS, sla_after_change, sla_refresh
 from .suggestions import CaseFacts, exposure_words_in, suggest
@@ -295,6 +296,7 @@ def message_add(*, ticket: Ticket, actor, direction: str, body: str, channel: st
         if was_first or ticket.next_response_started_at is not None:
             ticket.next_response_started_at = None
             sla_after_change(ticket, actor=actor, reason=note("Answered the customer."))
+        deliveries_plan(message)  # sent after commit (tickets/outbound)
     elif direction == Message.Direction.INBOUND:
         if ticket.status == Status.WAITING_CUSTOMER:
             ticket = ticket_transition(

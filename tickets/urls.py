@@ -4,7 +4,7 @@ from .followup import views as followup_views
 from .incidents import views as incident_views
 from .playbook import views as playbook_views
 from .portal import agent_views as portal_agent_views
-from .views import inbox, live, queue, ticket
+from .views import inbox, live, outbox, queue, ticket
 
 app_name = "tickets"
 
@@ -43,6 +43,8 @@ urlpatterns = [
     path("approvals/<int:pk>/decide/", playbook_views.approval_decide, name="approval_decide"),
     path("attachments/<int:pk>/", ticket.attachment_download, name="attachment"),
     path("dashboard/", queue.dashboard, name="dashboard"),
+    path("undelivered/", outbox.undelivered, name="undelivered"),
+    path("undelivered/<int:pk>/resend/", outbox.undelivered_resend, name="undelivered_resend"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("subtasks/<int:pk>/", inbox.subtask_detail, name="subtask"),
     path("subtasks/<int:pk>/act/", inbox.subtask_act, name="subtask_act"),
