@@ -48,6 +48,8 @@ def test_a_chat_line_is_an_inbound_platform_message_on_its_case_and_resumes_it(t
     assert (message.direction, message.channel, message.external_id) == ("inbound", Channel.PLATFORM, "wx-1001")
     assert message.body.startswith("快递单号已经填好了") and "https://img.example.com/waybill.jpg" in message.body
     assert abs(message.created_at - sent_at) < timedelta(seconds=1)  # placed where the buyer wrote it
+    case.refresh_from_db()
+    assert case.status == Status.IN_PROGRESS
 
 
 def test_a_chat_line_is_never_placed_before_its_case_or_in_the_future(taobao, case):
@@ -56,8 +58,6 @@ def test_a_chat_line_is_never_placed_before_its_case_or_in_the_future(taobao, ca
 
     assert Message.objects.get(pk=early["message"]).created_at == case.created_at
     assert Message.objects.get(pk=late["message"]).created_at <= timezone.now()
-    case.refresh_from_db()
-    assert case.status == Status.IN_PROGRESS
 
 
 def test_the_same_chat_line_reported_twice_is_one_message(taobao, case):
