@@ -135,6 +135,8 @@ class IntakePayloadSerializer(StrictInput, serializers.Serializer):
 
 
 class ChatMessageSerializer(StrictInput, serializers.Serializer):
+    refuses_unknown_fields = False  # as the after-sales event: the integration may pass the platform's fields on
+
     kind = serializers.ChoiceField(choices=[KIND_MESSAGE])
     platform = serializers.ChoiceField(choices=Platform.choices)
     aftersale_id = serializers.CharField(
@@ -160,6 +162,8 @@ class ChatMessageSerializer(StrictInput, serializers.Serializer):
 
 
 class DeliveryReportSerializer(StrictInput, serializers.Serializer):
+    refuses_unknown_fields = False
+
     kind = serializers.ChoiceField(choices=[KIND_DELIVERY])
     idempotency_key = serializers.UUIDField(help_text="The key our outbound webhook sent with the reply.")
     state = serializers.ChoiceField(choices=[DELIVERED, FAILED], help_text="`failed`: it never will be delivered.")
