@@ -10,6 +10,7 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -303,6 +304,15 @@ RESULT = PolymorphicProxySerializer(
 )
 
 
+class IntakeSchema(AutoSchema):
+    def _get_request_body(self, direction="request"):
+        # drf-spectacular cannot tell a oneOf body is required (it reads `required` of a plain serializer).
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
+
+
 class IntakeView(APIView):
     """Receive one report of the platform integration; each kind is idempotent (an after-sales event on platform +
     aftersale_id, a chat message on its message_id, a delivery report on the delivery's key).
@@ -315,6 +325,7 @@ class IntakeView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "intake"
+    schema = IntakeSchema()
 
     @extend_schema(
         request=REQUEST,
