@@ -174,3 +174,33 @@ def test_a_report_on_a_reply_never_posted_is_refused(taobao, posted):
 def test_an_sms_delivery_cannot_be_reported_through_the_platform_webhook(taobao, posted):
     Delivery.objects.filter(pk=posted.pk).update(channel=Delivery.Channel.SMS)
     assert deliver(taobao, report(posted)).status_code == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_same_chat_line_from_6_threads_at_once_is_one_message():
+    from tests.threads import run_together
+
+    source = IntakeSource.objects.create(name="taobao-race", platform="taobao", secret="race")
+    case = Ticket.objects.get(pk=deliver(source, TAOBAO_EVENT).json()["ticket"])
+
+    answers = run_together(*[lambda: deliver(source, chat()) for _ in range(6)])
+
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
+    assert {a.json()["message"] for a in answers} == {case.messages.get(external_id="wx-1001").pk}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_failed_report_from_6_threads_at_once_writes_one_event():
+    from tests.threads import run_together
+
+    source = IntakeSource.objects.create(name="taobao-race", platform="taobao", secret="race")
+    case = Ticket.objects.get(pk=deliver(source, TAOBAO_EVENT).json()["ticket"])
+    message = Message.objects.create(ticket=case, direction="outbound", channel=case.channel, body="已为您退款")
+    delivery = Delivery.objects.create(message=message, channel=Delivery.Channel.PLATFORM_CHAT, state="sent")
+
+    answers = run_together(*[lambda: deliver(source, report(delivery, state="failed", reason="x")) for _ in range(6)])
+
+    assert sorted(a.json()["changed"] for a in answers) == [False] * 5 + [True]
+    assert case.events.filter(action="message_undelivered").count() == 1
