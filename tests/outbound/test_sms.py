@@ -258,6 +258,7 @@ def test_a_refused_text_is_noted_on_the_proactive_ticket_and_the_run_goes_on(gat
     assert Message.objects.filter(ticket_id=ticket_id, direction="outbound").count() == 1  # the agreed reply
 
 
+@override_settings(SMS_GATEWAY_URL="")
 def test_no_sms_configured_means_the_proactive_run_is_as_before(supervisor):
     from tickets.incidents.services import incident_open_proactive
 
