@@ -124,6 +124,7 @@ ROUTES = {
     "POST /tickets/<pk>/confirm-exposure/":            (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/follow-up/":                   (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/customer-link/":               (302,   302,   302,   403,   404,   403,   403,   LOGIN),
+    "POST /tickets/<pk>/customer-link/sms/":           (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/assign/":                      (403,   403,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/macro/":                       (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/subtasks/":                    (302,   302,   302,   403,   404,   403,   403,   LOGIN),

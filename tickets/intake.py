@@ -6,6 +6,10 @@ after-sales id: the same event delivered twice, or by two workers at once, gives
 A later event for the same after-sales id is an update of that case (the buyer changed the amount, the
 platform moved its deadline, the buyer cancelled): applied to the ticket as timeline events, once —
 the same update delivered again finds nothing left to change.
+
+The integration also reports through here what the buyer writes in the platform's chat (kind "message": an
+inbound message on the case, once per platform message id) and what became of a reply we posted (kind
+"delivery": tickets/outbound/reports.py). A chat line never opens a ticket: the after-sales event does.
 """
 
 import hashlib
@@ -91,13 +95,77 @@ def normalise_type(platform: str, raw: str) -> str:
     return mapped
 
 
-def intake_receive(*, source: IntakeSource, data: dict, payload: dict) -> tuple[Ticket, bool, bool]:
-    """Turn a validated event into a ticket, or apply it to the ticket it already made.
-    Returns (ticket, created, updated)."""
+def _ensure_own_platform(source: IntakeSource, data: dict) -> None:
     if data["platform"] != source.platform:
         raise ValidationError(
             {"platform": _("This source may only send %(platform)s events.") % {"platform": source.platform}}
         )
+
+
+class ChatRefused(Exception):
+    """A chat line the desk cannot file: its case is closed, or the order has several open cases."""
+
+
+def _not_found(field: str, text: str) -> ValidationError:
+    return ValidationError({field: ValidationError(text, code="does_not_exist")})
+
+
+def _case_for_chat(data: dict) -> Ticket:
+    """The case a chat line belongs to: the after-sales id's ticket, or the one open case on the order."""
+    platform = data["platform"]
+    if data.get("aftersale_id"):
+        ticket = _existing(data) or Ticket.objects.filter(
+            external_source=platform, external_id=data["aftersale_id"]).order_by("-pk").first()
+        if ticket is None:
+            raise _not_found("aftersale_id", _("No case with this after-sales id from %(platform)s.")
+                             % {"platform": platform})
+        if not ticket.customer_may_write:
+            raise ChatRefused(_("Case %(number)s is closed: the message was not added. A new problem is a new "
+                                "after-sales request.") % {"number": ticket.number})
+        return ticket
+    on_order = list(Ticket.objects.filter(order__platform=platform, order__external_number=data["order_id"])
+                    .order_by("-created_at", "-pk"))
+    if not on_order:
+        raise _not_found("order_id", _("No case for this %(platform)s order.") % {"platform": platform})
+    open_cases = [ticket for ticket in on_order if ticket.customer_may_write]
+    if not open_cases:
+        raise ChatRefused(_("Every case of this order is closed: the message was not added."))
+    if len(open_cases) > 1:
+        # Filing it on the wrong one is worse than asking: the integration knows the after-sales id.
+        raise ChatRefused(_("This order has %(count)d open cases: give the after-sales id.")
+                          % {"count": len(open_cases)})
+    return open_cases[0]
+
+
+@transaction.atomic
+def intake_message_receive(*, source: IntakeSource, data: dict) -> tuple[Message, bool]:
+    """A line the buyer wrote in the platform's chat: an inbound message on its case (resuming a ticket that
+    waited on the customer, as any customer message does). Returns (message, created); the same platform
+    message id again returns the message stored the first time."""
+    _ensure_own_platform(source, data)
+    ticket = _case_for_chat(data)
+    # The ticket's lock makes two reports of the same line take turns: the second finds the first's message.
+    ticket = ticket_lock_for_write(ticket, action="add chat message")
+    existing = ticket.messages.filter(external_id=data["message_id"]).first()
+    if existing is not None:
+        return existing, False
+    body = data["text"]
+    if data.get("evidence_urls"):
+        body += "\n" + _("Evidence from the platform:") + "\n" + "\n".join(data["evidence_urls"])
+    message = message_add(ticket=ticket, actor=None, direction=Message.Direction.INBOUND, body=body,
+                          channel=Channel.PLATFORM)
+    # Shown where the buyer wrote it in the conversation (never before the case, never in the future); the
+    # reply clock message_add started runs from now, when the desk could first read it.
+    shown_at = min(max(data["sent_at"], ticket.created_at), message.created_at)
+    Message.objects.filter(pk=message.pk).update(external_id=data["message_id"], created_at=shown_at)
+    message.external_id, message.created_at = data["message_id"], shown_at
+    return message, True
+
+
+def intake_receive(*, source: IntakeSource, data: dict, payload: dict) -> tuple[Ticket, bool, bool]:
+    """Turn a validated event into a ticket, or apply it to the ticket it already made.
+    Returns (ticket, created, updated)."""
+    _ensure_own_platform(source, data)
     existing = _existing(data)
     if existing is None:
         try:

@@ -28,6 +28,7 @@ urlpatterns = [
     path("tickets/<int:pk>/confirm-exposure/", ticket.ticket_confirm_exposure, name="confirm_exposure"),
     path("tickets/<int:pk>/follow-up/", followup_views.follow_up_new, name="follow_up"),
     path("tickets/<int:pk>/customer-link/", portal_agent_views.customer_link, name="customer_link"),
+    path("tickets/<int:pk>/customer-link/sms/", portal_agent_views.customer_link_sms, name="customer_link_sms"),
     path("tickets/<int:pk>/assign/", ticket.ticket_assign, name="assign"),
     path("tickets/<int:pk>/macro/", ticket.ticket_apply_macro, name="apply_macro"),
     path("tickets/<int:pk>/subtasks/", ticket.subtask_new, name="subtask_new"),

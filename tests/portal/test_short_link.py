@@ -115,4 +115,4 @@ def test_guessing_a_code_is_not_feasible(ticket, agent):  # noqa: F811
     bits = len(mac) * math.log2(64)
     assert bits >= 60 and links.SHORT_MAC_CHARS * 6 == 72
     # Different tickets and different moments give unrelated MACs.
-    assert mac != links._short_mac(ticket.pk, int(timezone.now().timestamp()) + 1, ticket.customer_link_key)
+    assert mac != links.short_mac(ticket.pk, int(timezone.now().timestamp()) + 1, ticket.customer_link_key)

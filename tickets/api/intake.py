@@ -1,4 +1,6 @@
-"""POST /api/v1/intake/: platform after-sales events, signed per source (see tickets/intake.py)."""
+"""POST /api/v1/intake/: what the shop's platform integration reports, signed per source (see tickets/intake.py):
+an after-sales event (kind absent or "aftersale"), a line the buyer wrote in the chat ("message"), or what became
+of a reply we posted to the chat ("delivery")."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -8,15 +10,23 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, ParseError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.api import StrictInput
+from aftersales.api import StrictInput, conflict
 from aftersales.limits import without_control_characters
 from aftersales.throttling import ScopedRateThrottle
 from customers.models import Platform
@@ -25,11 +35,14 @@ from ..intake import (
     PLATFORM_CANCELLED,
     PLATFORM_REQUESTED,
     PLATFORM_TYPES,
+    ChatRefused,
     SignatureInvalid,
+    intake_message_receive,
     intake_receive,
     intake_verify,
 )
 from ..models import TicketType
+from ..outbound.reports import DELIVERED, FAILED, ReportRefused, delivery_report
 
 # Host up to 253 characters (RFC 1035), then path, query or fragment; no spaces or control characters.
 EVIDENCE_URL = r"^https?://[^\s/?#\x00-\x1f\x7f-\x9f]{1,253}(?:[/?#][^\s\x00-\x1f\x7f-\x9f]*)?$"
@@ -58,9 +71,15 @@ DEADLINE_HORIZON = timedelta(days=366)
 INTAKE_TYPES = [*TicketType.values, *sorted({code for codes in PLATFORM_TYPES.values() for code in codes}, key=int)]
 
 
+KIND_AFTERSALE, KIND_MESSAGE, KIND_DELIVERY = "aftersale", "message", "delivery"
+
+
 class IntakePayloadSerializer(StrictInput, serializers.Serializer):
     refuses_unknown_fields = False  # platforms add fields; the integration may pass them through
 
+    kind = serializers.ChoiceField(
+        choices=[KIND_AFTERSALE], required=False, help_text="Absent or `aftersale`: an after-sales event."
+    )
     platform = serializers.ChoiceField(choices=Platform.choices)
     aftersale_id = serializers.CharField(
         max_length=100, validators=[HAS_VISIBLE], help_text="The platform's after-sales (refund) id."
@@ -114,6 +133,58 @@ class IntakePayloadSerializer(StrictInput, serializers.Serializer):
         if fen is not None and attrs.get("amount") is None:
             attrs["amount"] = Decimal(fen) / 100
         return attrs
+
+
+class ChatMessageSerializer(StrictInput, serializers.Serializer):
+    refuses_unknown_fields = False  # as the after-sales event: the integration may pass the platform's fields on
+
+    kind = serializers.ChoiceField(choices=[KIND_MESSAGE])
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    aftersale_id = serializers.CharField(
+        max_length=100, validators=[HAS_VISIBLE], required=False,
+        help_text="The case's after-sales id (as in its after-sales event). Give this or order_id.",
+    )
+    order_id = serializers.CharField(
+        max_length=64, validators=[HAS_VISIBLE], required=False,
+        help_text="Without aftersale_id: the order's one open case (several open: refused with 409).",
+    )
+    message_id = serializers.CharField(
+        max_length=100, validators=[HAS_VISIBLE], help_text="The platform's id of the chat message: reported twice, "
+        "stored once."
+    )
+    text = serializers.CharField(max_length=5000, validators=[HAS_VISIBLE], help_text="What the buyer wrote.")
+    sent_at = serializers.DateTimeField(help_text="When the buyer wrote it (the message's place in the timeline).")
+    evidence_urls = serializers.ListField(child=EvidenceUrlField(), required=False, max_length=20)
+
+    def validate(self, attrs):
+        if not attrs.get("aftersale_id") and not attrs.get("order_id"):
+            raise serializers.ValidationError({"aftersale_id": _("Give the after-sales id or the order id.")})
+        return attrs
+
+
+class DeliveryReportSerializer(StrictInput, serializers.Serializer):
+    refuses_unknown_fields = False
+
+    kind = serializers.ChoiceField(choices=[KIND_DELIVERY])
+    idempotency_key = serializers.UUIDField(help_text="The key our outbound webhook sent with the reply.")
+    state = serializers.ChoiceField(choices=[DELIVERED, FAILED], help_text="`failed`: it never will be delivered.")
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True,
+                                   help_text="Why it failed (the platform's words), shown to supervisors.")
+    message_id = serializers.CharField(max_length=255, required=False, allow_blank=True,
+                                       help_text="The platform's id of the posted message.")
+
+
+class ChatMessageResultSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField()
+    number = serializers.CharField()
+    message = serializers.IntegerField()
+    created = serializers.BooleanField(help_text="False: this message id was reported before (nothing added).")
+
+
+class DeliveryReportResultSerializer(serializers.Serializer):
+    idempotency_key = serializers.UUIDField()
+    state = serializers.CharField()
+    changed = serializers.BooleanField(help_text="False: the same report came before.")
 
 
 class IntakeResultSerializer(serializers.Serializer):
@@ -185,8 +256,66 @@ EXAMPLES = [
 ]
 
 
+_CHAT = {
+    "taobao": ("TB-RF-20261111-0001", "wx-1001", "亲，快递单号已经填好了，麻烦尽快处理"),
+    "tmall": ("TM-RF-20261111-0007", "wx-2001", "退货已经寄出了"),
+    "jd": ("JD-SV-0001", "dd-3001", "维修大概要多久？"),
+    "douyin": ("7300000000000000001", "fg-4001", "商品破损，照片发你了"),
+    "pinduoduo": ("PDD-AS-0001", "pdd-5001", "少发了一件，什么时候补寄"),
+}
+EXAMPLES += [
+    OpenApiExample(
+        f"{platform.title()} chat message",
+        request_only=True,
+        value={
+            "kind": KIND_MESSAGE, "platform": platform, "aftersale_id": aftersale, "message_id": message_id,
+            "text": text, "sent_at": "2026-11-12T10:05:00+08:00",
+            **({"evidence_urls": ["https://img.example.com/broken.jpg"]} if platform == "douyin" else {}),
+        },
+    )
+    for platform, (aftersale, message_id, text) in _CHAT.items()
+] + [
+    OpenApiExample(
+        f"{platform.title()} reply {'delivered' if delivered else 'failed'}",
+        request_only=True,
+        value={
+            "kind": KIND_DELIVERY, "idempotency_key": f"6f1c2d3e-4b5a-4c6d-8e7f-00000000000{index}",
+            "state": DELIVERED if delivered else FAILED,
+            **({"message_id": f"{platform}-msg-{index}"} if delivered else {"reason": "买家已关闭会话"}),
+        },
+    )
+    for index, (platform, delivered) in enumerate(
+        [("taobao", True), ("tmall", True), ("jd", False), ("douyin", True), ("pinduoduo", False)]
+    )
+]
+
+REQUEST = PolymorphicProxySerializer(
+    component_name="IntakeReport",
+    serializers={
+        KIND_AFTERSALE: IntakePayloadSerializer, KIND_MESSAGE: ChatMessageSerializer,
+        KIND_DELIVERY: DeliveryReportSerializer,
+    },
+    resource_type_field_name=None,  # `kind` may be absent on an after-sales event (the first kind there was)
+)
+RESULT = PolymorphicProxySerializer(
+    component_name="IntakeAnswer",
+    serializers=[IntakeResultSerializer, ChatMessageResultSerializer, DeliveryReportResultSerializer],
+    resource_type_field_name=None,
+)
+
+
+class IntakeSchema(AutoSchema):
+    def _get_request_body(self, direction="request"):
+        # drf-spectacular cannot tell a oneOf body is required (it reads `required` of a plain serializer).
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
+
+
 class IntakeView(APIView):
-    """Receive one platform after-sales event; idempotent on platform + aftersale_id.
+    """Receive one report of the platform integration; each kind is idempotent (an after-sales event on platform +
+    aftersale_id, a chat message on its message_id, a delivery report on the delivery's key).
 
     Sign with the source's shared secret: `X-Intake-Signature: sha256=HEX(HMAC_SHA256(secret, TS + "." + body))`
     with `X-Intake-Timestamp: TS` (Unix seconds, within 5 minutes) and `X-Intake-Source: <source name>`.
@@ -196,9 +325,10 @@ class IntakeView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "intake"
+    schema = IntakeSchema()
 
     @extend_schema(
-        request=IntakePayloadSerializer,
+        request=REQUEST,
         parameters=[
             OpenApiParameter("X-Intake-Source", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
             OpenApiParameter("X-Intake-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
@@ -206,13 +336,19 @@ class IntakeView(APIView):
         ],
         examples=EXAMPLES,
         responses={
-            201: IntakeResultSerializer,
+            201: OpenApiResponse(RESULT, description="A new ticket (after-sales event) or message (chat message)."),
             200: OpenApiResponse(
-                IntakeResultSerializer,
-                description="Already received: the same ticket, with any change of amount, deadline or status applied.",
+                RESULT,
+                description="An after-sales event already received: the same ticket, with any change of amount, "
+                "deadline or status applied; a chat message already stored; a delivery report applied (or the "
+                "same report again: changed false).",
             ),
             400: OpenApiResponse(description="Invalid payload, with field messages."),
             403: OpenApiResponse(description="Bad or missing signature."),
+            404: OpenApiResponse(description="A chat message for a case the desk does not have (it never opens "
+                                 "one), or a delivery key unknown for this source's platform."),
+            409: OpenApiResponse(description="A chat message for a closed case or an order with several open "
+                                 "cases; a delivery reported failed after it was reported delivered."),
         },
     )
     def post(self, request):
@@ -232,6 +368,13 @@ class IntakeView(APIView):
         if not isinstance(payload, dict):
             raise ParseError(_("The body must be a JSON object."))
         payload = without_control_characters(payload)
+        kind = payload.get("kind", KIND_AFTERSALE)
+        if kind == KIND_MESSAGE:
+            return self._chat_message(source, payload)
+        if kind == KIND_DELIVERY:
+            return self._delivery_report(source, payload)
+        if kind != KIND_AFTERSALE:
+            raise serializers.ValidationError({"kind": [_("One of: aftersale, message, delivery.")]})
         serializer = IntakePayloadSerializer(data=payload)
         serializer.is_valid(raise_exception=True)
         ticket, created, updated = intake_receive(source=source, data=serializer.validated_data, payload=payload)
@@ -239,3 +382,28 @@ class IntakeView(APIView):
             {"ticket": ticket.pk, "number": ticket.number, "created": created, "updated": updated},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    def _chat_message(self, source, payload):
+        serializer = ChatMessageSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        try:
+            message, created = intake_message_receive(source=source, data=serializer.validated_data)
+        except ChatRefused as refused:
+            return conflict(str(refused), "chat_refused")
+        return Response(
+            {"ticket": message.ticket_id, "number": message.ticket.number, "message": message.pk, "created": created},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    def _delivery_report(self, source, payload):
+        serializer = DeliveryReportSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            delivery, changed = delivery_report(
+                platform=source.platform, key=data["idempotency_key"], state=data["state"],
+                reason=data.get("reason", ""), external_id=data.get("message_id", ""),
+            )
+        except ReportRefused as refused:
+            return conflict(str(refused), "report_refused")
+        return Response({"idempotency_key": delivery.key, "state": delivery.state, "changed": changed})

@@ -286,7 +286,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 incident=incident, actor=request.user,
                 reason=data["plan"] or note("Resolved with the incident's plan."),
             ),
-            "proactive": lambda: incidents.incident_open_proactive(incident=incident, actor=request.user),
+            "proactive": lambda: incidents.incident_open_proactive(
+                incident=incident, actor=request.user, site=request.build_absolute_uri("/")),
         }[data["action"]]()
         return Response(BulkReportSerializer({
             "done": report.done,

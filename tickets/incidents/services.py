@@ -26,6 +26,7 @@ from ..events import EventAction, event_build, events_record
 from ..models import OPEN_STATUSES, Channel, Incident, IncidentContact, Message, Notification, Ticket, TicketEvent
 from ..notes import Note
 from ..notifications import notify_about_ticket
+from ..outbound.sms import customer_link_text, sms_refusal
 from ..policies import can_manage_incidents
 from ..replies import render_reply, reply_placeholders
 from ..services import message_add, ticket_create
@@ -410,7 +411,20 @@ def _still_reachable(incident: Incident, order: Order) -> bool:
     return incident_unreached_orders(incident=incident).filter(pk=order.pk).exists()
 
 
-def _open_proactive_ticket(incident: Incident, *, order: Order, actor) -> Ticket | None:
+def _text_link(ticket: Ticket, *, actor, site: str) -> None:
+    """A proactive ticket reaches the customer on no channel of its own: their link goes by SMS when it can.
+    A refusal (the number's texts for the hour used up) is noted on the ticket; the run goes on."""
+    if not site or sms_refusal(ticket):
+        return
+    try:
+        with transaction.atomic():
+            customer_link_text(ticket=ticket, actor=actor, site=site)
+    except ValidationError as refusal:
+        message_add(ticket=ticket, actor=None, direction=Message.Direction.NOTE,
+                    body=_("The customer link was not texted: %(why)s") % {"why": _why(refusal)})
+
+
+def _open_proactive_ticket(incident: Incident, *, order: Order, actor, site: str = "") -> Ticket | None:
     contact = _claim(incident, customer_id=order.customer_id, actor=actor, proactive=True)
     if contact is None:
         return None
@@ -425,12 +439,14 @@ def _open_proactive_ticket(incident: Incident, *, order: Order, actor) -> Ticket
     incident.tickets.add(ticket)
     _event(ticket, actor=actor, incident=incident, kind=EventAction.INCIDENT_PROACTIVE_OPENED).save()
     _send_agreed_reply(incident, ticket=ticket, actor=actor, contact=contact)
+    _text_link(ticket, actor=actor, site=site)
     return ticket
 
 
-def incident_open_proactive(*, incident: Incident, actor, limit: int = 500) -> BulkReport:
+def incident_open_proactive(*, incident: Incident, actor, limit: int = 500, site: str = "") -> BulkReport:
     """Open a ticket for each customer of the affected orders not yet in contact, with the agreed reply
-    sent first: one ticket per customer (their earliest affected order), at most `limit` per run.
+    sent first: one ticket per customer (their earliest affected order), at most `limit` per run. `site`
+    (the desk's address, e.g. https://desk.example.com/): the customer's link is texted too when SMS can.
     Each customer in its own transaction; the next run goes on where this one stopped."""
     with transaction.atomic():
         incident = _lock(incident, confirmed=True)
@@ -448,7 +464,7 @@ def incident_open_proactive(*, incident: Incident, actor, limit: int = 500) -> B
                 if not _still_reachable(locked, order):
                     report.skipped[order.pk] = _("Excluded, out of range or in contact by now.")
                     continue
-                ticket = _open_proactive_ticket(locked, order=order, actor=actor)
+                ticket = _open_proactive_ticket(locked, order=order, actor=actor, site=site)
         except IncidentRefused:
             raise
         except (TransitionRefused, ValidationError) as refusal:

@@ -106,7 +106,8 @@ def _bulk(request, action, incident):
         "reply": lambda: incidents.incident_reply_all(incident=incident, actor=request.user),
         "resolve": lambda: incidents.incident_resolve_all(
             incident=incident, actor=request.user, reason=note("Resolved with the incident's plan.")),
-        "proactive": lambda: incidents.incident_open_proactive(incident=incident, actor=request.user),
+        "proactive": lambda: incidents.incident_open_proactive(
+            incident=incident, actor=request.user, site=request.build_absolute_uri("/")),
     }[action]
     report = run()
     messages.success(request, _("%(done)d done, %(skipped)d already done before, %(refused)d refused.")

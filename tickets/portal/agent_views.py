@@ -8,7 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aftersales.web import attempt
+from customers.masking import mask_phone
 
+from ..outbound.sms import customer_link_text, phone_of
 from ..policies import desk_required, ticket_get_for_user
 from .links import customer_link_issue
 
@@ -37,4 +39,15 @@ def customer_link(request, pk):
     messages.info(request, _("Customer link (valid until %(until)s): %(url)s") % {
         "until": formats.date_format(issued["until"], "Y-m-d"), "url": url,
     })
+    return _back(pk)
+
+
+@require_POST
+@desk_required
+def customer_link_sms(request, pk):
+    """Text the customer their link (issued now, or renewed when asked); a refusal is shown as a message."""
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    attempt(request, lambda: customer_link_text(
+        ticket=ticket, actor=request.user, site=request.build_absolute_uri("/"), renew=request.POST.get("renew") == "1",
+    ), _("Customer link texted to %(phone)s.") % {"phone": mask_phone(phone_of(ticket.customer.phone))})
     return _back(pk)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aftersales.web import attempt, redirect_next, with_version
+from customers.masking import mask_phone
 
 from .. import assignment, services, subtasks
 from ..expert.forms import MacroApplyForm
@@ -35,6 +36,7 @@ from ..incidents.services import incidents_of_ticket
 from ..knowledge.views import ticket_suggestions_context
 from ..live import ticket_stamp_for
 from ..models import Attachment, Ticket
+from ..outbound.sms import phone_of, sms_refusal
 from ..playbook import services as playbook
 from ..policies import (
     can_assign,
@@ -125,6 +127,8 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
         "ticket_incidents": incidents_of_ticket(ticket),
         "confirm_form": ConfirmSolutionForm(initial={"channel": ticket.channel}),
         "call_prompt": playbook.call_prompt(ticket),
+        "link_sms": {"refusal": sms_refusal(ticket), "phone": mask_phone(phone_of(ticket.customer.phone))}
+        if editable else None,
         **ticket_page_records(ticket),
         **ticket_suggestions_context(ticket=ticket, user=request.user, language=request.LANGUAGE_CODE,
                                      editable=editable),
