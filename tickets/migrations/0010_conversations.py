@@ -113,14 +113,6 @@ class Migration(migrations.Migration):
             name='external_id',
             field=models.CharField(blank=True, max_length=100, verbose_name='platform message id'),
         ),
-        migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('email_message_id', ''), _negated=True), fields=['email_message_id'], name='message_email_id_idx'),
-        ),
-        migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('ticket', 'external_id'), name='message_external_once'),
-        ),
         migrations.AddField(
             model_name='delivery',
             name='message',
