@@ -52,6 +52,10 @@ class StrictInput:
             unknown = [key for key in data.keys() if key not in writable] if self.refuses_unknown_fields else []
             errors = {key[:50]: [_("This operation takes no such field.")] for key in unknown}
             if not hasattr(data, "getlist"):  # JSON (a multipart upload's fields are all text)
+                # JSON has one number type: 5.0 is the whole number 5 (JSON Schema, OpenAPI 3.1 say so too).
+                data = {key: int(value) if isinstance(value, float) and value.is_integer()
+                        and isinstance(writable.get(key), WHOLE_NUMBER_FIELDS) else value
+                        for key, value in data.items()}
                 errors |= {name: [message] for name, field in writable.items()
                            if name in data and (message := _json_type_error(field, data[name]))}
             if errors:
@@ -59,12 +63,15 @@ class StrictInput:
         return super().to_internal_value(data)
 
 
+WHOLE_NUMBER_FIELDS = (serializers.IntegerField, serializers.PrimaryKeyRelatedField)
+
+
 def _json_type_error(field, value) -> str | None:
     if value is None:
         return None  # the field itself says whether null is allowed
     if isinstance(field, serializers.BooleanField):
         return None if isinstance(value, bool) else _("Give true or false.")
-    if isinstance(field, (serializers.IntegerField, serializers.PrimaryKeyRelatedField)):
+    if isinstance(field, WHOLE_NUMBER_FIELDS):
         if not isinstance(value, int) or isinstance(value, bool):
             return _("Give a whole number.")
         return None if BIGINT_MIN <= value <= BIGINT_MAX else _("The number is too large.")

@@ -517,6 +517,7 @@ def test_a_non_json_body_is_a_parse_error(supervisor, handed, method, path):
         ("tickets/{t}/messages/", {"direction": "sideways", "body": "x"}, "direction"),
         ("tickets/{t}/assign/", {"assignee": "abc"}, "assignee"),
         ("tickets/{t}/assign/", {"assignee": 10**30}, "assignee"),
+        ("tickets/{t}/assign/", {"assignee": 1.5}, "assignee"),
         ("tickets/{t}/subtasks/", {"department": "finance", "kind": "reship", "description": "x",
                                    "due_at": "next week"}, "due_at"),
         ("subtasks/{s}/transitions/", {"action": "explode"}, "action"),
@@ -531,6 +532,17 @@ def test_wrong_types_and_huge_numbers_are_field_errors(supervisor, handed, path,
     assert field in assert_error_shape(response, 400)["errors"]
     assert Ticket.objects.count() == tickets_before
     assert Ticket.objects.get(pk=handed.pk).version == handed.version
+
+
+def test_a_whole_number_written_with_a_point_is_that_number(supervisor, handed):
+    """JSON has one number type (JSON Schema and OpenAPI 3.1 count 7.0 as an integer): 7.0 is 7."""
+    agent = handed.assignee
+    url = f"{API}/tickets/{handed.pk}/assign/"
+
+    response = client_for(supervisor).post(url, {"assignee": float(agent.pk), "reason": "x"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert Ticket.objects.get(pk=handed.pk).assignee_id == agent.pk
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, mak
 from tests.web.conftest import speaks
 from tests.web.test_e2e_browser import pytestmark as browser_marks  # noqa: F401  (the same skips and marks)
 from tickets import services, subtasks
-from tickets.models import Department, Notification, Subtask
+from tickets.models import Delivery, Department, Notification, Subtask
 from tickets.workflow import ticket_transition
 
 pytestmark = browser_marks
@@ -49,6 +49,9 @@ def _seed():
     subtask = subtasks.subtask_create(ticket=ticket, actor=agent, department=Department.objects.get(code="warehouse"),
                                       kind=Subtask.Kind.INSPECT_RETURN, description="验货：底座裂纹")
     Notification.objects.create(recipient=agent, kind="sla_warning", ticket=ticket, data={}, dedupe_key="widths")
+    answer = services.message_add(ticket=ticket, actor=agent, direction="outbound", body="您好，已安排换新")
+    Delivery.objects.create(message=answer, channel="email", state="dead", recipient="zhou@example.com",
+                            last_error="550 5.1.1 mailbox unavailable")
     return {"agent": agent, "supervisor": supervisor, "warehouse": warehouse}, ticket, subtask
 
 
@@ -67,7 +70,8 @@ def role_pages(ticket, subtask) -> dict[str, dict[str, str]]:
                   "notifications": "/notifications/", "kb": "/kb/", "macros": "/macros/"},
         "supervisor": {"dashboard": "/dashboard/", "queue": "/?queue=open", "ticket": f"/tickets/{ticket.pk}/",
                        "reports": "/reports/", "incidents": "/incidents/", "approvals": "/approvals/",
-                       "price-differences": "/price-differences/", "watch": "/watch/"},
+                       "price-differences": "/price-differences/", "watch": "/watch/",
+                       "undelivered": "/undelivered/"},
         "warehouse": {"inbox": "/inbox/", "subtask": f"/subtasks/{subtask.pk}/",
                       "notifications": "/notifications/"},
     }
