@@ -285,14 +285,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Webhooks (what the desk sends out: the platform chat outbox) need OpenAPI 3.1.
-    "OAS_VERSION": "3.1.0",
+    # What the desk sends out (the platform chat outbox). OpenAPI 3.0 has no webhooks: they are published as
+    # `x-webhooks` (read by ReDoc); 3.1 would also make 7.0 an integer in every query parameter.
     "WEBHOOKS": ["tickets.outbound.schema.outbox_webhook"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "aftersales.api.document_input_rules",
         "aftersales.api.document_error_responses",
         "tickets.api.serializers.document_ticket_create_rule",
+        "aftersales.api.webhooks_as_extension",
     ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.Status",

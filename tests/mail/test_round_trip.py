@@ -81,7 +81,8 @@ def test_mail_in_reply_out_and_the_customers_answer_back_on_the_same_ticket(imap
     assert out.headers["in-reply-to"][0].strip() == first_id
     assert "请拍一张开胶处的照片" in out.text and "请拍一张开胶处的照片" in out.html
 
-    _send_as_customer(smtp_server, f"Re: {out.subject}", "照片在附件里\n\n在 2026年12月5日 小店售后 写道：\n> 您好，请拍一张",
+    answer = "照片在附件里\n\n在 2026年12月5日 小店售后 写道：\n> 您好，请拍一张"
+    _send_as_customer(smtp_server, f"Re: {out.subject}", answer,
                       In_Reply_To=reply.email_message_id, References=f"{first_id} {reply.email_message_id}")
     assert mailboxes_poll() == 1
     assert Ticket.objects.count() == 1

@@ -86,7 +86,7 @@ def test_the_outbox_contract_is_in_the_openapi_schema_with_an_example_per_platfo
     import yaml
 
     schema = yaml.safe_load(client.get("/api/schema/").content)
-    hook = schema["webhooks"]["platformChatOutbox"]["post"]
+    hook = schema["x-webhooks"]["platformChatOutbox"]["post"]
     examples = hook["requestBody"]["content"]["application/json"]["examples"]
     assert {example["value"]["platform"] for example in examples.values()} == {"taobao", "jd", "douyin", "pinduoduo"}
     assert all(header in hook["description"]

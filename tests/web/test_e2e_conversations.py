@@ -116,8 +116,9 @@ def test_replies_reach_the_customer_and_the_refused_one_is_sent_again(
     expect(page.locator("h1")).to_contain_text(t["Undelivered replies"])
     row = page.locator("#undelivered tr", has_text=jd_ticket.number)
     expect(row).to_contain_text("买家已关闭会话")
-    wide = page.evaluate("""[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 392 && !e.closest('#undelivered thead, #undelivered tbody'))
-        .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 8)""")
+    wide = page.evaluate("""[...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > 392 && !e.closest('#undelivered thead, #undelivered tbody'))
+        .map(e => `${e.tagName}#${e.id}.${e.className}`)""")  # what widens the page, if it fails
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
     shot("04-supervisor-phone-undelivered")
     row.locator("button[type=submit]").click()
