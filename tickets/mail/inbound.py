@@ -23,9 +23,9 @@ from django.utils.translation import gettext as _
 from aftersales.limits import TEXT_MAX_CHARS
 from customers.services import customer_find_or_create_by_email
 
-from ..events import EventAction, event_record
 from ..models import Channel, Delivery, InboundMail, Mailbox, Message, Status, Ticket
 from ..notes import note
+from ..outbound.service import delivery_give_up
 from ..services import attachment_add, message_add, ticket_create
 from ..uploads import validate_upload
 from ..workflow import Action, ticket_transition
@@ -236,9 +236,6 @@ def _bounce_apply(inbound: InboundMail, mail: ParsedMail) -> InboundMail:
                        % {"reason": mail.bounce_reason})
     delivery = Delivery.objects.select_for_update().filter(message=sent, channel=Delivery.Channel.EMAIL).first()
     if delivery is not None and delivery.state != Delivery.State.DEAD:
-        delivery.state, delivery.last_error, delivery.next_attempt_at = Delivery.State.DEAD, mail.bounce_reason, None
-        delivery.save(update_fields=["state", "last_error", "next_attempt_at", "updated_at"])
-        event_record(ticket=sent.ticket, actor=None, action=EventAction.MESSAGE_UNDELIVERED,
-                     changes={"channel": [None, Delivery.Channel.EMAIL]},
-                     reason=note("E-mail bounced: %(reason)s", reason=mail.bounce_reason[:400]))
+        delivery_give_up(delivery, error=mail.bounce_reason,
+                         why=note("E-mail bounced: %(reason)s", reason=mail.bounce_reason[:400]))
     return _finish(inbound, State.BOUNCE, mail.bounce_reason)

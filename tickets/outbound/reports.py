@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..events import EventAction, event_record
 from ..models import Delivery
 from ..notes import note
+from .service import delivery_give_up
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +74,7 @@ def _failed(delivery: Delivery, reason: str) -> bool:
         return False
     if delivery.state == Delivery.State.DELIVERED:
         raise ReportRefused(_("This reply was reported delivered already: it cannot become undelivered."))
-    before = delivery.state
     why = reason or _("the platform gave no reason")
-    delivery.state, delivery.next_attempt_at, delivery.last_error = Delivery.State.DEAD, None, why
-    delivery.save(update_fields=["state", "next_attempt_at", "last_error", "updated_at"])
-    event_record(
-        ticket=delivery.message.ticket, actor=None, action=EventAction.MESSAGE_UNDELIVERED,
-        changes={"delivery": [before, Delivery.State.DEAD.value]},
-        reason=note("Platform chat: the platform reported the reply undelivered (%(why)s).", why=why),
-    )
+    delivery_give_up(delivery, error=why,
+                     why=note("Platform chat: the platform reported the reply undelivered (%(why)s).", why=why))
     return True

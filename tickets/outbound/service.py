@@ -149,6 +149,17 @@ def _claim(delivery_id: int) -> tuple[Delivery | None, str]:
     return delivery, ""
 
 
+def delivery_give_up(delivery: Delivery, *, error: str, why) -> None:
+    """The delivery will never reach the customer: dead with the error, and a "reply not delivered" event with
+    `why` (a note) on its ticket, in the caller's transaction (the row locked by the caller). Our last attempt,
+    a bounce, the platform's report: every way a reply is lost ends here."""
+    delivery.state, delivery.last_error, delivery.next_attempt_at = State.DEAD, error, None
+    delivery.save(update_fields=["state", "last_error", "next_attempt_at", "updated_at"])
+    event_record(ticket_id=delivery.message.ticket_id, actor=None, action=EventAction.MESSAGE_UNDELIVERED,
+                 reason=why)
+    logger.warning("delivery %s (%s) dead: %s", delivery.pk, delivery.channel, error[:200])
+
+
 def delivery_send(delivery_id: int) -> str:
     """Send one delivery now; safe to call twice (the second call finds it sent or sending and returns)."""
     delivery, skipped = _claim(delivery_id)
@@ -184,12 +195,9 @@ def _record(delivery: Delivery, *, external_id: str, error: str, permanent: bool
         current.state, current.sent_at, current.external_id = State.SENT, now, external_id[:255]
         current.last_error, current.next_attempt_at = "", None
     elif permanent or current.attempts >= settings.OUTBOUND_MAX_ATTEMPTS:
-        current.state, current.last_error, current.next_attempt_at = State.DEAD, error, None
-        event_record(
-            ticket_id=delivery.message.ticket_id, actor=None, action=EventAction.MESSAGE_UNDELIVERED,
-            reason=note("Not delivered by %(channel)s: %(error)s", channel=note(CHANNEL_NOTES[current.channel]),
-                        error=error),
-        )
+        delivery_give_up(current, error=error, why=note(
+            "Not delivered by %(channel)s: %(error)s", channel=note(CHANNEL_NOTES[current.channel]), error=error))
+        return current.state
     else:
         wait = BACKOFF_SECONDS[min(current.attempts, len(BACKOFF_SECONDS)) - 1]
         current.state, current.last_error = State.FAILED, error
