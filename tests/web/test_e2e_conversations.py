@@ -120,6 +120,8 @@ def test_replies_reach_the_customer_and_the_refused_one_is_sent_again(
         .filter(e => e.getBoundingClientRect().right > 392 && !e.closest('#undelivered thead, #undelivered tbody'))
         .map(e => `${e.tagName}#${e.id}.${e.className}`)""")  # what widens the page, if it fails
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
+    box = row.locator("button[type=submit]").bounding_box()
+    assert box["x"] + box["width"] <= 390, box  # in reach without scrolling the table
     shot("04-supervisor-phone-undelivered")
     row.locator("button[type=submit]").click()
     expect(page.locator("#undelivered tr", has_text=jd_ticket.number)).to_have_count(0)
