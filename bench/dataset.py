@@ -337,7 +337,8 @@ COLUMNS = {
         "resolution_breached", "root_cause", "what_worked", "search_text"),
     "tickets_ticket_affected_items": ("id", "ticket_id", "orderitem_id"),
     "tickets_ticket_tags": ("id", "ticket_id", "tag_id"),
-    "tickets_message": ("id", "direction", "channel", "body", "created_at", "author_id", "ticket_id"),
+    "tickets_message": ("id", "direction", "channel", "body", "created_at", "author_id", "ticket_id",
+                        "email_message_id", "external_id"),
     "tickets_ticketevent": ("id", "created_at", "action", "from_status", "to_status", "changes", "reason", "actor_id",
                             "ticket_id"),
     "tickets_subtask": ("id", "kind", "description", "due_at", "status", "result", "created_at", "updated_at",
@@ -1787,7 +1788,7 @@ class _ChunkWriter:
             if "{" in body:
                 body = body.format_map(fmt)
             out.append(f"{new_id('tickets_message')}\t{direction}\t{channel}\t{body}\t{ts(t)}\t"
-                       f"{author if author else N}\t{tid}")
+                       f"{author if author else N}\t{tid}\t\t")  # no e-mail Message-ID, no platform id
 
     def detail_story(self, t0, now, actor, events, messages, fmt) -> list[tuple[int, int]]:
         """The ticket page's bench ticket: in progress after a long history, exactly 50 timeline events.

@@ -16,6 +16,9 @@ PY=${PY:-$PWD/.venv/bin/python}
 DOVECOT=${DOVECOT:-$(command -v dovecot || echo /usr/sbin/dovecot)}
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Which folder the pair now on these ports serves: a pair started from another checkout delivers elsewhere, so
+# `start` stops it first (tests read the mail SMTP delivered from $ROOT).
+OWNER=${TMPDIR:-/tmp}/aftersales-mail-servers-$IMAP_PORT-$SMTP_PORT.root
 
 wait_port() {
   for _ in $(seq 100); do answers "$1" && return 0; sleep 0.1; done
@@ -68,9 +71,19 @@ status() {
   return $rc
 }
 
+take_over() {
+  local other
+  other=$(cat "$OWNER" 2>/dev/null || true)
+  if [ -n "$other" ] && [ "$other" != "$ROOT" ]; then
+    ROOT=$other stop
+    for _ in $(seq 50); do answers "$IMAP_PORT" || answers "$SMTP_PORT" || break; sleep 0.1; done
+  fi
+  echo "$ROOT" >"$OWNER"
+}
+
 case "${1:-}" in
-  start) mkdir -p "$ROOT"; start_dovecot; start_smtp; status ;;
-  stop) stop ;;
+  start) mkdir -p "$ROOT"; take_over; start_dovecot; start_smtp; status ;;
+  stop) stop; rm -f "$OWNER" ;;
   status) status ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac
