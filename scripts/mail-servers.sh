@@ -52,6 +52,10 @@ start_dovecot() {
 
 start_smtp() {
   if answers "$SMTP_PORT"; then return 0; fi
+  if [ ! -x "$PY" ]; then
+    echo "mail-servers: $PY is missing: make .venv/.installed-dev first (aiosmtpd is a dev dependency)" >&2
+    return 1
+  fi
   PYTHONPATH=scripts nohup "$PY" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
     -c ci_smtp.MaildirDelivery "$ROOT" </dev/null >"$ROOT/smtp.log" 2>&1 &
   echo $! >"$ROOT/smtp.pid"

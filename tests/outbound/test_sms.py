@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from tests.factories import CustomerFactory, TicketFactory
 from tickets.models import Delivery, Message
-from tickets.outbound import PermanentFailure, TemporaryFailure, sms
+from tickets.outbound import PermanentFailure, TemporaryFailure, service, sms
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def ticket(db):
 def no_broker(monkeypatch):
     """The send is queued after commit; here it is recorded, not run (delivery_send is the outbound service's)."""
     queued = []
-    monkeypatch.setattr(sms, "enqueue_after_commit", lambda task, *args: queued.append((task.name, args)))
+    monkeypatch.setattr(service, "enqueue_after_commit", lambda task, *args: queued.append((task.name, args)))
     return queued
 
 
@@ -90,6 +90,7 @@ def test_the_link_text_is_a_message_a_queued_delivery_and_an_event_in_one_go(gat
     ticket.refresh_from_db()
     assert ticket.first_response_at is None  # a link is not an answer
     assert no_broker == [("tickets.tasks.delivery_send_task", (delivery.pk,))]
+    assert delivery.next_attempt_at is not None  # the retry sweep finds it if the broker lost the task
     assert MASKED in caplog.text and "5678" in caplog.text and "13812345678" not in caplog.text
 
 

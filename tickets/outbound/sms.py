@@ -18,14 +18,12 @@ import urllib.request
 from datetime import timedelta
 from urllib.parse import urljoin
 
-from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from aftersales.celery import enqueue_after_commit
 from customers.masking import mask_phone
 from customers.models import Customer
 
@@ -35,6 +33,7 @@ from ..models import Delivery, Message, Ticket
 from ..notes import note
 from ..workflow import ticket_lock_for_write
 from . import PermanentFailure, TemporaryFailure
+from .service import deliveries_plan
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +42,6 @@ LONG_DIGITS = re.compile(r"\+?\d[\d -]{6,}\d")  # a phone number inside a provid
 SUCCESS_CODES = {"ok", "0", "200", "success"}
 ID_FIELDS = ("biz_id", "BizId", "id", "message_id", "MessageId", "SerialNo", "request_id", "RequestId")
 REQUIRED_SETTINGS = ("SMS_GATEWAY_URL", "SMS_SIGN_NAME", "SMS_LINK_TEMPLATE")
-SEND_TASK = "tickets.tasks.delivery_send_task"  # by name: tickets.tasks is the shell, above the core
 
 
 def phone_of(raw: str) -> str:
@@ -174,12 +172,10 @@ def link_text_send(*, ticket: Ticket, actor, url: str) -> Delivery:
         ticket=ticket, direction=Message.Direction.OUTBOUND, channel=ticket.channel, author=actor,
         body=link_text(number=ticket.number, url=url),
     )
-    delivery = Delivery.objects.create(
-        message=message, channel=Delivery.Channel.SMS, recipient=phone, state=Delivery.State.QUEUED
-    )
+    # The one planner: queued, sent after commit, found again by the retry sweep if the broker was down.
+    (delivery,) = deliveries_plan(message, channels=[Delivery.Channel.SMS])
     event_record(ticket=ticket, actor=actor, action=EventAction.CUSTOMER_LINK_TEXTED,
                  reason=note("Texted to %(phone)s.", phone=mask_phone(phone)))
-    enqueue_after_commit(current_app.signature(SEND_TASK), delivery.pk)
     logger.info("customer link of %s texted to %s (delivery %s)", ticket.number, mask_phone(phone), delivery.key)
     return delivery
 
