@@ -35,6 +35,8 @@ def main(argv=None) -> int:
     parser.add_argument("--as", dest="who", choices=("agent", "supervisor", "ticket_agent"), default=None)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--queries", action="store_true",
+                        help="print the SQL of one request (and where in the project it was run), then stop")
     args = parser.parse_args(argv)
 
     from bench import suite
@@ -68,11 +70,14 @@ def main(argv=None) -> int:
 
     for _ in range(5):
         get()
-    walls = []
+    if args.queries:
+        return print_queries(get)
+    walls, cpus = [], []
     for _ in range(args.requests):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         get()
         walls.append((time.perf_counter() - started) * 1000)
+        cpus.append((time.process_time() - started_cpu) * 1000)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(args.requests):
@@ -86,13 +91,38 @@ def main(argv=None) -> int:
             render = max(render, ct)
         if name == "execute" and filename.endswith("django/db/backends/utils.py"):
             sql = max(sql, ct)
-    print(f"{path} as {username}: {statistics.median(walls):.1f} ms p50 wall ({args.requests} requests, no profiler)")
+    # The CPU time of this process (Django's side, without PostgreSQL's) moves much less than the wall time
+    # when other programs share the machine.
+    print(f"{path} as {username}: {statistics.median(walls):.1f} ms p50 wall, {statistics.median(cpus):.1f} ms p50 "
+          f"CPU in Django ({args.requests} requests, no profiler)")
     print(f"under the profiler: {total / args.requests * 1000:.1f} ms a request; template rendering "
           f"{render / total:.0%}, SQL (execute) {sql / total:.0%}")
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(args.top)
         print(out.getvalue())
+    return 0
+
+
+def print_queries(get) -> int:
+    """Each query of one request with the innermost project frame (file:line) that ran it."""
+    import traceback
+
+    from django.db import connection
+
+    shown = []
+
+    def origin(execute, sql, params, many, context):
+        frames = [f for f in traceback.extract_stack()
+                  if str(ROOT) in f.filename and ".venv" not in f.filename and "bench/" not in f.filename]
+        where = f"{Path(frames[-1].filename).relative_to(ROOT)}:{frames[-1].lineno}" if frames else "?"
+        shown.append((where, sql))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(origin):
+        get()
+    for number, (where, sql) in enumerate(shown, 1):
+        print(f"{number:>3} {where:<45} {sql[:160]}")
     return 0
 
 

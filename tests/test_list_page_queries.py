@@ -258,7 +258,8 @@ class Page:
 
 
 # The figure after each page: what its queries are, beyond the session, the user and their roles (3) that
-# every signed-in request reads, and the header's unread count and menu roles (2) of every browser page.
+# every signed-in request reads, and the header's unread count (1) of every browser page (its group names come
+# with the roles).
 PAGES = {
     # Browser pages
     # tab counts, ids, rows, filters' tags and assignees; whether clocks stand still (calendars, their hours and
@@ -266,22 +267,22 @@ PAGES = {
     # desk's change stamp the live poll starts from; the saved views' list (none saved here: each saved view
     # adds one COUNT when its 30-second cached figure has expired, at most SAVED_VIEWS_SHOWN = 12,
     # tests/tickets/test_saved_views.py)
-    "queue": Page("/?queue=all", "agent", ticket_row, 16),
-    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 18),  # bulk: assignees, open incidents
-    "inbox": Page("/inbox/", "department_staff", subtask_row, 13, "finance"),  # profile, dept, 4 counts, rows, stamp
-    "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 14),  # workload, charts, today, staff, 3 lists
+    "queue": Page("/?queue=all", "agent", ticket_row, 15),
+    "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 17),  # bulk: assignees, open incidents
+    "inbox": Page("/inbox/", "department_staff", subtask_row, 12, "finance"),  # profile, dept, 4 counts, rows, stamp
+    "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 13),  # workload, charts, today, staff, 3 lists
     # The dashboard's "see all" breached list: the queue filtered, sorted by the missed due time (ids read whole)
-    "breached-list": Page("/?queue=open&sla_state=breached&ordering=-sla_due_at", "supervisor", breached_row, 18),
-    "approvals": Page("/approvals/", "supervisor", approval_row, 7),  # pending, decided
-    "incidents": Page("/incidents/", "supervisor", incident_row, 6),  # rows with their product
-    "shipping-watch": Page("/watch/", "supervisor", watch_row, 8),  # overdue, stalled, reply templates
+    "breached-list": Page("/?queue=open&sla_state=breached&ordering=-sla_due_at", "supervisor", breached_row, 17),
+    "approvals": Page("/approvals/", "supervisor", approval_row, 6),  # pending, decided
+    "incidents": Page("/incidents/", "supervisor", incident_row, 5),  # rows with their product
+    "shipping-watch": Page("/watch/", "supervisor", watch_row, 7),  # overdue, stalled, reply templates
     # finance: profile, department, rows with their uploader
-    "price-differences": Page("/price-differences/", "department_staff", pricediff_row, 8, "finance"),
-    "knowledge": Page("/kb/", "agent", article_row, 8),  # count, rows, tags
+    "price-differences": Page("/price-differences/", "department_staff", pricediff_row, 7, "finance"),
+    "knowledge": Page("/kb/", "agent", article_row, 7),  # count, rows, tags
     "faq": Page("/faq/", None, faq_row, 2),  # anonymous: rows, tags
-    "notifications": Page("/notifications/", "agent", notification_row, 6),
-    "macros": Page("/macros/", "agent", macro_row, 6),  # rows with their subtask's department
-    "reports": Page("/reports/", "supervisor", report_agent_row, 24),  # the ten reports' 19 queries
+    "notifications": Page("/notifications/", "agent", notification_row, 5),
+    "macros": Page("/macros/", "agent", macro_row, 5),  # rows with their subtask's department
+    "reports": Page("/reports/", "supervisor", report_agent_row, 23),  # the ten reports' 19 queries
     # REST API lists (cursor pagination: no COUNT)
     "api-tickets": Page("/api/v1/tickets/", "agent", ticket_row, 4),
     "api-tickets-department": Page("/api/v1/tickets/", "department_staff", department_ticket_row, 5, "finance"),
@@ -296,11 +297,11 @@ PAGES = {
     "api-articles": Page("/api/v1/articles/", "agent", article_row, 6),  # count (page numbers), rows, tags
     "api-report-agents": Page("/api/v1/reports/agents/", "supervisor", report_agent_row, 6),
     "api-report-defects": Page("/api/v1/reports/defects/", "supervisor", report_product_row, 6),
-    # A ticket's own lists: messages and solutions read the ticket with the ticket page's 8 prefetches,
+    # A ticket's own lists: messages and solutions read the ticket with the ticket page's 5 prefetches,
     # subtasks that and the list; follow-ups and surveys an access check and the list.
-    "api-ticket-messages": Page("/api/v1/tickets/{ticket}/messages/", "agent", message_row, 12),
-    "api-ticket-subtasks": Page("/api/v1/tickets/{ticket}/subtasks/", "agent", ticket_subtask_row, 13),
-    "api-ticket-solutions": Page("/api/v1/tickets/{ticket}/solutions/", "agent", solution_row, 12),
+    "api-ticket-messages": Page("/api/v1/tickets/{ticket}/messages/", "agent", message_row, 9),
+    "api-ticket-subtasks": Page("/api/v1/tickets/{ticket}/subtasks/", "agent", ticket_subtask_row, 9),
+    "api-ticket-solutions": Page("/api/v1/tickets/{ticket}/solutions/", "agent", solution_row, 8),
     "api-ticket-follow-ups": Page("/api/v1/tickets/{ticket}/follow-ups/", "agent", follow_up_row, 5),
     "api-ticket-surveys": Page("/api/v1/tickets/{ticket}/surveys/", "agent", survey_row, 5),
 }

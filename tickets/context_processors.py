@@ -3,7 +3,7 @@ from django.db.models import Func, OuterRef, Subquery
 
 from .models import Delivery, Incident, Notification
 from .outbound.selectors import UNDELIVERED
-from .policies import is_department_staff, is_finance_staff, is_supervisor, sees_full_tickets
+from .policies import desk_groups, is_department_staff, is_finance_staff, is_supervisor, sees_full_tickets
 
 
 def _count(queryset) -> Subquery:
@@ -34,6 +34,7 @@ def desk(request):
         unread, suggested, undelivered = user.notifications.filter(read_at__isnull=True).count(), 0, 0
     return {
         "desk_is_supervisor": supervisor,
+        "desk_groups": desk_groups(user),
         "desk_is_agent_view": sees_full_tickets(user),
         "desk_is_department": is_department_staff(user),
         "desk_is_finance": is_finance_staff(user),

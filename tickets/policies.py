@@ -35,11 +35,18 @@ def desk_roles(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_desk_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._desk_groups = sorted(user.groups.values_list("name", flat=True))
+        cached = frozenset(user._desk_groups)
         if user.is_superuser:
             cached |= {Role.SUPERVISOR, Role.ADMIN}
         user._desk_roles = cached
     return cached
+
+
+def desk_groups(user) -> list[str]:
+    """The names of the user's groups, as the header shows them (read with desk_roles: no query of its own)."""
+    desk_roles(user)
+    return getattr(user, "_desk_groups", [])
 
 
 def is_supervisor(user) -> bool:

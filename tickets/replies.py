@@ -85,11 +85,9 @@ def reply_placeholders(ticket: Ticket, agent) -> dict[str, str]:
     product = items[0].product.name if items else ticket.product_model
     order = ticket.order if ticket.order_id else None
     replacement = ticket.shipments.exclude(tracking_number="").order_by("-created_at", "-id").first()
-    solution = (
-        ticket.solutions.exclude(status="withdrawn")
-        .order_by(Case(When(status="confirmed", then=Value(0)), default=Value(1)), "-created_at", "-id")
-        .first()
-    )
+    # The agreed solution, else the latest proposed one; from the ticket page's prefetched solutions.
+    solution = min((s for s in ticket.solutions.all() if s.status != "withdrawn"),
+                   key=lambda s: (s.status != "confirmed", -s.created_at.timestamp(), -s.pk), default=None)
     parcel = replacement or order
     return {
         "customer_name": ticket.customer.name,

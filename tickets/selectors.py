@@ -4,6 +4,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
+from orders.models import OrderItem
+
 from .models import Attachment, Delivery, Message, Subtask, Ticket, TicketEvent
 
 
@@ -35,13 +37,11 @@ def ticket_page(ids: QuerySet, *, number, per_page: int, known_count: int | None
 
 
 def ticket_detail(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
+    """A ticket with what its page shows beside the timeline (ticket_timeline reads that, when it is not cached)."""
     return ticket_list(queryset).select_related("sla_policy").prefetch_related(
-        "tags",
         Prefetch("subtasks", queryset=Subtask.objects.select_related("department", "assignee")),
         "solutions",
-        "affected_items__product",
-        Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
-        Prefetch("messages", queryset=Message.objects.select_related("author")),
+        Prefetch("affected_items", queryset=OrderItem.objects.select_related("product")),
         Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
     )
 
@@ -104,9 +104,10 @@ def orders_with_history(number: str) -> list:
 
 
 def ticket_timeline(ticket: Ticket) -> list[tuple]:
-    """Messages, events and attachments in one list, oldest first (from the prefetched ticket). Each outbound
-    message carries its deliveries as `delivery_list` (one query for the whole ticket, none without a reply)."""
-    messages = list(ticket.messages.all())
+    """Messages, events and attachments in one list, oldest first (two queries, the attachments prefetched by
+    ticket_detail). Each outbound message carries its deliveries as `delivery_list` (one query for the whole
+    ticket, none without a reply)."""
+    messages = list(Message.objects.filter(ticket=ticket).select_related("author"))
     by_message: dict[int, list[Delivery]] = {}
     if any(m.direction == Message.Direction.OUTBOUND for m in messages):
         for delivery in Delivery.objects.filter(message__ticket=ticket).order_by("id"):
@@ -115,7 +116,7 @@ def ticket_timeline(ticket: Ticket) -> list[tuple]:
         message.delivery_list = by_message.get(message.pk, [])
     return sorted(
         [("message", m.created_at, m) for m in messages]
-        + [("event", e.created_at, e) for e in ticket.events.all()]
+        + [("event", e.created_at, e) for e in TicketEvent.objects.filter(ticket=ticket).select_related("actor")]
         + [("attachment", a.created_at, a) for a in ticket.attachments.all()],
         key=lambda item: (item[1], item[0]),
     )

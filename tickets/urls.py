@@ -18,6 +18,7 @@ urlpatterns = [
     path("tickets/export.xlsx", queue.queue_export, {"kind": "xlsx"}, name="export_xlsx"),
     path("tickets/<int:pk>/", ticket.ticket_detail, name="detail"),
     path("tickets/<int:pk>/reply/", ticket.ticket_reply, name="reply"),
+    path("tickets/<int:pk>/forms/<slug:name>/", ticket.ticket_form, name="ticket_form"),
     path("tickets/<int:pk>/classify/", ticket.ticket_classify, name="classify"),
     path("tickets/<int:pk>/override/", ticket.ticket_override, name="override"),
     path("tickets/<int:pk>/transition/", ticket.ticket_transition_view, name="transition"),

@@ -118,6 +118,8 @@ def _needs_summary(ticket: Ticket) -> str | None:
 
 
 def _active_subtask_count(ticket: Ticket) -> int:
+    if "subtasks" in getattr(ticket, "_prefetched_objects_cache", {}):  # the ticket page's: no query
+        return sum(1 for subtask in ticket.subtasks.all() if subtask.status in Subtask.ACTIVE_STATUSES)
     return ticket.subtasks.filter(status__in=Subtask.ACTIVE_STATUSES).count()
 
 

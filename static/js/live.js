@@ -61,6 +61,10 @@
         if (twin) twin.open = folded.open;
       });
       region.replaceWith(incoming);
+      if (window.htmx) { // a folded form (fetched when opened) that the person had open comes again, fresh
+        htmx.process(incoming);
+        incoming.querySelectorAll("details[open][hx-get]").forEach(function (folded) { htmx.trigger(folded, "toggle"); });
+      }
     });
     document.dispatchEvent(new CustomEvent("desk:live-refreshed"));
   }

@@ -84,7 +84,7 @@ def test_automatic_subtasks_carry_the_agent_instructions(order, people):  # noqa
 def test_a_courier_claim_is_a_kind_of_its_own(client, order, people):  # noqa: F811
     ticket = working_ticket(order, people["agent"])
     client.force_login(people["agent"])
-    assert '<option value="courier_claim">' in client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert '<option value="courier_claim">' in client.get(f"/tickets/{ticket.pk}/forms/subtask/").content.decode()
 
     client.post(f"/tickets/{ticket.pk}/subtasks/", {
         "department": Department.objects.get(code="logistics").pk, "kind": "courier_claim",

@@ -179,6 +179,6 @@ def test_the_list_writes_every_sentence_without_a_query_per_row(ticket, subtask,
     add_one_of_each()
     with CaptureQueriesContext(connection) as many:
         html = client.get("/notifications/").content.decode()
-    assert len(many) == len(few) == 6  # session, user, roles, the rows (joined), unread count, menu roles
+    assert len(many) == len(few) == 5  # session, user, roles (and group names), the rows (joined), unread count
     about_the_ticket = [case for case in CASES if case[0] != Kind.INCIDENT_SUGGESTED]  # an incident names none
     assert html.count("T-2024-000123") >= 3 * len(about_the_ticket)

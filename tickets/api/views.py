@@ -141,7 +141,7 @@ class TicketViewSet(
         """The conversation: replies to the customer, what the customer said, internal notes."""
         if request.method == "GET":
             ticket = ticket_get_for_user(user=request.user, ticket_id=pk)
-            return Response(MessageSerializer(ticket.messages.all(), many=True).data)
+            return Response(MessageSerializer(ticket.messages.select_related("author"), many=True).data)
         ticket = self.get_object()
         serializer = MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -79,7 +79,12 @@ KEYWORD_TEXT_CHARS = 2_000
 
 
 def _ticket_keywords(ticket: Ticket) -> list[str]:
-    return keywords_of(f"{ticket.symptom}\n{ticket.description}"[:KEYWORD_TEXT_CHARS])
+    # Kept on the instance: the ticket page asks twice (articles, templates) and jieba's TF-IDF is not free.
+    text = f"{ticket.symptom}\n{ticket.description}"[:KEYWORD_TEXT_CHARS]
+    cached = getattr(ticket, "_keywords", None)
+    if cached is None or cached[0] != text:
+        ticket._keywords = cached = (text, keywords_of(text))
+    return cached[1]
 
 
 def _indexed_forms(keywords: list[str]) -> list[str]:
@@ -126,14 +131,18 @@ def articles_similar_to(*, ticket: Ticket, language: str, limit: int = 5) -> lis
     return list(queryset[:limit])
 
 
-def reply_templates_similar_to(*, ticket: Ticket, language: str, limit: int = 5) -> list[ReplyTemplate]:
+def reply_templates_similar_to(*, ticket: Ticket, language: str, limit: int = 5,
+                               templates: list[ReplyTemplate] | None = None) -> list[ReplyTemplate]:
     """Active reply templates in `language` made for the ticket's type and category (or general),
-    those sharing most keywords with the customer's words first, specific before general. One query."""
-    overlap = Value(0, output_field=IntegerField())
-    for word in _ticket_keywords(ticket):
-        overlap = overlap + Case(
-            When(Q(body__icontains=word) | Q(name__icontains=word), then=Value(1)), default=Value(0),
-            output_field=IntegerField(),
-        )
-    queryset = templates_for(ticket, language).annotate(overlap=overlap).order_by("-overlap", "rank", "name")
-    return list(queryset[:limit])
+    those sharing most keywords with the customer's words first, specific before general. Ranked here
+    from `templates` (templates_for's list, which the ticket page reads anyway), else one query."""
+    if templates is None:
+        templates = list(templates_for(ticket, language))
+    keywords = [word.lower() for word in _ticket_keywords(ticket)]
+
+    def overlap(template: ReplyTemplate) -> int:
+        text = f"{template.name}\n{template.body}".lower()
+        return sum(1 for word in keywords if word in text)
+
+    # sorted() is stable: templates_for's order (specific before general, then name) breaks the ties.
+    return sorted(templates, key=overlap, reverse=True)[:limit]

@@ -138,16 +138,18 @@ def article_from_ticket(request, pk):
     return redirect("tickets:kb_edit", pk=article.pk)
 
 
-def ticket_suggestions_context(*, ticket, user, language: str, editable: bool) -> dict:
+def ticket_suggestions_context(*, ticket, user, language: str, editable: bool, placeholders: dict | None = None,
+                               templates: list | None = None) -> dict:
     """For the ticket page (templates/knowledge/partials/_suggested.html): published articles like
     this case, reply templates with their placeholders filled (only when the user may reply), and
-    whether to offer "draft an article from this case". Two queries."""
+    whether to offer "draft an article from this case". Two queries, fewer when the page has read the
+    placeholders and the language's templates already (`placeholders`, `templates`)."""
     suggested_templates = []
     if editable:
-        values = reply_placeholders(ticket, user)
+        values = placeholders if placeholders is not None else reply_placeholders(ticket, user)
         suggested_templates = [
             {"name": template.name, "body": render_reply(template.body, values)}
-            for template in reply_templates_similar_to(ticket=ticket, language=language)
+            for template in reply_templates_similar_to(ticket=ticket, language=language, templates=templates)
         ]
     return {
         "suggested_articles": articles_similar_to(ticket=ticket, language=language),

@@ -1,16 +1,22 @@
 """The ticket page and every form on it: reply, classify, override, move, summary, take, assign, hand a
 subtask over, attachments."""
 
+import functools
+import hashlib
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from aftersales.web import attempt, redirect_next, with_version
 from customers.masking import mask_phone
@@ -74,25 +80,56 @@ def ticket_detail(request, pk):
     return _ticket_page(request, ticket_get_for_user(user=request.user, ticket_id=pk), stamp=stamp)
 
 
+# The rendered timeline is the same for everyone who may open the ticket: cached by the ticket's change stamp
+# (which anything shown on the timeline moves), the language and the time zone. An hour bounds what a renamed
+# user or a new translation leaves behind; a changed template is a new key.
+TIMELINE_TEMPLATE = "tickets/partials/_timeline.html"
+TIMELINE_TEMPLATES = (TIMELINE_TEMPLATE, "tickets/partials/_deliveries.html")  # and what it includes
+TIMELINE_CACHE_SECONDS = 3600
+
+
+@functools.cache
+def _timeline_template_digest() -> str:
+    sources = "".join(get_template(name).template.source for name in TIMELINE_TEMPLATES)
+    return hashlib.sha1(sources.encode()).hexdigest()[:12]
+
+
+def _timeline(ticket: Ticket, stamp: str) -> tuple[str, int]:
+    """The timeline's HTML and the newest message on it (where the page's live poll starts)."""
+    key = (f"ticket-timeline:{_timeline_template_digest()}:{ticket.pk}:{stamp}:{get_language()}:"
+           f"{timezone.get_current_timezone_name()}")
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    timeline = ticket_timeline(ticket)
+    html = get_template(TIMELINE_TEMPLATE).render({"timeline": timeline})
+    seen_message = max((item.pk for kind, _when, item in timeline if kind == "message"), default=0)
+    cache.set(key, (html, seen_message), TIMELINE_CACHE_SECONDS)
+    return html, seen_message
+
+
 def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=None, status: int = 200,
                  stamp: str | None = None):
     """The ticket page. `bound`: forms to show as the person filled them in (a save refused because the
     page was stale), with the changes made meanwhile by others shown above them."""
 
     editable = can_edit_ticket(request.user, ticket) and not ticket.is_read_only
+    stamp = stamp or ticket_stamp_for(Ticket.objects.all(), ticket.pk)
+    timeline_html, seen_message = _timeline(ticket, stamp)
     with_clock_stops([ticket])
     show_pii = sees_unmasked_pii(request.user)
     previous = customer_recent_tickets(ticket.customer_id, exclude_id=ticket.pk) if show_pii else []
     placeholders = reply_placeholders(ticket, request.user) if editable else {}
-    reply_templates = [{"name": t.name, "body": render_reply(t.body, placeholders)}
-                       for t in templates_for(ticket, request.LANGUAGE_CODE)] if editable else []
+    templates = list(templates_for(ticket, request.LANGUAGE_CODE)) if editable else []
+    reply_templates = [{"name": t.name, "body": render_reply(t.body, placeholders)} for t in templates]
     context = {
         "ticket": ticket,
-        "live": _live(ticket, stamp),
+        "live": {"ticket": ticket.pk, "stamp": stamp, "seen_message": seen_message,
+                 "page": reverse("tickets:detail", args=[ticket.pk])},
         "editable": editable,
         "show_pii": show_pii,
         "contact": ticket_contact_for(request.user, ticket),
-        "timeline": ticket_timeline(ticket),
+        "timeline_html": timeline_html,
         "previous": previous,
         "actions": [(a, ACTION_LABELS[a]) for a in available_actions(ticket)] if editable else [],
         "blocked_actions": [(ACTION_LABELS[a], why) for a, why in blocked_actions(ticket)] if editable else [],
@@ -106,24 +143,13 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
         "reply_form": ReplyForm(),
         "macros": list(macros_for_agents()) if editable else [],
         "reply_templates": reply_templates,
-        "classify_form": ClassifyForm(initial={
-            "type": ticket.type, "category": ticket.category, "responsibility": ticket.responsibility,
-            "product_model": ticket.product_model, "symptom": ticket.symptom, "frequency": ticket.frequency,
-            "tags": ", ".join(t.name for t in ticket.tags.all()), "version": ticket.version,
-        }),
-        "override_form": OverrideForm(initial={"version": ticket.version}),
-        "summary_form": SummaryForm(initial={
-            "root_cause": ticket.root_cause, "summary": ticket.summary, "what_worked": ticket.what_worked,
-            "version": ticket.version}),
         "follow_up_form": FollowUpForm(),
-        "subtask_form": SubtaskForm(),
         "subtask_rows": _subtasks_with_files(ticket),
         "assign_form": (AssignForm(initial={"assignee": ticket.assignee_id, "version": ticket.version})
                         if can_assign(request.user) else None),
         "can_take": can_take(request.user) and ticket.assignee_id is None and ticket.is_open,
         "subtask_action_form": SubtaskActionForm(),
         "solutions": list(ticket.solutions.all()),
-        "solution_form": SolutionForm(),
         "ticket_incidents": incidents_of_ticket(ticket),
         "confirm_form": ConfirmSolutionForm(initial={"channel": ticket.channel}),
         "call_prompt": playbook.call_prompt(ticket),
@@ -131,21 +157,56 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
         if editable else None,
         **ticket_page_records(ticket),
         **ticket_suggestions_context(ticket=ticket, user=request.user, language=request.LANGUAGE_CODE,
-                                     editable=editable),
+                                     editable=editable, placeholders=placeholders, templates=templates),
     }
+    open_forms = _forms_open_with_page(ticket, bound or {}) if editable else set()
+    context["open_forms"] = open_forms
+    for name in open_forms:
+        context.update(FOLDED_FORMS[name](ticket))
     if bound:
         context.update({name: with_version(form, ticket.version) for name, form in bound.items()})
         context["conflict"] = ticket_changes_by_others(ticket, user=request.user, since=since)
     return render(request, "tickets/detail.html", context, status=status)
 
 
-def _live(ticket: Ticket, stamp: str | None) -> dict:
-    """What the page's live poll starts from: the ticket's stamp (read before the page's data when the page
-    is simply shown), the newest message shown, and the page's own address to fetch again (a page shown
-    after a refused save sits at a POST-only address)."""
-    messages_shown = [message.pk for message in ticket.messages.all()]
-    return {"ticket": ticket.pk, "stamp": stamp or ticket_stamp_for(Ticket.objects.all(), ticket.pk),
-            "seen_message": max(messages_shown, default=0), "page": reverse("tickets:detail", args=[ticket.pk])}
+# The ticket page's folded forms, by name: each builds its form's context. A folded form is built and rendered
+# only when the agent opens it (fetched by htmx from ticket_form), or with the page when it opens with it.
+FOLDED_FORMS: dict[str, Callable[[Ticket], dict]] = {
+    "classify": lambda ticket: {"classify_form": ClassifyForm(initial={
+        "type": ticket.type, "category": ticket.category, "responsibility": ticket.responsibility,
+        "product_model": ticket.product_model, "symptom": ticket.symptom, "frequency": ticket.frequency,
+        "tags": ", ".join(t.name for t in ticket.tags.all()), "version": ticket.version})},
+    "override": lambda ticket: {"override_form": OverrideForm(initial={"version": ticket.version})},
+    "summary": lambda ticket: {"summary_form": SummaryForm(initial={
+        "root_cause": ticket.root_cause, "summary": ticket.summary, "what_worked": ticket.what_worked,
+        "version": ticket.version})},
+    "solution": lambda ticket: {"solution_form": SolutionForm()},
+    "subtask": lambda ticket: {"subtask_form": SubtaskForm()},
+}
+
+
+def _forms_open_with_page(ticket: Ticket, bound: dict) -> set[str]:
+    """The folded forms that open with the page: a case still to classify, a closed case's summary, and a
+    form whose save was refused (shown as the person filled it in)."""
+    wanted = {name for name in FOLDED_FORMS if f"{name}_form" in bound}
+    if not ticket.type or not ticket.category:
+        wanted.add("classify")
+    if not ticket.is_open:
+        wanted.add("summary")
+    return wanted
+
+
+@require_GET
+@desk_required
+def ticket_form(request, pk, name):
+    """One folded form of the ticket page, fetched when the agent opens it."""
+    if name not in FOLDED_FORMS:
+        raise Http404
+    ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
+    if ticket.is_read_only:
+        raise PermissionDenied
+    return render(request, f"tickets/partials/ticket_forms/{name}.html",
+                  {"ticket": ticket, **FOLDED_FORMS[name](ticket)})
 
 
 def _subtasks_with_files(ticket: Ticket) -> list[tuple]:

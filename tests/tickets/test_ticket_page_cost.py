@@ -1,0 +1,147 @@
+"""What the ticket page costs and what it leaves out until asked (issue 21): the folded forms are fetched when
+opened, the timeline is rendered once per change of the ticket and shared, and the page's queries do not grow
+with the timeline."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, make_user
+from tickets import services
+from tickets.models import Message, Ticket
+from tickets.workflow import ticket_transition
+
+pytestmark = pytest.mark.django_db
+
+FOLDED = ("classify", "override", "summary", "solution", "subtask")
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def people():
+    return {"agent": make_user("agent", username="tp_agent"), "other": make_user("agent", username="tp_other"),
+            "supervisor": make_user("supervisor", username="tp_sup"),
+            "warehouse": make_user("department_staff", username="tp_wh", department="warehouse")}
+
+
+@pytest.fixture
+def ticket(people):
+    order = OrderFactory(customer=CustomerFactory(), paid_amount=Decimal("100"))
+    OrderItemFactory(order=order, unit_price=Decimal("100"), paid_amount=Decimal("100"))
+    ticket = services.ticket_create(actor=people["agent"], channel="chat", description="杯子漏水", order=order,
+                                    affected_items=list(order.items.all()), type="exchange", category="logistics")
+    ticket_transition(ticket=ticket, actor=people["agent"], action="triage")
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+def _page(client, ticket) -> str:
+    response = client.get(f"/tickets/{ticket.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_folded_forms_are_not_in_the_page_and_come_when_opened(client, people, ticket):
+    client.force_login(people["agent"])
+    page = _page(client, ticket)
+
+    for name in FOLDED:
+        assert f'id="{name}-details"' in page
+        assert f'hx-get="/tickets/{ticket.pk}/forms/{name}/"' in page
+    assert 'id="classify-form"' not in page and 'id="subtask-form"' not in page
+    assert 'name="root_cause"' not in page and '<option value="courier_claim">' not in page
+
+    fragment = client.get(f"/tickets/{ticket.pk}/forms/subtask/")
+    assert fragment.status_code == 200
+    html = fragment.content.decode()
+    assert 'id="subtask-form"' in html and '<option value="courier_claim">' in html
+    assert "csrfmiddlewaretoken" in html and "<html" not in html
+
+    classify = client.get(f"/tickets/{ticket.pk}/forms/classify/").content.decode()
+    assert 'id="classify-form"' in classify and f'name="version" value="{ticket.version}"' in classify
+    assert 'value="exchange" selected' in classify  # the ticket's own values, as the form showed them before
+
+
+def test_a_form_the_case_needs_now_opens_with_the_page(client, people):
+    unclassified = services.ticket_create(actor=people["agent"], channel="chat", description="没分类",
+                                          customer=CustomerFactory())
+    client.force_login(people["agent"])
+    page = _page(client, unclassified)
+    assert 'id="classify-details" open' in page and 'id="classify-form"' in page
+    assert 'id="override-details" hx-get=' in page  # the others stay folded
+
+
+def test_folded_forms_are_only_for_who_may_edit(client, people, ticket):
+    client.force_login(people["warehouse"])
+    assert client.get(f"/tickets/{ticket.pk}/forms/classify/").status_code in (403, 404)
+    client.force_login(people["agent"])
+    assert client.get(f"/tickets/{ticket.pk}/forms/nothing/").status_code == 404
+    assert client.post(f"/tickets/{ticket.pk}/forms/classify/").status_code == 405  # only fetched, never saved here
+
+
+def test_the_timeline_is_rendered_once_and_follows_every_change(client, people, ticket):
+    client.force_login(people["agent"])
+    services.message_add(ticket=ticket, actor=None, direction=Message.Direction.INBOUND, body="第一句")
+    first = _page(client, ticket)
+    assert "第一句" in first
+
+    with CaptureQueriesContext(connection) as cached:
+        again = _page(client, ticket)
+    assert "第一句" in again
+    # Served from the cache: neither the events nor the messages are read again.
+    tables = " ".join(q["sql"] for q in cached.captured_queries)
+    assert '"tickets_ticketevent"."action"' not in tables and '"tickets_message"."body"' not in tables
+
+    services.message_add(ticket=ticket, actor=None, direction=Message.Direction.INBOUND, body="第二句")
+    assert "第二句" in _page(client, ticket)  # a new message moves the stamp: a new timeline
+
+    # Shared by everyone who may see the ticket, in their own language.
+    client.force_login(people["supervisor"])
+    client.cookies["django_language"] = "en"
+    english = _page(client, ticket)
+    client.cookies["django_language"] = "zh-hans"
+    chinese = _page(client, ticket)
+    timeline = [page[page.index('id="timeline"'):page.index('id="composer"')] for page in (english, chinese)]
+    assert all("第二句" in part for part in timeline)
+    assert "Customer" in timeline[0] and "客户" in timeline[1] and "Customer" not in timeline[1]
+
+
+def test_a_delivery_state_change_shows_on_the_cached_timeline(client, people, ticket):
+    from tickets.models import Delivery
+
+    client.force_login(people["agent"])
+    reply = services.message_add(ticket=ticket, actor=people["agent"], direction=Message.Direction.OUTBOUND,
+                                 body="您好，已为您补发")
+    Delivery.objects.create(message=reply, channel="email", state="queued", recipient="a@example.com")
+    assert 'data-delivery="queued"' in _page(client, ticket)
+    Delivery.objects.filter(message=reply).update(state="dead", last_error="mailbox full", updated_at=timezone.now())
+    page = _page(client, ticket)
+    assert 'data-delivery="dead"' in page and "mailbox full" in page
+
+
+def test_the_page_reads_the_same_queries_whatever_the_timeline_holds(client, people, ticket):
+    client.force_login(people["agent"])
+    _page(client, ticket)  # the session's first page also reads the agent's language
+
+    def queries() -> int:
+        cache.clear()  # a cold page: the timeline read and rendered
+        with CaptureQueriesContext(connection) as captured:
+            _page(client, ticket)
+        return len(captured.captured_queries)
+
+    services.message_add(ticket=ticket, actor=people["agent"], direction=Message.Direction.NOTE, body="记一笔")
+    services.message_add(ticket=ticket, actor=None, direction=Message.Direction.INBOUND, body="客户说")
+    few = queries()
+    for n in range(20):
+        services.message_add(ticket=ticket, actor=people["agent"], direction=Message.Direction.NOTE, body=f"第{n}条")
+        services.message_add(ticket=ticket, actor=None, direction=Message.Direction.INBOUND, body=f"客户{n}")
+    assert queries() == few
