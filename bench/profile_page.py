@@ -54,6 +54,7 @@ def main(argv=None) -> int:
     settings.DEBUG = False
     facts = suite.load_facts(os.environ["DATABASE_URL"])
     paths = {"queue_page": "/?queue=open", "dashboard": "/dashboard/", "search_word": f"/?queue=all&q={facts.word}",
+             "search_common": f"/?queue=all&q={facts.common_word}",
              "ticket_page": f"/tickets/{facts.detail_ticket_id}/"}
     path = paths.get(args.page, args.page)
     who = args.who or ("ticket_agent" if args.page == "ticket_page" else

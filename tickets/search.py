@@ -2,9 +2,7 @@
 word of the customer's text.
 
 One OR across the ticket, its order and its customer (the old way) had to read every ticket with its
-joins: no index serves an OR that spans three tables. Each kind of match is looked up on its own
-index instead, and the branches meet as a UNION of ticket ids that the queryset is filtered by
-(`id IN (…)`), so the view still adds the queue filter, ordering and pagination to it:
+joins: no index serves an OR that spans three tables. Each kind of match is looked up on its own index:
 - ticket number: stored upper-case (AS00001234, given only by tickets/services.py), so the upper-cased
   value is looked up on the unique index: the case-insensitive match of before, index-served;
 - order number: order_external_number_idx, then tickets by their order_id index;
@@ -14,9 +12,21 @@ index instead, and the branches meet as a UNION of ticket ids that the queryset 
   is written (`ticket_search_text`, the same cut as the case library's, tickets/knowledge/search.py)
   and the query is cut the same way; every word must be there. PostgreSQL answers through the GIN
   index on to_tsvector('simple', search_text) (tickets migration 0003_postgresql), SQLite (`make run`) by substring.
+
+The search stops at the page it shows. The identifier matches are a handful of tickets: one query reads
+their ids (a UNION of the look-ups above), and the queryset is filtered by `id IN (those ids) OR the
+words`: a condition on the ticket's own row, which the view combines with the queue filter, sort and
+page as with any other filter. The database then picks per query: for a rare word, the GIN index
+(OR-ed with the ids on the primary key) and a sort of the few matches; for a word in a tenth of all
+tickets, the queue's own order (ticket_created_idx, newest first) read until the page is full, the
+words tested row by row. The old `id IN (UNION …)` read every match of a common word and sorted them
+all before cutting the page (100,000 at 1,000,000 tickets). The page's count stops too: the view counts
+at most MATCHES_COUNTED + 1 (tickets/selectors.py `ticket_page`), shown as "1,000+".
 """
 
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import Exact
 
 from aftersales.words import on_postgresql, query_words, search_words
 from customers.models import Customer
@@ -26,6 +36,10 @@ from .models import Ticket
 
 # The customer's words and the facts recorded from them: what a word search looks in.
 SEARCH_TEXT_FIELDS = ("description", "customer_request", "symptom", "product_model")
+# A search's matches are counted up to this many; more show as "1,000+" and the pages stop there (20
+# pages of 50). Counting reads each match's row (its visibility): 1,001 rows cost ~3 ms, 10,001 ~20 ms
+# more at 100,000 tickets (bench search_common), most of the 50 ms a search may take at 1,000,000.
+MATCHES_COUNTED = 1_000
 
 
 def ticket_search_text(ticket) -> str:
@@ -51,30 +65,46 @@ class _HasWords(Func):
 
 def _words_condition(words: list[str]):
     if on_postgresql():
-        return _HasWords(F("search_text"), Value(" ".join(words)))  # plainto_tsquery ANDs the words
+        has_words = _HasWords(F("search_text"), Value(" ".join(words)))  # plainto_tsquery ANDs the words
+        # A common word's page is read in the queue's order, testing row after row. to_tsvector costs
+        # ~30 µs a row (it re-parses the text), finding a substring ~1 µs, and the planner runs the cheaper
+        # test first: only the rows holding the word are parsed. Written `NOT strpos(…) = 0`, which the
+        # planner guesses true for nearly every row (a LIKE it would guess rare, multiply with the word's
+        # own well-estimated share, and send a 1% word to the GIN index and a sort of all its matches).
+        # It drops no match: a word of letters and digits is one lexeme, a substring of the space-joined
+        # words it was parsed from (both lower-cased). Words with other characters the parser may split:
+        # those are left to the index alone.
+        holds = [~Q(Exact(StrIndex("search_text", Value(word)), 0)) for word in words if word.isalnum()]
+        return Q(*holds, has_words)
     condition = Q()
     for word in words:
         condition &= Q(search_text__icontains=word)
     return condition
 
 
-def _matching_ids(value: str) -> QuerySet:
-    """The ids of the tickets `value` finds, one index look-up per kind of match, as one UNION."""
-    tickets = Ticket.objects.order_by()  # no ORDER BY inside a UNION or an IN (…)
+def _identified_ids(value: str) -> list[int]:
+    """The ids of the tickets `value` names by number, order number, or the customer's phone, platform
+    account or name: one index look-up per kind, as one UNION. A few tickets in practice (a customer's);
+    read newest first and bounded, so even a name thousands share cannot make the query unbounded."""
+    tickets = Ticket.objects.order_by()  # no ORDER BY inside a UNION branch
     customers = Customer.objects.order_by().filter(Q(phone=value) | Q(platform_account=value) | Q(name=value))
     branches = [
         tickets.filter(number=value.upper()).values("pk"),
         tickets.filter(order__in=Order.objects.order_by().filter(external_number=value).values("pk")).values("pk"),
         tickets.filter(customer__in=customers.values("pk")).values("pk"),
     ]
-    words = query_words(value)
-    if words:  # punctuation alone has no words
-        branches.append(tickets.filter(_words_condition(words)).values("pk"))
-    return branches[0].union(*branches[1:])
+    found = branches[0].union(*branches[1:]).order_by("-pk")[:MATCHES_COUNTED + 1]
+    return [row["pk"] for row in found]
 
 
 def tickets_search(queryset: QuerySet[Ticket], value: str) -> QuerySet[Ticket]:
+    """The tickets of `queryset` that `value` finds (module docstring); one query now (the identifier
+    look-ups), the rest a condition on the ticket row for the caller's query."""
     value = value.strip()
     if not value:
         return queryset
-    return queryset.filter(pk__in=_matching_ids(value))
+    found = Q(pk__in=_identified_ids(value))  # none: Django drops the empty IN from the OR
+    words = query_words(value)
+    if words:  # punctuation alone has no words
+        found |= _words_condition(words)
+    return queryset.filter(found)

@@ -3,6 +3,8 @@
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.functional import cached_property
 
 from orders.models import OrderItem
 
@@ -19,13 +21,43 @@ def ticket_list(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
 WHOLE_LIST_IDS = 20_000
 
 
-def ticket_page(ids: QuerySet, *, number, per_page: int, known_count: int | None = None) -> Page:
+class CountedUpTo(Paginator):
+    """A paginator that counts at most `most` + 1 rows: past `most`, `count` is `most` and `capped` is set
+    (the page shows "1,000+"), and the pages stop there. A search's matches are counted so: a common
+    word's 100,000 matches are not counted for a page that shows 50 of them."""
+
+    def __init__(self, ids: QuerySet, per_page: int, *, most: int):
+        super().__init__(ids, per_page)
+        self.most = most
+
+    @cached_property
+    def counted(self) -> int:
+        return self.object_list.order_by()[:self.most + 1].count()  # COUNT(*) over a LIMIT: stops there
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.counted, self.most)
+
+    @property
+    def capped(self) -> bool:
+        return self.counted > self.most
+
+    @property
+    def count_grouped(self) -> str:
+        return number_format(self.count, force_grouping=True)  # "1,000"
+
+
+def ticket_page(ids: QuerySet, *, number, per_page: int, known_count: int | None = None,
+                count_at_most: int | None = None) -> Page:
     """One page of a ticket list given as ordered ids: the page's ids first, without joins (a search
     matching thousands sorts ids only), then just the rows shown with their customer, order and
-    assignee. `known_count` (a tab's count) spares counting the list."""
+    assignee. `known_count` (a tab's count) spares counting the list; `count_at_most` (a search) counts
+    it only so far (CountedUpTo)."""
     if known_count is not None:
         paginator = Paginator(ids, per_page)
         paginator.count = known_count
+    elif count_at_most is not None:
+        paginator = CountedUpTo(ids, per_page, most=count_at_most)
     else:
         head = list(ids[:WHOLE_LIST_IDS + 1])
         paginator = Paginator(head if len(head) <= WHOLE_LIST_IDS else ids, per_page)

@@ -228,6 +228,10 @@ def test_facts_point_at_real_rows(dataset, sql):
     share = _one(sql, "SELECT avg((description LIKE %s)::int) FROM tickets_ticket", [f"%{facts['search_word']}%"])
     assert 0.005 <= share <= 0.02
     assert facts["search_word_tickets"] == round(share * N_TICKETS)
+    # The common word the search benches look for is a word of about a tenth of the tickets.
+    common = _one(sql, "SELECT avg((to_tsvector('simple', search_text) @@ plainto_tsquery('simple', %s))::int) "
+                       "FROM tickets_ticket", [facts["search_common_word"]])
+    assert 0.07 <= common <= 0.14
     assert facts["supervisor_password"] == facts["agent_password"] == PASSWORD
     assert _one(sql, "SELECT count(*) FROM tickets_ticket WHERE sla_next_check_at > now()") > 0
 

@@ -16,13 +16,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "aftersales_bench_suite_test"
 MEASUREMENTS = (
-    "queue_page", "queue_api", "filtered_queue", "search_order", "search_phone", "search_word", "ticket_page",
-    "dashboard", "report_volume", "report_response_times", "report_sla", "report_csat", "report_reopens",
+    "queue_page", "queue_api", "filtered_queue", "search_order", "search_phone", "search_word", "search_common",
+    "ticket_page", "dashboard", "report_volume", "report_response_times", "report_sla", "report_csat", "report_reopens",
     "report_returns", "report_defects", "report_responsibility", "report_agents", "api_list_x1", "api_list_x2",
     "sla_sweep", "sla_sweep_all", "pricediff_preview", "pricediff_run", "intake",
 )
-PLANS = ("queue_page", "queue_api", "filtered_queue", "search_order", "search_phone", "search_word", "ticket_page",
-         "dashboard", "sla_sweep", "sla_sweep_all", "intake")
+PLANS = ("queue_page", "queue_api", "filtered_queue", "search_order", "search_phone", "search_word", "search_common",
+         "ticket_page", "dashboard", "sla_sweep", "sla_sweep_all", "intake")
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -41,6 +41,7 @@ from ..policies import (
     sees_full_tickets,
     tickets_visible_to,
 )
+from ..search import MATCHES_COUNTED
 from ..selectors import (
     orders_with_history,
     ticket_page,
@@ -60,9 +61,12 @@ def ticket_queue(request):
     visible = tickets_visible_to(request.user)
     counts = queue_counts(visible, request.user, stamp)  # "all" has none
     queue, filterset, ids = _queue_selection(request, visible)
-    # Unfiltered, the list is the tab just counted: no second COUNT.
+    # Unfiltered, the list is the tab just counted: no second COUNT. A search's matches are counted up to
+    # MATCHES_COUNTED ("1,000+"), the page read newest first from the index (tickets/search.py).
     known_count = counts.get(queue) if not _filtered(filterset) else None
-    page = ticket_page(ids, number=request.GET.get("page"), per_page=PAGE_SIZE, known_count=known_count)
+    searched = bool(filterset.data.get("q", "").strip())
+    page = ticket_page(ids, number=request.GET.get("page"), per_page=PAGE_SIZE, known_count=known_count,
+                       count_at_most=MATCHES_COUNTED if searched else None)
     with_clock_stops(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
