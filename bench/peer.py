@@ -90,7 +90,7 @@ def parse_args(argv=None):
                         help="other processes' CPU share before a timed measurement above which it is marked busy")
     parser.add_argument("--only", default="", help=f"comma-separated measurements ({', '.join(COMPARED)})")
     parser.add_argument("--clean", action="store_true",
-                        help="remove the peer's virtualenv and drop its databases (after measuring, if asked to)")
+                        help="only remove the peer's virtualenv and drop its peer_helpdesk_* databases")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the peer's dataset even if one is there")
     args = parser.parse_args(argv)
     if args.tickets < 100:
@@ -269,6 +269,7 @@ SITE_ID = 1
 LOGIN_URL = "helpdesk:login"
 LOGIN_REDIRECT_URL = "helpdesk:home"
 HELPDESK_TEAMS_MODE_ENABLED = False  # teams need pinax-teams; the desk has none either
+HELPDESK_API_ENABLED = True  # its default in 2.x (HELPDESK_ACTIVATE_API_ENDPOINT in older releases)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # messages built, nothing sent
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -603,14 +604,12 @@ def peer_table(peer: dict, busy_share: float) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.clean and not args.only and "--tickets" not in (argv if argv is not None else sys.argv):
+    if args.clean:
         clean()
         return 0
     peer = measure(args)
     print(peer_table(peer, args.busy_share))
     print(json.dumps(peer, ensure_ascii=False, default=str))
-    if args.clean:
-        clean()
     return 1 if any("error" in r for r in peer["measurements"].values()) else 0
 
 
