@@ -175,10 +175,13 @@ def comparison_table(rows: list[dict], *, tickets: int, desk_open: int | None, p
                       _ms(r["peer_p95_ms"]), format_ratio(r["ratio"]), r["desk_load"], r["peer_load"],
                       ("ERROR " + r["error"][:80]) if r["error"] else r["what"]))
     widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
-    opened = f"{desk_open:,}" if desk_open is not None else "?"
-    lines = [f"The desk beside {peer.get('package', PACKAGE)} at {tickets:,} tickets (desk {opened} open, helpdesk "
-             f"{peer.get('open_tickets', '?'):,} open in {peer.get('database', '?')}); gunicorn -w "
-             f"{peer.get('workers', '?')} each; ms"]
+    package, theirs = peer.get("package", PACKAGE), f"{peer.get('open_tickets', 0):,} open in {peer.get('database')}"
+    if desk_open is None:  # bench/peer.py alone
+        title = f"{package} alone at {tickets:,} tickets ({theirs}); gunicorn -w {peer.get('workers')}; ms"
+    else:
+        title = (f"The desk beside {package} at {tickets:,} tickets (desk {desk_open:,} open, helpdesk {theirs}); "
+                 f"gunicorn -w {peer.get('workers')} each; ms")
+    lines = [title]
     for row in [header, tuple("-" * w for w in widths), *cells]:
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     busy = [r["measurement"] for r in rows if r["busy"]]

@@ -73,6 +73,10 @@ def test_the_table_prints_both_sides_the_ratio_and_the_busy_marks():
     dashboard = next(line for line in lines if line.startswith("dashboard "))
     assert dashboard.split()[:6] == ["dashboard", "-", "-", "90.0", "120.0", "-"] and "ERROR" in dashboard
     assert lines[-1].startswith("helpdesk/desk:") and "(queue_page)" in lines[-1]
+    # bench/peer.py alone: no desk side.
+    alone = peer.comparison_table(peer.comparison_rows({}, PEER), tickets=1_000, desk_open=None, peer=info,
+                                  busy_share=0.25)
+    assert alone.splitlines()[0].startswith("django-helpdesk==2.6.1 alone at 1,000 tickets (3,000 open")
 
 
 def test_the_json_part_keeps_the_peers_figures_and_adds_rounded_ratios():
