@@ -87,18 +87,19 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def login(port: int, username: str, password: str) -> Client:
-    """A client holding a session cookie, logged in through /accounts/login/ like a browser."""
+def login(port: int, username: str, password: str, *, path: str = "/accounts/login/") -> Client:
+    """A client holding a session cookie, logged in through the login form at `path` like a browser
+    (bench/peer.py logs in to django-helpdesk at /login/)."""
     client = Client(port)
-    status, page = client.request("GET", "/accounts/login/")
+    status, page = client.request("GET", path)
     if status != 200:
-        raise HTTPError(f"GET /accounts/login/ answered {status}")
+        raise HTTPError(f"GET {path} answered {status}")
     found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     if not found:
         raise HTTPError("no CSRF token on the login page")
     body = urlencode({"username": username, "password": password,
                       "csrfmiddlewaretoken": found.group(1).decode()}).encode()
-    status, _ = client.request("POST", "/accounts/login/", body=body,
+    status, _ = client.request("POST", path, body=body,
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
     if status != 302 or "sessionid" not in client.cookies:
         raise HTTPError(f"login of {username!r} failed (status {status})")

@@ -147,6 +147,11 @@ def parse_args(argv=None):
                         help="stop the import's execution after this long (the figure then says partial)")
     parser.add_argument("--report-days", type=int, default=30, help="period of the reports (last N days)")
     parser.add_argument("--keep-scratch", action="store_true", help="keep the throwaway copy of the dataset")
+    parser.add_argument("--peer", action="store_true",
+                        help="then measure django-helpdesk (from PyPI, in a throwaway virtualenv: bench/peer.py) at "
+                             "the same --tickets and print both sides and their ratio")
+    parser.add_argument("--peer-clean", action="store_true",
+                        help="at the end, remove the peer's virtualenv and drop its peer_helpdesk_* databases")
     args = parser.parse_args(argv)
     args.database = args.database or default_database_name(args.tickets)
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
@@ -154,6 +159,12 @@ def parse_args(argv=None):
     unknown = [w for w in wanted if not any(m == w or m.startswith(w) for m in ALL)]
     if unknown:
         parser.error(f"unknown measurement(s) {unknown}; choose from {', '.join(ALL)}")
+    if args.peer:
+        from bench import peer
+
+        args.peer_selected = peer.selected(args.selected)
+        if args.peer_selected is None:
+            parser.error(f"--peer compares {', '.join(peer.COMPARED)}: --only selects none of them")
     return args
 
 
@@ -506,6 +517,7 @@ class Suite:
         self.plans_dir = Path(args.plans_dir) if args.plans_dir else None
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-suite-"))
         self.load = {"start": os.getloadavg()}
+        self.peer: dict | None = None
 
     def wants(self, *names: str) -> bool:
         return any(name in self.args.selected for name in names)
@@ -931,7 +943,49 @@ class Suite:
             "load_average": {k: [round(x, 2) for x in v] for k, v in self.load.items()},
             "measurements": {name: self.results[name] for name in ALL if name in self.results},
             "failed": self.failed,
+            **({"peer": self.peer_summary()} if self.peer is not None else {}),
         }
+
+    # The peer (--peer) -------------------------------------------------------------------------------------
+
+    def measure_peer(self) -> None:
+        """django-helpdesk at the same --tickets, through the same client (bench/peer.py); its escalation
+        gets as many tickets due as our sweep had."""
+        from argparse import Namespace
+
+        from bench import peer
+
+        args = self.args
+        peer_args = Namespace(tickets=args.tickets, requests=args.requests, max_seconds=args.max_seconds,
+                              warmup=args.warmup, workers=args.workers, busy_share=args.busy_share,
+                              selected=args.peer_selected, due=None, escalation_runs=3, rebuild=False)
+        due = self.results.get("sla_sweep", {}).get("due")
+        try:
+            self.peer = peer.measure(peer_args, due=due)
+        except Exception as error:  # pip, the dataset or the peer's server: our own figures still stand
+            log(f"peer failed: {error!r}")
+            self.peer = {"error": repr(error)[:1000], "measurements": {}}
+        failed = [name for name, r in self.peer["measurements"].items() if "error" in r]
+        if "error" in self.peer or failed:
+            self.failed.append("peer" + (f" ({', '.join(failed)})" if failed else ""))
+
+    def peer_rows(self) -> list[dict]:
+        from bench import peer
+
+        return peer.comparison_rows(self.results, self.peer["measurements"])
+
+    def peer_table(self) -> str:
+        from bench import peer
+
+        if "error" in self.peer:
+            return f"django-helpdesk (--peer) could not be measured: {self.peer['error']}"
+        return peer.comparison_table(self.peer_rows(), tickets=self.tickets, desk_open=self.open_tickets,
+                                     peer=self.peer, busy_share=self.args.busy_share)
+
+    def peer_summary(self) -> dict:
+        from bench import peer
+
+        return self.peer if "error" in self.peer else peer.summary(self.peer_rows(), self.peer)
 
     def run(self) -> int:
         started = time.perf_counter()
@@ -947,11 +1001,20 @@ class Suite:
             if self.wants(*SCRATCH):
                 with self.phase("writes on a copy"):
                     self.measure_scratch()
+            if self.args.peer:
+                with self.phase("django-helpdesk (--peer)"):
+                    self.measure_peer()
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
+            if self.args.peer_clean:
+                from bench import peer
+
+                peer.clean()
         self.durations["total"] = round(time.perf_counter() - started, 1)
         self.load["end"] = os.getloadavg()
         print(self.table())
+        if self.peer is not None:
+            print(self.peer_table())
         line = json.dumps(self.summary(), ensure_ascii=False, default=str)
         print(line)
         if self.args.json_out:
