@@ -1,6 +1,6 @@
 """The one money rule. Every path that pays — single refunds, agreed solutions, compensation, bulk
 price differences — asks these functions, and orders.services.refund_request applies them under the
-order's row lock.
+order's row lock (refund_request_lines, for many lines at once, through Ledger).
 
 - What the buyer actually paid is the order line's `paid_amount`: its list price after shop
   discounts, coupons and platform subsidies, as the platform reports it per line. Never the list price.
@@ -85,16 +85,15 @@ class Ledger:
 
     def __init__(self, orders_paid: dict[int, Decimal], items: Iterable[OrderItem]):
         """orders_paid: each order's own paid_amount, by id (read under its lock)."""
-        orders = orders_paid
         item_ids = [item.pk for item in items]
-        paid = dict(
-            OrderItem.objects.filter(order_id__in=orders).values_list("order_id")
+        lines_paid = dict(
+            OrderItem.objects.filter(order_id__in=orders_paid).values_list("order_id")
             .annotate(total=Sum("paid_amount")).values_list("order_id", "total")
         )
         # As order_paid: the lines, or the order's own figure when it has none.
-        self.order_paid = {pk: paid.get(pk) or own for pk, own in orders.items()}
+        self.order_paid = {pk: lines_paid.get(pk) or own for pk, own in orders_paid.items()}
         self.order_refunded = defaultdict(lambda: ZERO, (
-            Refund.objects.filter(order_id__in=orders, status__in=COUNTING).values_list("order_id")
+            Refund.objects.filter(order_id__in=orders_paid, status__in=COUNTING).values_list("order_id")
             .annotate(total=Sum("amount")).values_list("order_id", "total")
         ))
         # One through row per (refund, line): each counting refund naming the line is summed once.

@@ -68,6 +68,8 @@ def _refund_decide(*, amount: Decimal, left: Decimal, actor, approved_by, must_b
     the refundable amount read under the order's lock) and who may let it be paid."""
     if amount is None or amount <= 0:
         raise ValidationError({"amount": _("The amount must be positive.")})
+    # To the cent: SQLite's SUM comes back as 0E-16 or 0.0100000000000000, which the message would show.
+    left = left.quantize(money.CENT)
     if amount > left:
         raise ValidationError(
             {"amount": _("At most ¥%(left)s can still be refunded for this order or these items.") % {"left": left}}
