@@ -1,6 +1,6 @@
 """The one money rule. Every path that pays — single refunds, agreed solutions, compensation, bulk
 price differences — asks these functions, and orders.services.refund_request applies them under the
-order's row lock.
+order's row lock (refund_request_lines, for many lines at once, through Ledger).
 
 - What the buyer actually paid is the order line's `paid_amount`: its list price after shop
   discounts, coupons and platform subsidies, as the platform reports it per line. Never the list price.
@@ -16,6 +16,7 @@ order's row lock.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -75,6 +76,39 @@ def refundable_amount(order: Order, items: Iterable[OrderItem] = ()) -> Decimal:
 def line_left(*, paid: Decimal, refunded: Decimal, order_paid: Decimal, order_refunded: Decimal) -> Decimal:
     """refundable_amount for one line from figures read in bulk (the price-difference preview)."""
     return max(min(paid - refunded, order_paid - order_refunded), ZERO)
+
+
+class Ledger:
+    """refundable_amount for many single-line refunds at once: what each order and each line paid and
+    has counting against it, read in a few queries (the caller holds the orders' row locks). `take`
+    records a refund granted in the same pass, so a later line of the same order sees it."""
+
+    def __init__(self, orders_paid: dict[int, Decimal], items: Iterable[OrderItem]):
+        """orders_paid: each order's own paid_amount, by id (read under its lock)."""
+        item_ids = [item.pk for item in items]
+        lines_paid = dict(
+            OrderItem.objects.filter(order_id__in=orders_paid).values_list("order_id")
+            .annotate(total=Sum("paid_amount")).values_list("order_id", "total")
+        )
+        # As order_paid: the lines, or the order's own figure when it has none.
+        self.order_paid = {pk: lines_paid.get(pk) or own for pk, own in orders_paid.items()}
+        self.order_refunded = defaultdict(lambda: ZERO, (
+            Refund.objects.filter(order_id__in=orders_paid, status__in=COUNTING).values_list("order_id")
+            .annotate(total=Sum("amount")).values_list("order_id", "total")
+        ))
+        # One through row per (refund, line): each counting refund naming the line is summed once.
+        self.line_refunded = defaultdict(lambda: ZERO, (
+            Refund.items.through.objects.filter(orderitem_id__in=item_ids, refund__status__in=COUNTING)
+            .values_list("orderitem_id").annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total")
+        ))
+
+    def left(self, item: OrderItem) -> Decimal:
+        return line_left(paid=item.paid_amount, refunded=self.line_refunded[item.pk],
+                         order_paid=self.order_paid[item.order_id], order_refunded=self.order_refunded[item.order_id])
+
+    def take(self, item: OrderItem, amount: Decimal) -> None:
+        self.line_refunded[item.pk] += amount
+        self.order_refunded[item.order_id] += amount
 
 
 # --- price differences ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ someone else above it.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -43,24 +44,8 @@ def refund_request(
     items = list(items)
     if any(item.order_id != order.pk for item in items):
         raise ValidationError({"items": _("Refund only items of this order.")})
-    if amount is None or amount <= 0:
-        raise ValidationError({"amount": _("The amount must be positive.")})
-    left = money.refundable_amount(order, items)
-    if amount > left:
-        raise ValidationError(
-            {"amount": _("At most ¥%(left)s can still be refunded for this order or these items.") % {"left": left}}
-        )
-    if money.within_limit(actor, amount):
-        status, approver = Refund.Status.APPROVED, actor
-    elif approved_by is not None and approved_by.pk != getattr(actor, "pk", None):
-        status, approver = Refund.Status.APPROVED, approved_by
-    elif must_be_approved:
-        raise ValidationError(
-            {"amount": _("¥%(amount)s is above the refund limit of ¥%(limit)s and nobody else approved it.")
-             % {"amount": amount, "limit": money.refund_limit_of(actor)}}
-        )
-    else:
-        status, approver = Refund.Status.REQUESTED, None
+    status, approver = _refund_decide(amount=amount, left=money.refundable_amount(order, items), actor=actor,
+                                      approved_by=approved_by, must_be_approved=must_be_approved)
     refund = Refund.objects.create(
         order=order,
         ticket=ticket,
@@ -76,6 +61,86 @@ def refund_request(
     if items:
         refund.items.set(items)
     return refund
+
+
+def _refund_decide(*, amount: Decimal, left: Decimal, actor, approved_by, must_be_approved: bool) -> tuple[str, object]:
+    """The refund's status and approver, or ValidationError: the money rule (never more than `left`,
+    the refundable amount read under the order's lock) and who may let it be paid."""
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": _("The amount must be positive.")})
+    # To the cent: SQLite's SUM comes back as 0E-16 or 0.0100000000000000, which the message would show.
+    left = left.quantize(money.CENT)
+    if amount > left:
+        raise ValidationError(
+            {"amount": _("At most ¥%(left)s can still be refunded for this order or these items.") % {"left": left}}
+        )
+    if money.within_limit(actor, amount):
+        return Refund.Status.APPROVED, actor
+    if approved_by is not None and approved_by.pk != getattr(actor, "pk", None):
+        return Refund.Status.APPROVED, approved_by
+    if must_be_approved:
+        raise ValidationError(
+            {"amount": _("¥%(amount)s is above the refund limit of ¥%(limit)s and nobody else approved it.")
+             % {"amount": amount, "limit": money.refund_limit_of(actor)}}
+        )
+    return Refund.Status.REQUESTED, None
+
+
+@dataclass(frozen=True)
+class LineRefund:
+    """One refund of one order line, as a bulk caller (the price-difference run) asks for it."""
+
+    item: OrderItem
+    amount: Decimal
+    reason: str
+    dedupe_key: str
+
+
+@dataclass
+class LineRefundOutcome:
+    refund: Refund | None = None  # the new refund, or (duplicate) the earlier one with the same key
+    duplicate: bool = False  # the key was refunded before: nothing new
+    error: str = ""  # why it was refused (translated); nothing written
+
+
+@transaction.atomic
+def refund_request_lines(
+    *, lines: list[LineRefund], actor, kind: str, approved_by=None, must_be_approved: bool = False
+) -> list[LineRefundOutcome]:
+    """refund_request for many single-line refunds in a few statements: the same rule, applied line
+    after line as if each were requested alone, in this order. One outcome per line.
+
+    Every line's order is locked first (in id order, so two bulk callers sharing orders never wait on
+    each other crosswise); refund_request takes the same lock, so nobody refunds these orders between
+    our reading of the figures and our insert — which is also why the dedupe keys read here stay free.
+    """
+    orders_paid = dict(Order.objects.select_for_update().filter(pk__in={line.item.order_id for line in lines})
+                       .order_by("pk").values_list("pk", "paid_amount"))
+    ledger = money.Ledger(orders_paid, [line.item for line in lines])
+    earlier = Refund.objects.filter(dedupe_key__in=[line.dedupe_key for line in lines]).only("id", "dedupe_key")
+    taken = {refund.dedupe_key: refund for refund in earlier}
+    outcomes, new = [], []
+    for line in lines:
+        if line.dedupe_key in taken:
+            outcomes.append(LineRefundOutcome(refund=taken[line.dedupe_key], duplicate=True))
+            continue
+        try:
+            status, approver = _refund_decide(amount=line.amount, left=ledger.left(line.item), actor=actor,
+                                              approved_by=approved_by, must_be_approved=must_be_approved)
+        except ValidationError as error:
+            outcomes.append(LineRefundOutcome(error="; ".join(error.messages)))
+            continue
+        refund = Refund(order_id=line.item.order_id, amount=line.amount, kind=kind, reason=line.reason,
+                        requested_by=actor, approved_by=approver, status=status, dedupe_key=line.dedupe_key)
+        ledger.take(line.item, line.amount)
+        taken[line.dedupe_key] = refund
+        new.append((refund, line.item))
+        outcomes.append(LineRefundOutcome(refund=refund))
+    Refund.objects.bulk_create([refund for refund, _item in new])
+    Refund.items.through.objects.bulk_create(
+        Refund.items.through(refund_id=refund.pk, orderitem_id=item.pk) for refund, item in new
+    )
+    return outcomes
 
 
 def _move(refund: Refund, target: str, **fields) -> Refund:

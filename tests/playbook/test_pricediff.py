@@ -257,6 +257,47 @@ def test_a_refund_made_between_preview_and_run_fails_just_that_row(
     assert Refund.objects.filter(dedupe_key__startswith="pricediff:").count() == 1
 
 
+def test_rows_of_one_order_in_one_chunk_share_what_the_order_has_left(supervisor, django_capture_on_commit_callbacks):
+    a = line("TB-O1", "SKU-O1", "100.00")
+    b = OrderItemFactory(order=a.order, product=ProductFactory(sku="SKU-O2"), unit_price=Decimal("100.00"),
+                         paid_amount=Decimal("100.00"))
+    batch, _ = pricediff.pricediff_preview(
+        actor=supervisor, file_name="o.csv",
+        content=csv_bytes([("TB-O1", "SKU-O1", "80", ""), ("TB-O1", "SKU-O2", "80", "")]),
+    )
+    assert batch.valid_rows == 2
+    # A whole-order refund between preview and run leaves ¥30 of the ¥200 order: room for one ¥20 row only.
+    refund_request(order=a.order, amount=Decimal("170.00"), reason="部分退款", actor=supervisor)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pricediff.pricediff_execute(batch=batch, actor=supervisor)
+
+    rows = statuses(batch)
+    assert rows[2][0] == Status.REFUNDED
+    assert rows[3][0] == Status.FAILED and "At most ¥10.00" in rows[3][1]
+    assert list(Refund.objects.get(dedupe_key__startswith="pricediff:").items.all()) == [a]
+    assert not b.refunds.exists()
+
+
+def test_a_chunk_sends_the_same_statements_whatever_its_size(supervisor):
+    def run_chunk(n, tag):
+        for i in range(n):
+            line(f"TB-{tag}-{i}", f"SKU-{tag}-{i}", "100.00")
+        rows = [(f"TB-{tag}-{i}", f"SKU-{tag}-{i}", "90", "") for i in range(n)]
+        rows.append((f"TB-{tag}-0", f"SKU-{tag}-0", "90", ""))  # refused at preview: not run
+        batch, _ = pricediff.pricediff_preview(actor=supervisor, file_name=f"{tag}.csv", content=csv_bytes(rows))
+        PriceDiffBatch.objects.filter(pk=batch.pk).update(status=PriceDiffBatch.Status.RUNNING)
+        batch = PriceDiffBatch.objects.select_related("uploaded_by__staff_profile", "decided_by").get(pk=batch.pk)
+        with CaptureQueriesContext(connection) as queries:
+            assert pricediff._run_chunk(batch) == n
+        batch.refresh_from_db()
+        assert (batch.refunded_rows, batch.refunded_amount) == (n, Decimal("10.00") * n)
+        return len(queries)
+
+    # Claim, lines, lock, three figures, dedupe keys, two inserts, two updates; two savepoints in a test.
+    assert run_chunk(3, "small") == run_chunk(40, "large") == 15
+
+
 def test_a_big_batch_continues_in_fresh_tasks(supervisor, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(pricediff, "RUN_CHUNK", 2)
     monkeypatch.setattr(pricediff, "RUN_SLICE_SECONDS", 0)
@@ -374,7 +415,7 @@ def test_a_job_stopped_by_an_error_is_marked_failed_and_resumes(supervisor, monk
     def broken(**kwargs):
         raise RuntimeError("payment gateway exploded")
 
-    monkeypatch.setattr(pricediff, "refund_request", broken)
+    monkeypatch.setattr(pricediff, "refund_request_lines", broken)
     with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
         pricediff.pricediff_execute(batch=batch, actor=supervisor)
     batch.refresh_from_db()
