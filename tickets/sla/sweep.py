@@ -31,7 +31,6 @@ from ..notes import note
 from ..roles import Role
 from .bulk import bulk_update_tickets
 from .clock import FOLLOW_UP, SLA_FIELDS, ScheduleCache, SLAContext, refresh_with_checks
-from .models import SLAPolicy
 
 MAX_ESCALATION = 2
 
@@ -84,7 +83,7 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
     )
     if not ids:
         return False
-    tickets = _load_tickets(ids, context)
+    tickets = _load_tickets(ids)
     known_keys = set(Notification.objects.filter(ticket_id__in=ids).values_list("dedupe_key", flat=True))
     holders = _departments_holding(ids)
     notifications, events, changed, changed_fields = [], [], [], set()
@@ -107,9 +106,9 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
     return True
 
 
-def _load_tickets(ids, context) -> list[Ticket]:
-    """The batch's tickets with the SWEPT_FIELDS, their customer's tier and platform, and their policy as
-    an object of the context (one per policy, not one per row; a policy no longer active read once).
+def _load_tickets(ids) -> list[Ticket]:
+    """The batch's tickets with the SWEPT_FIELDS and their customer's tier and platform (what a policy
+    matches on). Their policy is not loaded: the refresh matches it again from the context.
 
     Built from plain rows rather than through Ticket.objects.only(): for a deferred load Django looks
     every one of the ~60 fields up in the list of loaded ones, per row, and builds the customer the same
@@ -117,10 +116,6 @@ def _load_tickets(ids, context) -> list[Ticket]:
     other fields load on access."""
     attnames = [Ticket._meta.get_field(name).attname for name in SWEPT_FIELDS]
     rows = Ticket.objects.filter(pk__in=ids).values_list("pk", *attnames, "customer__tier", "customer__platform")
-    policies = {policy.pk: policy for policy in context.policies}
-    missing = {row[attnames.index("sla_policy_id") + 1] for row in rows} - set(policies) - {None}
-    if missing:
-        policies.update(SLAPolicy.objects.in_bulk(missing))
     db = Ticket.objects.db
     tickets = []
     for pk, *values, tier, platform in rows:
@@ -129,8 +124,6 @@ def _load_tickets(ids, context) -> list[Ticket]:
             ticket._state.fields_cache["customer"] = _instance(
                 Customer, db, ticket.customer_id, tier=tier, platform=platform
             )
-        if ticket.sla_policy_id is not None:
-            ticket._state.fields_cache["sla_policy"] = policies[ticket.sla_policy_id]
         tickets.append(ticket)
     return tickets
 
