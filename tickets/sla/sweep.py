@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -191,7 +192,7 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
                     ticket=ticket,
                     action=action,
                     changes={"sla": [None, data]},
-                    reason=_reason(clock.kind, percent, data),
+                    reason=_reason(clock.kind, percent, tuple(data.get("held_by", ()))),
                 )
             )
             # Escalate at breach; high-risk tickets one step earlier, at the last warning.
@@ -205,7 +206,7 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
                         ticket=ticket,
                         action="escalated",
                         changes={"escalation_level": [old, ticket.escalation_level]},
-                        reason=_reason(clock.kind, percent, data),
+                        reason=_reason(clock.kind, percent, tuple(data.get("held_by", ()))),
                     )
                 )
     # Everything up to now is handled: wait for the next future moment.
@@ -221,12 +222,14 @@ CLOCK_LABELS = {
 }
 
 
-def _reason(clock: str, percent: int, data: dict) -> str:
+# A catch-up writes tens of thousands of these from a handful of distinct ones, and a note renders its
+# text (gettext) when made. Only its parts are stored (event_build), which no language changes.
+@lru_cache(maxsize=1024)
+def _reason(clock: str, percent: int, held: tuple[str, ...]) -> str:
     label = note(CLOCK_LABELS.get(clock, clock))
     if clock == FOLLOW_UP:
         return note("Follow-up with the customer is due.")
     if percent == 100:
-        held = data.get("held_by")
         text = note("The %(clock)s target was breached.", clock=label)
         if held:
             text = text.then(note("Departments holding the case: %(departments)s.", departments=", ".join(held)))
