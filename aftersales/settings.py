@@ -347,7 +347,7 @@ if QUEUE_EXPORT_MAX_ROWS < 1:
 
 # SLA sweep (tickets/sla/sweep.py, run by Celery beat).
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=60)
-SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=500)
+SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=1000)
 AUTO_CLOSE_DAYS = env.int("AUTO_CLOSE_DAYS", default=7)
 # The customer's signed link (tickets/portal): how long a link stays valid and how often one address may use it.
 CUSTOMER_LINK_DAYS = env.int("CUSTOMER_LINK_DAYS", default=30)

@@ -192,6 +192,23 @@ def test_the_span_index_gives_the_walks_answers(schedule, moment, seconds, span)
     assert schedule.between(moment, end) == schedule._between_walking(moment, end)
 
 
+@settings(max_examples=200, deadline=None)
+@given(calendars(), MOMENTS, st.lists(st.integers(0, 120 * 86400), min_size=1, max_size=4))
+def test_adding_several_amounts_at_once_gives_what_adding_each_gives(schedule, moment, amounts):
+    # The sweep's warnings and breach from one look-up of the start; amounts far enough apart that the
+    # index grows between them.
+    walked = []
+    for seconds in amounts:
+        try:
+            walked.append(schedule._add_walking(moment, seconds))
+        except CalendarHasNoWorkingTime:
+            with pytest.raises(CalendarHasNoWorkingTime):
+                schedule.add_each(moment, amounts)
+            return
+    fast = schedule.add_each(moment, amounts)
+    assert [(m, str(m), m.fold) for m in fast] == [(m, str(m), m.fold) for m in walked]
+
+
 # The sweep's write --------------------------------------------------------------------------------------
 
 

@@ -87,6 +87,16 @@ class Schedule:
         cursor = moment.astimezone(self.time_zone)
         return index.add(cursor, _us(timedelta(seconds=seconds)))
 
+    def add_each(self, moment: datetime, amounts: list[float]) -> list[datetime]:
+        """`add` of each amount of seconds to the same moment, whose place on the calendar is found once."""
+        if any(seconds < 0 for seconds in amounts):
+            raise ValueError("seconds must not be negative")
+        index = self._index()
+        if index is None:
+            return [self._add_walking(moment, seconds) for seconds in amounts]
+        cursor = moment.astimezone(self.time_zone)
+        return index.add_each(cursor, [_us(timedelta(seconds=seconds)) for seconds in amounts])
+
     def between(self, start: datetime, end: datetime) -> float:
         """Business seconds from `start` to `end` (0 when end is not after start)."""
         index = self._index()
@@ -208,16 +218,21 @@ class _SpanIndex:
         return done_before + max(0, at - start)
 
     def add(self, cursor: datetime, remaining: int) -> datetime:
-        with self.lock:
-            return self._add(cursor, remaining)
+        return self.add_each(cursor, [remaining])[0]
 
-    def _add(self, cursor: datetime, remaining: int) -> datetime:
-        at, day = _wall_us(cursor), cursor.toordinal()
-        limit = day + MAX_DAYS_SEARCHED
-        self.cover(day, day + 1)
-        while True:
+    def add_each(self, cursor: datetime, remainings: list[int]) -> list[datetime]:
+        with self.lock:
+            at, day = _wall_us(cursor), cursor.toordinal()
+            self.cover(day, day + 1)
+            # The cursor's day is indexed now: extending the index later appends days after it, so the
+            # cursor's place and the business time before it stay what they are here.
             position = bisect_right(self.ends, at)
-            target = self._before(position, at) + remaining
+            done_at = self._before(position, at)
+            return [self._moment(position, done_at + remaining, day + MAX_DAYS_SEARCHED) for remaining in remainings]
+
+    def _moment(self, position: int, target: int, limit: int) -> datetime:
+        """The wall-clock moment when `target` business microseconds are done, looking from span `position`."""
+        while True:
             found = bisect_left(self.done, target, lo=position)
             if found < len(self.done):
                 if self.days[found] >= limit:

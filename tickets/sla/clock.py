@@ -204,8 +204,16 @@ def _flag_breaches(ticket: Ticket, clocks: list[Clock], was_running: set[str], p
 
 def check_moments(clock: Clock, policy: SLAPolicy, schedule: Schedule) -> list[tuple[int, datetime]]:
     """(percent, moment) for each warning threshold and 100 for the breach; follow-up only falls due."""
-    percents = [100] if clock.kind == FOLLOW_UP else sorted({*policy.warning_thresholds, 100})
-    return [(p, clock.due_at if p == 100 else clock.moment_at(schedule, p)) for p in percents]
+    if clock.kind == FOLLOW_UP:
+        return [(100, clock.due_at)]
+    percents = sorted({*policy.warning_thresholds, 100})
+    # One look-up of the clock's start for all its warnings (the sweep computes tens of thousands of these).
+    moments = iter(
+        schedule.add_each(
+            clock.started_at, [clock.target_seconds * p / 100 + clock.paused_seconds for p in percents if p != 100]
+        )
+    )
+    return [(p, clock.due_at if p == 100 else next(moments)) for p in percents]
 
 
 def sla_refresh(ticket: Ticket, *, now: datetime | None = None, context: SLAContext | None = None) -> dict:
@@ -213,18 +221,24 @@ def sla_refresh(ticket: Ticket, *, now: datetime | None = None, context: SLACont
     ({field: [old, new]}) so the caller can save them and put them on the timeline."""
     now = now or timezone.now()
     context = context or SLAContext.load(now)
-    return refresh_with_checks(ticket, now=now, context=context)[0]
+    before = {field: getattr(ticket, field) for field in SLA_FIELDS}
+    refresh_with_checks(ticket, now=now, context=context)
+    return {
+        field: [_plain(before[field]), _plain(getattr(ticket, field))]
+        for field in SLA_FIELDS
+        if before[field] != getattr(ticket, field)
+    }
 
 
 # A running clock with its (percent, moment) checks, as check_moments gives them.
 Checks = list[tuple[Clock, list[tuple[int, datetime]]]]
 
 
-def refresh_with_checks(ticket: Ticket, *, now: datetime, context: SLAContext) -> tuple[dict, Checks | None]:
-    """sla_refresh, also returning the running clocks and their check moments (None without a policy):
-    the sweep works from the same ones instead of computing every moment again."""
-    before = {field: getattr(ticket, field) for field in SLA_FIELDS}
-    was_running = {kind for kind in BREACH_FLAG if before[DUE_FIELD[kind]] is not None}
+def refresh_with_checks(ticket: Ticket, *, now: datetime, context: SLAContext) -> Checks | None:
+    """sla_refresh without the list of changes, returning the running clocks and their check moments
+    instead (None without a policy): the sweep works from the same ones instead of computing every
+    moment again, and compares the columns it writes itself."""
+    was_running = {kind for kind in BREACH_FLAG if getattr(ticket, DUE_FIELD[kind]) is not None}
     policy = context.policy_for(ticket)
     ticket.sla_policy = policy
     for field in DUE_FIELD.values():
@@ -254,12 +268,7 @@ def refresh_with_checks(ticket: Ticket, *, now: datetime, context: SLAContext) -
             # A moment already passed may not have been notified yet: let the next sweep look now.
             past = [m for m in moments if m <= now]
             ticket.sla_next_check_at = now if past else min(moments)
-    changes = {
-        field: [_plain(before[field]), _plain(getattr(ticket, field))]
-        for field in SLA_FIELDS
-        if before[field] != getattr(ticket, field)
-    }
-    return changes, checks
+    return checks
 
 
 def _state(ticket, checks: Checks, policy, schedule, now) -> str:

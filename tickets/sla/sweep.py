@@ -14,13 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext_noop
+
+from customers.models import Customer
 
 from ..events import event_build, event_record, events_record
 from ..models import Message, Notification, RiskLevel, Status, Subtask, Ticket
@@ -28,7 +32,6 @@ from ..notes import note
 from ..roles import Role
 from .bulk import bulk_update_tickets
 from .clock import FOLLOW_UP, SLA_FIELDS, ScheduleCache, SLAContext, refresh_with_checks
-from .models import SLAPolicy
 
 MAX_ESCALATION = 2
 
@@ -66,8 +69,9 @@ SWEPT_FIELDS = (
     *SLA_FIELDS,
     "status", "priority", "type", "channel", "customer", "assignee", "risk_level", "escalation_level",
     "created_at", "first_response_at", "resolved_at", "followed_up_at", "platform_deadline_at",
-    "customer__tier", "customer__platform",
 )
+# What a sweep may change on a ticket: compared before and after, and only what moved is written.
+WRITTEN_FIELDS = (*SLA_FIELDS, "escalation_level")
 
 
 @transaction.atomic
@@ -80,37 +84,60 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
     )
     if not ids:
         return False
-    tickets = list(Ticket.objects.filter(pk__in=ids).select_related("customer").only(*SWEPT_FIELDS))
-    _attach_policies(tickets, context)
+    tickets = _load_tickets(ids)
     known_keys = set(Notification.objects.filter(ticket_id__in=ids).values_list("dedupe_key", flat=True))
     holders = _departments_holding(ids)
-    notifications, events, changed_fields = [], [], {"sla_next_check_at", "sla_state"}
+    notifications, events, changed, changed_fields = [], [], [], set()
+    written = [Ticket._meta.get_field(name).attname for name in WRITTEN_FIELDS]
     for ticket in tickets:
-        escalation = ticket.escalation_level
-        changes, checks = refresh_with_checks(ticket, now=now, context=context)
-        changed_fields |= set(changes)
+        before = [getattr(ticket, attname) for attname in written]
+        checks = refresh_with_checks(ticket, now=now, context=context)
         _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notifications, events, result)
-        if ticket.escalation_level != escalation:
-            changed_fields.add("escalation_level")
+        moved = {name for name, attname, old in zip(WRITTEN_FIELDS, written, before, strict=True)
+                 if getattr(ticket, attname) != old}
+        if moved:
+            changed.append(ticket)
+            changed_fields |= moved
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     events_record(events)
-    # Only the columns that moved, in one statement (Django's bulk_update writes a CASE per column per row).
-    bulk_update_tickets(tickets, sorted(changed_fields))
+    # Only the tickets and columns that moved, in one statement.
+    bulk_update_tickets(changed, sorted(changed_fields))
     result.tickets += len(tickets)
     result.notifications += len(notifications)
     return True
 
 
-def _attach_policies(tickets, context) -> None:
-    """Each ticket's current policy from the context (one object per policy, not one per row); a policy
-    no longer active is read once per batch."""
-    policies = {policy.pk: policy for policy in context.policies}
-    missing = {t.sla_policy_id for t in tickets if t.sla_policy_id is not None} - set(policies)
-    if missing:
-        policies.update(SLAPolicy.objects.in_bulk(missing))
-    for ticket in tickets:
-        if ticket.sla_policy_id is not None:
-            ticket.sla_policy = policies[ticket.sla_policy_id]
+def _load_tickets(ids) -> list[Ticket]:
+    """The batch's tickets with the SWEPT_FIELDS and their customer's tier and platform (what a policy
+    matches on). Their policy is not loaded: the refresh matches it again from the context.
+
+    Built from plain rows rather than through Ticket.objects.only(): for a deferred load Django looks
+    every one of the ~60 fields up in the list of loaded ones, per row, and builds the customer the same
+    way, which took longer than the clocks themselves. The instances are as only() makes them: the
+    other fields load on access."""
+    attnames = [Ticket._meta.get_field(name).attname for name in SWEPT_FIELDS]
+    rows = Ticket.objects.filter(pk__in=ids).values_list("pk", *attnames, "customer__tier", "customer__platform")
+    db = Ticket.objects.db
+    tickets = []
+    for pk, *values, tier, platform in rows:
+        ticket = _instance(Ticket, db, pk, **dict(zip(attnames, values, strict=True)))
+        if ticket.customer_id is not None:
+            ticket._state.fields_cache["customer"] = _instance(
+                Customer, db, ticket.customer_id, tier=tier, platform=platform
+            )
+        tickets.append(ticket)
+    return tickets
+
+
+def _instance(model, db, pk, **values):
+    """A model instance as loaded from the database with only `values`, given by attname (what
+    Model.from_db makes)."""
+    instance = model.__new__(model)
+    instance._state = ModelState()
+    instance._state.adding, instance._state.db = False, db
+    instance.__dict__[model._meta.pk.attname] = pk
+    instance.__dict__.update(values)
+    return instance
 
 
 def _departments_holding(ticket_ids) -> dict[int, list[tuple[str, str, str]]]:
@@ -165,7 +192,7 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
                     ticket=ticket,
                     action=action,
                     changes={"sla": [None, data]},
-                    reason=_reason(clock.kind, percent, data),
+                    reason=_reason(clock.kind, percent, tuple(data.get("held_by", ()))),
                 )
             )
             # Escalate at breach; high-risk tickets one step earlier, at the last warning.
@@ -179,7 +206,7 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
                         ticket=ticket,
                         action="escalated",
                         changes={"escalation_level": [old, ticket.escalation_level]},
-                        reason=_reason(clock.kind, percent, data),
+                        reason=_reason(clock.kind, percent, tuple(data.get("held_by", ()))),
                     )
                 )
     # Everything up to now is handled: wait for the next future moment.
@@ -195,12 +222,14 @@ CLOCK_LABELS = {
 }
 
 
-def _reason(clock: str, percent: int, data: dict) -> str:
+# A catch-up writes tens of thousands of these from a handful of distinct ones, and a note renders its
+# text (gettext) when made. Only its parts are stored (event_build), which no language changes.
+@lru_cache(maxsize=1024)
+def _reason(clock: str, percent: int, held: tuple[str, ...]) -> str:
     label = note(CLOCK_LABELS.get(clock, clock))
     if clock == FOLLOW_UP:
         return note("Follow-up with the customer is due.")
     if percent == 100:
-        held = data.get("held_by")
         text = note("The %(clock)s target was breached.", clock=label)
         if held:
             text = text.then(note("Departments holding the case: %(departments)s.", departments=", ".join(held)))
