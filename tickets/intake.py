@@ -222,12 +222,14 @@ def intake_repeat(*, event: IntakeEvent, data: dict) -> tuple[IntakeEvent, bool]
         with transaction.atomic():
             # The worker holds this lock while it makes the ticket: once we have it, the event is either still
             # pending (the update waits with it) or done (applied below to the ticket made meanwhile).
-            event = IntakeEvent.objects.select_for_update().select_related("ticket").get(pk=event.pk)
+            event = IntakeEvent.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=event.pk)
             update = _to_json(data)
             if event.state == IntakeEvent.State.PENDING:
                 if update != event.data and update not in event.updates:
                     event.updates.append(update)
                     event.save(update_fields=["updates"])
+                # A worker claiming meanwhile skipped the row we locked (SKIP LOCKED): queue one again.
+                transaction.on_commit(intake_schedule)
                 return event, False
     if event.state != IntakeEvent.State.DONE:
         return event, False
