@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from aftersales.celery import enqueue
@@ -208,8 +209,8 @@ def intake_schedule() -> None:
     """Queue the intake worker, once for a burst: while a task is queued and has not started yet, the events
     that follow are its work too (it clears the mark before it reads what is pending). Broker or cache down:
     the events wait, pending, for the beat's sweep (intake_sweep_task)."""
-    from .tasks import intake_process_task
-
+    # By name, as tickets/outbound does: tickets.tasks imports the features, which the core must not.
+    intake_process_task = import_string("tickets.tasks.intake_process_task")
     if cache.add(INTAKE_QUEUED_KEY, 1, INTAKE_QUEUED_SECONDS) and not enqueue(intake_process_task):
         cache.delete(INTAKE_QUEUED_KEY)
 
