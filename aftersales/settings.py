@@ -306,6 +306,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalKindEnum": "tickets.models.ApprovalRequest.Kind",
         "NotificationKindEnum": "tickets.notifications.Notification.Kind",
         "TicketTypeEnum": "tickets.models.TicketType",
+        "IntakeStateEnum": "tickets.models.IntakeEvent.State",
     },
 }
 
