@@ -88,6 +88,19 @@ def test_an_update_sent_before_the_ticket_exists_is_applied_right_after_it_is_ma
     assert ticket.events.filter(action="platform_cancelled").count() == 1
 
 
+def test_a_chat_line_on_a_case_still_pending_makes_its_ticket_first(taobao):
+    receipt = store(taobao, TAOBAO_EVENT).json()["receipt"]
+    line = {"kind": "message", "platform": "taobao", "aftersale_id": TAOBAO_EVENT["aftersale_id"],
+            "message_id": "wx-1", "text": "快递单号已经填好了", "sent_at": timezone.now().isoformat()}
+
+    response = store(taobao, line)
+
+    assert response.status_code == 201, response.content
+    ticket = Ticket.objects.get()
+    assert look_up(taobao, receipt).json()["ticket"] == response.json()["ticket"] == ticket.pk
+    assert ticket.messages.filter(external_id="wx-1").exists()
+
+
 def test_a_receipt_is_read_only_by_its_source_and_only_signed_over_its_path(taobao):
     receipt = store(taobao, TAOBAO_EVENT).json()["receipt"]
     other = IntakeSource.objects.create(name="tb-other", platform="taobao", secret="other-secret")
