@@ -67,10 +67,6 @@ class Migration(migrations.Migration):
             name='ticket',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='intake_events', to='tickets.ticket', verbose_name='ticket'),
         ),
-        migrations.AddIndex(
-            model_name='intakeevent',
-            index=models.Index(condition=models.Q(('state', 'pending')), fields=['id'], name='intake_event_pending_idx'),
-        ),
         migrations.AddConstraint(
             model_name='intakeevent',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'done'), _negated=True), ('ticket__isnull', False), _connector='OR'), name='intake_event_done_has_ticket'),
