@@ -958,7 +958,7 @@ class Suite:
         """8 signed clients post new events through gunicorn (accepted/s: answered 202 with a receipt) while a
         real Celery worker makes the tickets; a poller reads which events have their ticket, so each event's
         latency is from its POST to the moment its ticket can be read (committed)."""
-        from django.db import connection, connections, reset_queries
+        from django.db import connection, connections, reset_queries, transaction
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
@@ -971,7 +971,8 @@ class Suite:
         for n in (1, 2):  # the first is a warm-up
             body, headers = signed_event(-1, n)
             reset_queries()
-            with CaptureQueriesContext(connection) as queries:
+            # The webhook's own statements: the worker's task is queued once this commits, outside the count.
+            with transaction.atomic(), CaptureQueriesContext(connection) as queries:
                 response = Client().post("/api/v1/intake/", data=body, content_type="application/json",
                                          headers={k: v for k, v in headers.items() if k.startswith("X-")})
             if response.status_code != 202:
@@ -980,9 +981,7 @@ class Suite:
         # The reads behind one webhook call (its event is committed: replaying its SELECTs changes nothing).
         plans = write_plans(self.plans_dir, "intake", "POST /api/v1/intake/", self.tickets,
                             plan_queries(queries.captured_queries))
-        with CaptureQueriesContext(connection) as batch_queries:
-            intake_events_process()  # the worker's batch for these two, in-process: its statements
-        worker_statements = len(batch_queries)
+        intake_events_process()  # these two, if their task has not made them yet
         connections.close_all()
         server = self.start_server(scratch_url)
         worker = CeleryWorker(self.server_env(scratch_url), self.workdir)
@@ -1004,7 +1003,7 @@ class Suite:
             server.stop()
         latencies = sorted(poller.seen[key] - sent[key] for key in poller.seen)
         figures.update({
-            "queries": count, "worker_statements_for_2": worker_statements, **plans,
+            "queries": count, **plans,
             "events": len(sent), "tickets_seen": len(latencies), "not_made_in_60s": len(sent) - len(latencies),
             "ticket_p50_ms": round(percentile(latencies, 50) * 1000, 1) if latencies else None,
             "ticket_p95_ms": round(percentile(latencies, 95) * 1000, 1) if latencies else None,
