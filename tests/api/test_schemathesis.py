@@ -247,6 +247,6 @@ def test_intake_receipt_signed_by_the_source(case, report_numbers):
     )
     CASES[("intake source", case.operation.label)] += 1
     STATUSES[response.status_code] += 1
-    if given >= {name.lower() for name in signed}:
+    if case.method == "GET" and given >= {name.lower() for name in signed}:  # (other methods: a 405 check)
         assert response.status_code in (200, 404), response.get_data(as_text=True)
     case.validate_response(response, checks=CHECKS)
