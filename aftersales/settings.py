@@ -306,6 +306,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalKindEnum": "tickets.models.ApprovalRequest.Kind",
         "NotificationKindEnum": "tickets.notifications.Notification.Kind",
         "TicketTypeEnum": "tickets.models.TicketType",
+        "IntakeStateEnum": "tickets.models.IntakeEvent.State",
     },
 }
 
@@ -344,6 +345,13 @@ QUEUE_COUNTS_SECONDS = env.int("QUEUE_COUNTS_SECONDS", default=5)
 QUEUE_EXPORT_MAX_ROWS = env.int("QUEUE_EXPORT_MAX_ROWS", default=50_000)
 if QUEUE_EXPORT_MAX_ROWS < 1:
     raise ImproperlyConfigured("QUEUE_EXPORT_MAX_ROWS must be at least 1")
+
+# Platform intake (tickets/intake.py): events per worker transaction, and how often beat looks for events left
+# pending (their task never queued: broker down).
+INTAKE_BATCH_SIZE = env.int("INTAKE_BATCH_SIZE", default=200)
+INTAKE_SWEEP_SECONDS = env.int("INTAKE_SWEEP_SECONDS", default=30)
+if INTAKE_BATCH_SIZE < 1 or INTAKE_SWEEP_SECONDS < 5:
+    raise ImproperlyConfigured("INTAKE_BATCH_SIZE must be at least 1 and INTAKE_SWEEP_SECONDS at least 5.")
 
 # SLA sweep (tickets/sla/sweep.py, run by Celery beat).
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=60)
@@ -391,6 +399,12 @@ if MAIL_POLL_SECONDS < 5 or OUTBOUND_MAX_ATTEMPTS < 1 or OUTBOUND_TIMEOUT_SECOND
     )
 
 CELERY_BEAT_SCHEDULE = {
+    # Platform events whose ticket was not made yet because their task was never queued (broker down).
+    "intake-sweep": {
+        "task": "tickets.tasks.intake_process_task",
+        "schedule": float(INTAKE_SWEEP_SECONDS),
+        "options": {"expires": max(INTAKE_SWEEP_SECONDS - 5, 5)},
+    },
     "sla-sweep": {
         "task": "tickets.tasks.sla_sweep_task",
         "schedule": float(SLA_SWEEP_SECONDS),

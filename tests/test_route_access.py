@@ -93,6 +93,7 @@ ROUTES = {
     "POST /c/<token>/evidence/":                       everyone(302),  # nothing sent: a message
     "POST /c/<token>/survey/":                         everyone(400),  # empty form
     "POST /api/v1/intake/":                            everyone(403),  # unsigned: refused, by signature
+    "GET /api/v1/intake/<receipt>/":                   everyone(403),  # unsigned: refused, by signature
     "POST /api/v1/inbound-mail/":                      everyone(403),  # unsigned: refused, by signature
     "GET /api/schema/":                                everyone(200),
     "GET /api/docs/":                                  everyone(200),
@@ -239,8 +240,8 @@ PUBLIC = frozenset({
     "GET /healthz", "GET /accounts/login/", "POST /accounts/logout/", "GET /accounts/password_reset/",
     "GET /accounts/password_reset/done/", "GET /accounts/reset/<uidb64>/<token>/", "GET /accounts/reset/done/",
     "POST /i18n/setlang/", "GET /faq/", "GET /faq/<pk>/", "GET /c/<token>/", "POST /c/<token>/confirm/",
-    "POST /c/<token>/evidence/", "POST /c/<token>/survey/", "POST /api/v1/intake/", "POST /api/v1/inbound-mail/",
-    "GET /api/schema/",
+    "POST /c/<token>/evidence/", "POST /c/<token>/survey/", "POST /api/v1/intake/", "GET /api/v1/intake/<receipt>/",
+    "POST /api/v1/inbound-mail/", "GET /api/schema/",
     "GET /api/docs/", "GET /api/redoc/", "GET /api/v1/<anything>",
 })
 
@@ -392,7 +393,7 @@ def seeded_desk(db, settings, tmp_path):
     }
     values = {
         "<solution_pk>": str(solution.pk), "<token>": link.split("/")[2], "<name>": "volume",
-        "<uidb64>": "MQ", "<anything>": "no-such-thing/",
+        "<uidb64>": "MQ", "<anything>": "no-such-thing/", "<receipt>": "6f1c2d3e-4b5a-4c6d-8e7f-000000000000",
     }
     return {"users": users, "ids": ids, "values": values}
 

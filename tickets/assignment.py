@@ -122,8 +122,17 @@ def least_loaded_agent(*, high_risk: bool, excluding: int | None = None):
 
     High-risk cases go only to senior agents (DESIGN: risk=high is routed to them).
     """
+    candidates = on_duty_agents(high_risk=high_risk, excluding=excluding)
+    if not candidates:
+        return None
+    loads = open_ticket_loads([agent.pk for agent in candidates])
+    return min(candidates, key=lambda agent: loads[agent.pk])  # min keeps the first (lowest id) of a tie
+
+
+def on_duty_agents(*, high_risk: bool, excluding: int | None = None) -> list:
+    """Who may get a new ticket of this risk, by id (DESIGN: risk=high only to senior agents)."""
     roles = (Role.SENIOR_AGENT,) if high_risk else (Role.AGENT, Role.SENIOR_AGENT)
-    candidates = list(
+    return list(
         get_user_model()
         .objects.filter(
             Exists(get_user_model().groups.through.objects.filter(user=OuterRef("pk"), group__name__in=roles)),
@@ -133,10 +142,6 @@ def least_loaded_agent(*, high_risk: bool, excluding: int | None = None):
         .exclude(pk=excluding)
         .order_by("id")
     )
-    if not candidates:
-        return None
-    loads = open_ticket_loads([agent.pk for agent in candidates])
-    return min(candidates, key=lambda agent: loads[agent.pk])  # min keeps the first (lowest id) of a tie
 
 
 def open_ticket_loads(agent_ids: list[int]) -> dict[int, int]:
@@ -205,9 +210,31 @@ def agent_for_new_ticket(ticket: Ticket):
     """Who a new, unassigned ticket goes to: the least-loaded on-duty agent (None: keep it unassigned).
     The pick is counted at once, not on commit: an intake rolled back after it over-counts one ticket
     until the next count, which only makes the agent's next turn come a little later."""
-    if ticket.assignee_id is not None or not settings.AUTO_ASSIGN_NEW_TICKETS:
-        return None
-    agent = least_loaded_agent(high_risk=ticket.risk_level == RiskLevel.HIGH)
-    if agent is not None:
+    return NewTicketAgents().pick(ticket)
+
+
+class NewTicketAgents:
+    """least_loaded_agent for a batch of new tickets (the intake worker's): the candidates and their loads are
+    read once, and each pick is added to the picked agent's load before the next, as one pick after the
+    other would see it."""
+
+    def __init__(self):
+        self._candidates: dict[bool, list] = {}
+        self._loads: dict[int, int] = {}
+
+    def pick(self, ticket: Ticket):
+        if ticket.assignee_id is not None or not settings.AUTO_ASSIGN_NEW_TICKETS:
+            return None
+        high_risk = ticket.risk_level == RiskLevel.HIGH
+        if high_risk not in self._candidates:
+            self._candidates[high_risk] = on_duty_agents(high_risk=high_risk)
+        candidates = self._candidates[high_risk]
+        if not candidates:
+            return None
+        unknown = [agent.pk for agent in candidates if agent.pk not in self._loads]
+        if unknown:
+            self._loads |= open_ticket_loads(unknown)
+        agent = min(candidates, key=lambda agent: self._loads[agent.pk])  # a tie: the lowest id, as ever
+        self._loads[agent.pk] += 1
         count_assignment(agent.pk)
-    return agent
+        return agent

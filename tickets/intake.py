@@ -14,25 +14,42 @@ inbound message on the case, once per platform message id) and what became of a 
 
 import hashlib
 import hmac
+import json
+import logging
 import time
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from aftersales.celery import enqueue
+from aftersales.limits import validate_text_length
 from customers.models import Customer
 from orders.models import Order
 
 from .events import EventAction, event_record
 from .models import Channel, IntakeEvent, IntakeSource, Message, Status, Ticket, TicketType
 from .notes import note
-from .services import message_add, ticket_create
+from .services import message_add, messages_add_at_intake, ticket_build, tickets_start
 from .sla.clock import sla_after_change
 from .workflow import ticket_lock_for_write
 
+logger = logging.getLogger(__name__)
+
 SIGNATURE_MAX_AGE_SECONDS = 300
+# Events per worker transaction: big enough that a burst costs a few statements per batch, small enough that a
+# batch commits (and its tickets can be opened) well within a second.
+INTAKE_BATCH_SIZE = settings.INTAKE_BATCH_SIZE
+# Set while an intake task is queued and not started (intake_schedule); it expires in case that task is lost.
+INTAKE_QUEUED_KEY, INTAKE_QUEUED_SECONDS = "intake:queued", 10
 # The platform's state of the after-sales request, as far as the desk acts on it.
 PLATFORM_REQUESTED, PLATFORM_CANCELLED = "requested", "cancelled"
 
@@ -167,23 +184,79 @@ def intake_message_receive(*, source: IntakeSource, data: dict) -> tuple[Message
     return message, True
 
 
-def intake_receive(*, source: IntakeSource, data: dict, payload: dict) -> tuple[Ticket, bool, bool]:
-    """Turn a validated event into a ticket, or apply it to the ticket it already made.
-    Returns (ticket, created, updated)."""
+def intake_accept(*, source: IntakeSource, data: dict, payload: dict) -> tuple[IntakeEvent, bool]:
+    """Store a validated after-sales event once per platform and after-sales id (INSERT … ON CONFLICT DO
+    NOTHING: two workers storing the same event at once store one). Returns (event, stored): stored is False
+    when the event was there already; the caller then answers with what that event became (intake_repeat).
+    A new event's ticket is made by a worker (intake_events_process), queued once this commits."""
     _ensure_own_platform(source, data)
-    existing = _existing(data)
-    if existing is None:
-        try:
-            return _create(source=source, data=data, payload=payload), True, False
-        except (IntegrityError, ValidationError):
-            # The same event won a race on another worker a moment ago (the unique constraint, checked by
-            # full_clean or by the database): it is now an update of that ticket; anything else is a real error.
-            existing = _existing(data)
-            if existing is None:
-                raise
-    ticket, updated = ticket_platform_update(ticket=existing, data=data)
-    return ticket, False, updated
+    # What would refuse the event when its ticket is made is refused now, with nothing stored (a 400).
+    normalise_type(data["platform"], data["type"])
+    if data.get("evidence_urls"):
+        validate_text_length(_evidence_text(data), field="evidence_urls")
+    mine = IntakeEvent(source=source, platform=data["platform"], external_id=data["aftersale_id"], payload=payload,
+                       data=_to_json(data))
+    IntakeEvent.objects.bulk_create([mine], ignore_conflicts=True)
+    # Only what the answer needs: a SELECT of the ticket's eighty columns costs more to build than the INSERT.
+    event = (IntakeEvent.objects.only("receipt", "state", "errors", "ticket_id")
+             .get(platform=data["platform"], external_id=data["aftersale_id"]))
+    stored = event.receipt == mine.receipt  # the receipt we drew is the one kept: this delivery stored it
+    if stored:
+        transaction.on_commit(intake_schedule)
+    return event, stored
 
+
+def intake_schedule() -> None:
+    """Queue the intake worker, once for a burst: while a task is queued and has not started yet, the events
+    that follow are its work too (it clears the mark before it reads what is pending). Broker or cache down:
+    the events wait, pending, for the beat's sweep (intake_sweep_task)."""
+    # By name, as tickets/outbound does: tickets.tasks imports the features, which the core must not.
+    intake_process_task = import_string("tickets.tasks.intake_process_task")
+    if cache.add(INTAKE_QUEUED_KEY, 1, INTAKE_QUEUED_SECONDS) and not enqueue(intake_process_task):
+        cache.delete(INTAKE_QUEUED_KEY)
+
+
+def intake_repeat(*, event: IntakeEvent, data: dict) -> tuple[IntakeEvent, bool]:
+    """A later delivery for an event already stored (the same event again, or an update of its case).
+    Its ticket exists: the update is applied now (ticket_platform_update). Not yet: the update waits on the
+    event and is applied right after the ticket is made. Returns (event, whether the ticket changed now)."""
+    if event.state == IntakeEvent.State.PENDING:
+        with transaction.atomic():
+            # The worker holds this lock while it makes the ticket: once we have it, the event is either still
+            # pending (the update waits with it) or done (applied below to the ticket made meanwhile).
+            event = IntakeEvent.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=event.pk)
+            update = _to_json(data)
+            if event.state == IntakeEvent.State.PENDING:
+                if update != event.data and update not in event.updates:
+                    event.updates.append(update)
+                    event.save(update_fields=["updates"])
+                # A worker claiming meanwhile skipped the row we locked (SKIP LOCKED): queue one again.
+                transaction.on_commit(intake_schedule)
+                return event, False
+    if event.state != IntakeEvent.State.DONE:
+        return event, False
+    _ticket, updated = ticket_platform_update(ticket=event.ticket, data=data)
+    return event, updated
+
+
+def intake_event_for_receipt(*, source: IntakeSource, receipt) -> IntakeEvent | None:
+    """The event behind a receipt, for the source that sent it (another source's receipt is not found)."""
+    return IntakeEvent.objects.select_related("ticket").filter(source=source, receipt=receipt).first()
+
+
+def _to_json(data: dict) -> dict:
+    """The validated event as JSON (amounts as text, times ISO 8601); _from_json reads it back."""
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _from_json(data: dict) -> dict:
+    data = dict(data)
+    if data.get("amount") is not None:
+        data["amount"] = Decimal(data["amount"])
+    for name in ("created_at", "deadline_at"):
+        if data.get(name):
+            data[name] = parse_datetime(data[name])
+    return data
 
 @transaction.atomic
 def ticket_platform_update(*, ticket: Ticket, data: dict) -> tuple[Ticket, bool]:
@@ -223,55 +296,156 @@ def ticket_platform_update(*, ticket: Ticket, data: dict) -> tuple[Ticket, bool]
 
 
 def _existing(data) -> Ticket | None:
-    event = (
-        IntakeEvent.objects.filter(platform=data["platform"], external_id=data["aftersale_id"])
-        .select_related("ticket")
-        .first()
-    )
-    return event.ticket if event else None
+    """The ticket of this after-sales id's event; a pending event's ticket is made now (a chat line on the case
+    arrived before the worker got to it)."""
+    event = IntakeEvent.objects.filter(platform=data["platform"], external_id=data["aftersale_id"]).first()
+    if event is None:
+        return None
+    if event.state == IntakeEvent.State.PENDING:
+        intake_events_process(ids=[event.pk])
+        event.refresh_from_db()
+    return event.ticket
+
+
+def intake_events_process(*, batch_size: int = INTAKE_BATCH_SIZE, ids: list[int] | None = None) -> int:
+    """Make the tickets of the pending events, a batch per transaction, until none is left (or those of `ids`);
+    returns how many events were settled (done or failed). Two workers share the work: each claims its batch
+    with SKIP LOCKED. Safe to run again: a settled event is never taken twice."""
+    settled = 0
+    while True:
+        count = _batch_process(batch_size=batch_size, ids=ids)
+        settled += count
+        if count < batch_size or ids is not None:
+            return settled
 
 
 @transaction.atomic
-def _create(*, source: IntakeSource, data: dict, payload: dict) -> Ticket:
-    platform = data["platform"]
-    customer, _created = Customer.objects.get_or_create(
-        platform=platform,
-        platform_account=data["buyer_account"],
-        defaults={"name": data.get("buyer_name") or data["buyer_account"]},
-    )
-    order = Order.objects.filter(platform=platform, external_number=data["order_id"]).first()
-    if order is None:
-        order = Order.objects.create(
-            platform=platform,
-            external_number=data["order_id"],
+def _batch_process(*, batch_size: int, ids: list[int] | None) -> int:
+    pending = IntakeEvent.objects.filter(state=IntakeEvent.State.PENDING)
+    if ids is not None:
+        # Asked for by a request (a chat line on a case still pending): wait for a worker holding it.
+        claim = pending.filter(pk__in=ids).select_for_update()
+    else:
+        claim = pending.select_for_update(skip_locked=True)
+    events = list(claim.select_related("source").order_by("pk")[:batch_size])
+    if not events:
+        return 0
+    try:
+        with transaction.atomic():
+            _tickets_for(events)
+    except (ValidationError, IntegrityError):
+        # An event the batch cannot take must not hold back the others: each alone, the bad one refused.
+        for event in events:
+            try:
+                with transaction.atomic():
+                    _tickets_for([event])
+            except (ValidationError, IntegrityError) as error:
+                logger.warning("intake event %s refused: %s", event, error)
+                event.state, event.processed_at = IntakeEvent.State.FAILED, timezone.now()
+                event.errors = _errors_of(error)
+                event.save(update_fields=["state", "errors", "processed_at"])
+    return len(events)
+
+
+def _evidence_text(data: dict) -> str:
+    return _("Evidence from the platform:") + "\n" + "\n".join(data["evidence_urls"])
+
+
+def _errors_of(error: Exception) -> dict:
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        return {field: [str(message) for message in messages] for field, messages in error.message_dict.items()}
+    if isinstance(error, ValidationError):
+        return {"non_field_errors": [str(message) for message in error.messages]}
+    # The only constraint an event can break here: a ticket made from this after-sales id some other way.
+    return {"aftersale_id": [_("A ticket with this after-sales id exists already.")]}
+
+
+def _tickets_for(events: list[IntakeEvent]) -> None:
+    """The tickets of these events as ticket_create makes one (ticket_build, tickets_start), with the database
+    work done per batch: the buyers and orders looked up and added in a few statements, the tickets, their
+    events and first evidence inserted in one statement each. An event's buyer and order are taken as
+    intake of the events one after the other would take them: the first event naming them creates them."""
+    datas = [_from_json(event.data) for event in events]
+    customers = _customers_for(datas)
+    orders = _orders_for(datas, customers)
+    tickets = []
+    for data in datas:
+        platform = data["platform"]
+        customer = customers[platform, data["buyer_account"]]
+        order = orders[platform, data["order_id"]]
+        words = "\n".join(filter(None, [data.get("reason", ""), data.get("description", "")])) or _("(no text)")
+        tickets.append(ticket_build(
+            channel=Channel.PLATFORM,
+            description=words,
             customer=customer,
-            placed_at=data.get("created_at") or timezone.now(),
-            paid_amount=data.get("amount") or Decimal("0"),
-        )
-    words = "\n".join(filter(None, [data.get("reason", ""), data.get("description", "")])) or _("(no text)")
-    ticket = ticket_create(
-        actor=None,
-        channel=Channel.PLATFORM,
-        description=words,
-        customer=customer,
-        order=order if order.customer_id == customer.pk else None,
-        type=normalise_type(platform, data["type"]),
-        requested_amount=data.get("amount"),
-        customer_request=data.get("reason", ""),
-        platform_intervention=data.get("platform_intervention", False),
-        external_source=platform,
-        external_id=data["aftersale_id"],
-        platform_deadline_at=data.get("deadline_at"),
-    )
-    evidence = data.get("evidence_urls") or []
-    if evidence:
-        message_add(
-            ticket=ticket,
-            actor=None,
-            direction=Message.Direction.INBOUND,
-            body=_("Evidence from the platform:") + "\n" + "\n".join(evidence),
-        )
-    IntakeEvent.objects.create(
-        source=source, platform=platform, external_id=data["aftersale_id"], payload=payload, ticket=ticket
-    )
-    return ticket
+            order=order if order.customer_id == customer.pk else None,
+            type=normalise_type(platform, data["type"]),
+            requested_amount=data.get("amount"),
+            customer_request=data.get("reason", ""),
+            platform_intervention=data.get("platform_intervention", False),
+            external_source=platform,
+            external_id=data["aftersale_id"],
+            platform_deadline_at=data.get("deadline_at"),
+        ))
+    Ticket.objects.bulk_create(tickets)
+    tickets_start(tickets, actor=None)
+    messages_add_at_intake([
+        (ticket, _evidence_text(data))
+        for ticket, data in zip(tickets, datas, strict=True) if data.get("evidence_urls")
+    ])
+    now = timezone.now()
+    for event, ticket in zip(events, tickets, strict=True):
+        event.ticket, event.state, event.processed_at = ticket, IntakeEvent.State.DONE, now
+    IntakeEvent.objects.bulk_update(events, ["ticket", "state", "processed_at"])
+    for event, ticket in zip(events, tickets, strict=True):
+        for update in event.updates:  # later deliveries that came while it waited (rare): as they would have
+            ticket_platform_update(ticket=ticket, data=_from_json(update))
+
+
+def _customers_for(datas: list[dict]) -> dict[tuple, Customer]:
+    """The buyers of these events by (platform, account): found, or added with the first event's name."""
+    wanted = {}
+    for data in datas:
+        wanted.setdefault((data["platform"], data["buyer_account"]), data.get("buyer_name") or data["buyer_account"])
+    def lookup():
+        found = Customer.objects.filter(_any_of(("platform", "platform_account"), wanted))
+        return {(customer.platform, customer.platform_account): customer for customer in found}
+    customers = lookup()
+    missing = [Customer(platform=platform, platform_account=account, name=name)
+               for (platform, account), name in wanted.items() if (platform, account) not in customers]
+    if missing:
+        # Another request may add the same buyer meanwhile (a form, a worker): theirs is kept, then read.
+        Customer.objects.bulk_create(missing, ignore_conflicts=True)
+        customers = lookup()
+    return customers
+
+
+def _orders_for(datas: list[dict], customers: dict[tuple, Customer]) -> dict[tuple, Order]:
+    """The orders of these events by (platform, number): found, or added for the first event's buyer."""
+    wanted = {}
+    for data in datas:
+        wanted.setdefault((data["platform"], data["order_id"]), data)
+    def lookup():
+        found = Order.objects.filter(_any_of(("platform", "external_number"), wanted))
+        return {(order.platform, order.external_number): order for order in found}
+    orders = lookup()
+    missing = [
+        Order(platform=platform, external_number=number, customer=customers[platform, data["buyer_account"]],
+              placed_at=data.get("created_at") or timezone.now(), paid_amount=data.get("amount") or Decimal("0"))
+        for (platform, number), data in wanted.items() if (platform, number) not in orders
+    ]
+    if missing:
+        Order.objects.bulk_create(missing, ignore_conflicts=True)
+        orders = lookup()
+    return orders
+
+
+def _any_of(fields: tuple[str, str], keys) -> Q:
+    """Rows matching any of these (first, second) pairs: grouped by the first (a platform), one IN each."""
+    by_first = {}
+    for first, second in keys:
+        by_first.setdefault(first, []).append(second)
+    query = Q(pk__in=[])
+    for first, seconds in by_first.items():
+        query |= Q(**{fields[0]: first, f"{fields[1]}__in": seconds})
+    return query

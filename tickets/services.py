@@ -20,13 +20,14 @@ from customers.models import Customer
 from customers.services import Caller, customer_find_or_create
 from orders.models import Order, OrderItem
 
-from .assignment import AUTO_ASSIGN_NOTE, agent_for_new_ticket, assignment_event
+from .assignment import AUTO_ASSIGN_NOTE, NewTicketAgents, assignment_event
 from .events import event_build, event_record, events_record
 from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticket
 from .notes import note
 from .outbound.service import deliveries_plan
 from .search import SEARCH_TEXT_FIELDS, ticket_search_text
-from .sla.clock import SLA_FIELDS, sla_after_change, sla_refresh
+from .sla.bulk import bulk_update_tickets
+from .sla.clock import SLA_FIELDS, SLAContext, sla_after_change, sla_refresh
 from .suggestions import CaseFacts, exposure_words_in, suggest
 from .uploads import validate_upload
 from .workflow import Action, ticket_lock_for_write, ticket_transition
@@ -52,12 +53,38 @@ def _repeat_contacts(ticket: Ticket) -> int:
     return earlier.exclude(pk=ticket.pk).count()
 
 
+def _same_matter(ticket) -> tuple | None:
+    """What _repeat_contacts matches a ticket on (None: an unclassified contact without an order)."""
+    if ticket.order_id is not None:
+        return ("order", ticket.order_id)
+    return ("classified", ticket.type, ticket.category) if ticket.type and ticket.category else None
+
+
+def _repeat_contacts_of_new(tickets: list[Ticket]) -> dict[int, int]:
+    """_repeat_contacts of tickets just inserted, in one query for a whole batch: a ticket counts the matching
+    tickets made before it (a lower id), as if the batch had been taken in one ticket after the other."""
+    asked = [ticket for ticket in tickets if _same_matter(ticket) is not None]
+    earlier_ids: dict[tuple, list[int]] = {}
+    if asked:
+        since = timezone.now() - timedelta(days=settings.REPEAT_CONTACT_DAYS)
+        same_order = Q(order_id__in={ticket.order_id for ticket in asked if ticket.order_id is not None})
+        same_class = Q(order__isnull=True, type__in={ticket.type for ticket in asked},
+                       category__in={ticket.category for ticket in asked})
+        earlier = Ticket.objects.filter(same_order | same_class, created_at__gte=since,
+                                        customer_id__in={ticket.customer_id for ticket in asked})
+        for row in earlier.values_list("pk", "customer_id", "order_id", "type", "category", named=True):
+            earlier_ids.setdefault((row.customer_id, _same_matter(row)), []).append(row.pk)
+    return {ticket.pk: sum(pk < ticket.pk for pk in earlier_ids.get((ticket.customer_id, _same_matter(ticket)), ()))
+            for ticket in tickets}
+
+
 # What _apply_suggestions sets.
 SUGGESTED_FIELDS = ("priority", "priority_reasons", "risk_level", "risk_reasons")
 
 
-def _apply_suggestions(ticket: Ticket) -> dict:
-    """Re-suggest priority and risk unless a person has set them; return the changes made."""
+def _apply_suggestions(ticket: Ticket, *, repeat_contacts: int | None = None) -> dict:
+    """Re-suggest priority and risk unless a person has set them; return the changes made. `repeat_contacts`:
+    counted already (a batch of new tickets counts them in one query)."""
     customer = ticket.customer
     suggestion = suggest(
         CaseFacts(
@@ -68,7 +95,7 @@ def _apply_suggestions(ticket: Ticket) -> dict:
             customer_is_vip=customer.is_vip,
             customer_is_difficult=customer.is_difficult,
             exposure_words=exposure_words_in(ticket.description, ticket.customer_request),
-            repeat_contacts=_repeat_contacts(ticket),
+            repeat_contacts=_repeat_contacts(ticket) if repeat_contacts is None else repeat_contacts,
             amount=ticket.requested_amount,
             amount_threshold=settings.RISK_AMOUNT_THRESHOLD,
         )
@@ -139,13 +166,52 @@ def ticket_create(
         raise ValidationError({"customer": _("Name the customer or the order.")})
     if customer is None:
         customer = order.customer
-    elif order is not None and order.customer_id != customer.pk:
-        raise ValidationError({"order": _("Order %(order)s belongs to another customer.") % {"order": order}})
     items = _items_of_order(order, affected_items)
+    ticket = ticket_build(
+        channel=channel, description=description, customer=customer, order=order, type=type, category=category,
+        customer_request=customer_request, requested_amount=requested_amount, product_model=product_model,
+        purchase_date=purchase_date, symptom=symptom, frequency=frequency, threatens_exposure=threatens_exposure,
+        platform_intervention=platform_intervention, platform_deadline_at=platform_deadline_at,
+        external_source=external_source, external_id=external_id,
+    )
+    ticket.save()
+    tickets_start([ticket], actor=actor, owner=owner)
+    if items:
+        ticket.affected_items.set(items)
+    if tags:
+        ticket.tags.set(_tags_named(tags))
+    if evidence:
+        attachment_add(ticket=ticket, actor=actor, upload=evidence)
+    return ticket
+
+
+def ticket_build(
+    *,
+    channel: str,
+    description: str,
+    customer: Customer,
+    order: Order | None,
+    type: str = "",  # noqa: A002 - the ticket's own field name
+    category: str = "",
+    customer_request: str = "",
+    requested_amount: Decimal | None = None,
+    product_model: str = "",
+    purchase_date: date | None = None,
+    symptom: str = "",
+    frequency: str = "",
+    threatens_exposure: bool = False,
+    platform_intervention: bool = False,
+    platform_deadline_at: datetime | None = None,
+    external_source: str = "",
+    external_id: str = "",
+) -> Ticket:
+    """A new ticket checked and ready to insert (no query): ticket_create's for one, the intake worker's for a
+    batch (bulk_create); then tickets_start gives them what follows from the new rows."""
+    if order is not None and order.customer_id != customer.pk:
+        raise ValidationError({"order": _("Order %(order)s belongs to another customer.") % {"order": order}})
     if not description.strip():
         raise ValidationError({"description": _("Record the customer's own words.")})
     validate_text_length(description, field="description")
-
     ticket = Ticket(
         channel=channel, description=description, customer=customer, order=order, type=type, category=category,
         customer_request=customer_request, requested_amount=requested_amount, product_model=product_model,
@@ -157,33 +223,53 @@ def ticket_create(
     # The check constraints hold by the field validators (choices, not negative); asking the database for
     # each would cost three round trips per constraint on every intake. The database still enforces them.
     ticket.full_clean(exclude=["number", "customer", "order"], validate_constraints=False)
-    ticket.save()
-    # What follows from the new row (number, suggestions, SLA clocks, assignee) is written back in one
-    # UPDATE with its events in one INSERT: each UPDATE rewrites the row in all the ticket indexes.
-    ticket.number = f"AS{ticket.pk:08d}"
-    events = [event_build(ticket=ticket, actor=actor, action="created", to_status=Status.NEW,
-                          changes={"channel": [None, channel], **_apply_suggestions(ticket)})]
-    ticket.resolution_started_at = ticket.created_at
-    sla_changes = sla_refresh(ticket)
-    if sla_changes:
-        events.append(event_build(ticket=ticket, actor=actor, action="sla_started", changes=sla_changes,
-                                  reason=note("SLA clocks started at intake.")))
-    if owner is not None:
-        events.append(assignment_event(ticket, actor=owner, assignee=owner, action="taken_at_intake", reason=""))
-        ticket.assignee = owner
-    elif (agent := agent_for_new_ticket(ticket)) is not None:
-        events.append(assignment_event(ticket, actor=None, assignee=agent, action="assigned",
-                                       reason=note(AUTO_ASSIGN_NOTE)))
-        ticket.assignee = agent
-    ticket.save(update_fields=["number", *SUGGESTED_FIELDS, *SLA_FIELDS, "assignee", "updated_at"])
-    events_record(events)
-    if items:
-        ticket.affected_items.set(items)
-    if tags:
-        ticket.tags.set(_tags_named(tags))
-    if evidence:
-        attachment_add(ticket=ticket, actor=actor, upload=evidence)
     return ticket
+
+
+def tickets_start(tickets: list[Ticket], *, actor, owner=None) -> None:
+    """What follows from new ticket rows, inserted in the caller's transaction: the number, the suggested
+    priority and risk, the SLA clocks, the assignee (`owner`, or the least-loaded agent) and their events.
+    The same rules for one ticket (ticket_create) and for a batch (the intake worker): written back in one
+    UPDATE and one INSERT of events however many tickets there are (each UPDATE rewrites the row in all the
+    ticket indexes; per-ticket statements would make a batch cost what single intakes cost)."""
+    repeats = _repeat_contacts_of_new(tickets)
+    now = timezone.now()
+    context = SLAContext.load(now)
+    agents = NewTicketAgents()
+    events = []
+    for ticket in tickets:
+        ticket.number = f"AS{ticket.pk:08d}"
+        events.append(event_build(ticket=ticket, actor=actor, action="created", to_status=Status.NEW,
+                                  changes={"channel": [None, ticket.channel],
+                                           **_apply_suggestions(ticket, repeat_contacts=repeats[ticket.pk])}))
+        ticket.resolution_started_at = ticket.created_at
+        sla_changes = sla_refresh(ticket, now=now, context=context)
+        if sla_changes:
+            events.append(event_build(ticket=ticket, actor=actor, action="sla_started", changes=sla_changes,
+                                      reason=note("SLA clocks started at intake.")))
+        if owner is not None:
+            events.append(assignment_event(ticket, actor=owner, assignee=owner, action="taken_at_intake", reason=""))
+            ticket.assignee = owner
+        elif (agent := agents.pick(ticket)) is not None:
+            events.append(assignment_event(ticket, actor=None, assignee=agent, action="assigned",
+                                           reason=note(AUTO_ASSIGN_NOTE)))
+            ticket.assignee = agent
+        # As save() would: a new version, the time of the change.
+        ticket.version += 1
+        ticket.updated_at = timezone.now()
+    bulk_update_tickets(tickets, ["number", *SUGGESTED_FIELDS, *SLA_FIELDS, "assignee", "version", "updated_at"])
+    events_record(events)
+
+
+def messages_add_at_intake(messages: list[tuple[Ticket, str]]) -> None:
+    """The first evidence of tickets just made (the intake worker's batch), as message_add records an inbound
+    message: on a new ticket no clock starts or resumes (nothing was answered yet), so each is only its row,
+    all in one INSERT."""
+    rows = []
+    for ticket, body in messages:
+        validate_text_length(body, field="body")
+        rows.append(Message(ticket=ticket, direction=Message.Direction.INBOUND, channel=ticket.channel, body=body))
+    Message.objects.bulk_create(rows)
 
 
 def _tags_named(names: Iterable[str]) -> list[Tag]:

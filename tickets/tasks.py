@@ -27,6 +27,19 @@ def sla_sweep_task(self) -> dict:
 
 
 @shared_task(bind=True, acks_late=True, **RETRY)
+def intake_process_task(self) -> int:
+    """Make the tickets of the pending platform events (queued after a webhook stored one, and by beat as a
+    safety sweep). The queued mark is cleared first: an event stored from now on queues another task, and one
+    stored before is read by this one."""
+    from django.core.cache import cache
+
+    from .intake import INTAKE_QUEUED_KEY, intake_events_process
+
+    cache.delete(INTAKE_QUEUED_KEY)
+    return intake_events_process()
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
 def notifications_email_task(self) -> int:
     """Mail the unsent notifications, draining the backlog for up to EMAIL_RUN_SECONDS (below the soft
     time limit); its own beat entry, so a slow mail server never delays the SLA sweep."""

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import TestCase
 from rest_framework.test import APIClient
 
 from customers.models import Customer
@@ -49,7 +50,23 @@ def signed_headers(source: IntakeSource, body: bytes, *, timestamp: int | None =
 
 
 def post(body: bytes, headers: dict, client: APIClient | None = None):
-    return (client or APIClient()).post(URL, data=body, content_type="application/json", headers=headers)
+    # The worker's task is queued once the request commits (and runs eagerly here): a test's transaction never
+    # commits, so its on-commit callbacks are run when the request is done.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return (client or APIClient()).post(URL, data=body, content_type="application/json", headers=headers)
+
+
+def look_up(source: IntakeSource, receipt: str, *, secret: str | None = None, client: APIClient | None = None):
+    """GET the receipt, signed by `source` over the path as the README says."""
+    path = f"{URL}{receipt}/"
+    return (client or APIClient()).get(path, headers=signed_headers(source, path.encode(), secret=secret))
+
+
+def delivered(source: IntakeSource, event: dict) -> dict:
+    """Deliver an event and answer what its receipt says once the worker has run."""
+    response = deliver(source, event)
+    assert response.status_code in (200, 202), response.content
+    return look_up(source, response.json()["receipt"]).json()
 
 
 def deliver(source: IntakeSource, event: dict, client: APIClient | None = None):
@@ -67,9 +84,10 @@ def counts() -> tuple[int, int, int, int, int]:
 def test_a_signed_taobao_event_creates_customer_order_and_ticket(taobao):
     response = deliver(taobao, TAOBAO_EVENT)
 
-    assert response.status_code == 201, response.content
-    body = response.json()
-    assert body["created"] is True
+    assert response.status_code == 202, response.content
+    assert (response.json()["created"], response.json()["state"]) == (True, "pending")
+    body = look_up(taobao, response.json()["receipt"]).json()
+    assert body["state"] == "done"
     ticket = Ticket.objects.select_related("customer", "order").get(pk=body["ticket"])
     assert body["number"] == ticket.number
     assert (ticket.channel, ticket.type, ticket.requested_amount) == (Channel.PLATFORM, "return_refund",
@@ -88,18 +106,18 @@ def test_a_signed_taobao_event_creates_customer_order_and_ticket(taobao):
 
 
 def test_the_same_event_again_answers_200_with_the_same_ticket_and_no_new_rows(taobao):
-    first = deliver(taobao, TAOBAO_EVENT).json()
+    first = delivered(taobao, TAOBAO_EVENT)
     before = counts()
 
     again = deliver(taobao, TAOBAO_EVENT)  # a redelivery: freshly signed, same platform id
 
-    assert again.status_code == 200, again.content
+    assert again.status_code == 200, again.content  # its ticket exists: answered with it at once
     assert again.json() == {**first, "created": False, "updated": False}
     assert counts() == before
 
 
 def test_an_update_of_the_same_case_changes_the_ticket_once_with_timeline_events(taobao):
-    first = deliver(taobao, TAOBAO_EVENT).json()
+    first = delivered(taobao, TAOBAO_EVENT)
     update = {**TAOBAO_EVENT, "amount": "299.00", "deadline_at": "2026-11-14T10:00:00+08:00"}
 
     answers = [deliver(taobao, update).json() for _ in range(2)]  # the platform retries: applied once
@@ -121,18 +139,17 @@ def test_a_known_buyer_and_order_are_reused(taobao):
     deliver(taobao, TAOBAO_EVENT)
     before = counts()
 
-    response = deliver(taobao, {**TAOBAO_EVENT, "aftersale_id": "TB-RF-20261111-0002", "type": "exchange"})
+    answer = delivered(taobao, {**TAOBAO_EVENT, "aftersale_id": "TB-RF-20261111-0002", "type": "exchange"})
 
-    assert response.status_code == 201
+    assert answer["state"] == "done"
     assert counts()[:2] == before[:2]  # same customer, same order
-    assert Ticket.objects.get(pk=response.json()["ticket"]).type == TicketType.EXCHANGE
+    assert Ticket.objects.get(pk=answer["ticket"]).type == TicketType.EXCHANGE
 
 
 def test_douyin_platform_code_and_fen_are_normalised(douyin):
-    response = deliver(douyin, DOUYIN_EVENT)
+    answer = delivered(douyin, DOUYIN_EVENT)
 
-    assert response.status_code == 201, response.content
-    ticket = Ticket.objects.get(pk=response.json()["ticket"])
+    ticket = Ticket.objects.get(pk=answer["ticket"])
     assert (ticket.type, ticket.requested_amount, ticket.channel) == (TicketType.REFUND_ONLY, Decimal("99.00"),
                                                                       Channel.PLATFORM)
     assert ticket.customer.platform == "douyin"
@@ -179,7 +196,7 @@ def test_a_timestamp_just_inside_five_minutes_is_accepted(taobao):
 
     response = post(body, signed_headers(taobao, body, timestamp=int(time.time()) - 290))
 
-    assert response.status_code == 201
+    assert response.status_code == 202
 
 
 def test_an_inactive_source_is_refused(taobao):
@@ -296,7 +313,7 @@ def post_from_threads_at_once(aftersale_id: str) -> list:
 def test_the_same_new_event_from_8_threads_at_once_stores_one_ticket_and_one_event():
     results = post_from_threads_at_once("TB-RACE-0001")
 
-    assert [status for status, _body in results].count(201) == 1, results
+    assert [body["created"] for _status, body in results].count(True) == 1, results
     assert Ticket.objects.filter(external_id="TB-RACE-0001").count() == 1
     assert IntakeEvent.objects.filter(external_id="TB-RACE-0001").count() == 1
     assert (Customer.objects.count(), Order.objects.count()) == (1, 1)
@@ -307,5 +324,7 @@ def test_the_same_new_event_from_8_threads_at_once_stores_one_ticket_and_one_eve
 def test_the_same_new_event_from_8_threads_at_once_answers_everyone_with_the_same_ticket():
     results = post_from_threads_at_once("TB-RACE-0002")
 
-    assert {status for status, _body in results} <= {200, 201}, results
-    assert len({body["ticket"] for _status, body in results}) == 1, results
+    assert {status for status, _body in results} <= {200, 202}, results
+    assert len({body["receipt"] for _status, body in results}) == 1, results
+    ticket = Ticket.objects.get(external_id="TB-RACE-0002")
+    assert {body["ticket"] for _status, body in results} <= {None, ticket.pk}, results

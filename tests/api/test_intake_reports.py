@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.api.test_intake import TAOBAO_EVENT, deliver
+from tests.api.test_intake import TAOBAO_EVENT, deliver, delivered
 from tickets.models import Channel, Delivery, IntakeSource, Message, Status, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def jd(db) -> IntakeSource:
 
 @pytest.fixture
 def case(taobao) -> Ticket:
-    return Ticket.objects.get(pk=deliver(taobao, TAOBAO_EVENT).json()["ticket"])
+    return Ticket.objects.get(pk=delivered(taobao, TAOBAO_EVENT)["ticket"])
 
 
 def chat(**change) -> dict:
@@ -182,7 +182,7 @@ def test_the_same_chat_line_from_6_threads_at_once_is_one_message():
     from tests.threads import run_together
 
     source = IntakeSource.objects.create(name="taobao-race", platform="taobao", secret="race")
-    case = Ticket.objects.get(pk=deliver(source, TAOBAO_EVENT).json()["ticket"])
+    case = Ticket.objects.get(pk=delivered(source, TAOBAO_EVENT)["ticket"])
 
     answers = run_together(*[lambda: deliver(source, chat()) for _ in range(6)])
 
@@ -196,7 +196,7 @@ def test_a_failed_report_from_6_threads_at_once_writes_one_event():
     from tests.threads import run_together
 
     source = IntakeSource.objects.create(name="taobao-race", platform="taobao", secret="race")
-    case = Ticket.objects.get(pk=deliver(source, TAOBAO_EVENT).json()["ticket"])
+    case = Ticket.objects.get(pk=delivered(source, TAOBAO_EVENT)["ticket"])
     message = Message.objects.create(ticket=case, direction="outbound", channel=case.channel, body="已为您退款")
     delivery = Delivery.objects.create(message=message, channel=Delivery.Channel.PLATFORM_CHAT, state="sent")
 

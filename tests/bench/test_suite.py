@@ -67,7 +67,10 @@ def test_suite_reports_every_measurement_with_figures_and_stores_the_plans(tmp_p
             assert isinstance(figures.get(key), int | float), (name, key, figures)
         assert figures["p95_ms"] >= figures["p50_ms"] >= 0, (name, figures)
         assert figures["queries"] > 0, (name, figures)
-    assert measurements["intake"]["ok"] > 0 and measurements["intake"]["statuses"].keys() == {"201"}
+    intake = measurements["intake"]
+    assert intake["ok"] > 0 and intake["statuses"].keys() == {"202"}, intake
+    # A real Celery worker made every ticket; each event's time to its ticket is measured.
+    assert intake["tickets_seen"] == intake["events"] > 0 and intake["ticket_p95_ms"] >= intake["ticket_p50_ms"] > 0
     run = measurements["pricediff_run"]
     assert {"processed_rows", "refunded_rows", "rows_per_s", "jobs", "finished"} <= run.keys(), run
     assert 0 < run["processed_rows"] <= run["rows"] == 300, run

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.core.validators import RegexValidator
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,7 +22,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import AuthenticationFailed, ParseError
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ParseError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,11 +38,13 @@ from ..intake import (
     PLATFORM_TYPES,
     ChatRefused,
     SignatureInvalid,
+    intake_accept,
+    intake_event_for_receipt,
     intake_message_receive,
-    intake_receive,
+    intake_repeat,
     intake_verify,
 )
-from ..models import TicketType
+from ..models import IntakeEvent, TicketType
 from ..outbound.reports import DELIVERED, FAILED, ReportRefused, delivery_report
 
 # Host up to 253 characters (RFC 1035), then path, query or fragment; no spaces or control characters.
@@ -187,13 +190,27 @@ class DeliveryReportResultSerializer(serializers.Serializer):
     changed = serializers.BooleanField(help_text="False: the same report came before.")
 
 
-class IntakeResultSerializer(serializers.Serializer):
-    ticket = serializers.IntegerField()
-    number = serializers.CharField()
-    created = serializers.BooleanField()
+class IntakeReceiptSerializer(serializers.Serializer):
+    """What became of an after-sales event: the answer to GET /api/v1/intake/{receipt}/."""
+
+    receipt = serializers.UUIDField(help_text="Keep it: the event's receipt, valid as long as the desk keeps it.")
+    url = serializers.URLField(help_text="Where to look the receipt up (GET, signed like a POST: see below).")
+    state = serializers.ChoiceField(
+        choices=IntakeEvent.State.choices,
+        help_text="`pending`: stored, its ticket not made yet (usually within a second or two); `done`: `ticket` "
+        "and `number` say which; `failed`: refused when the ticket was made, `errors` say why (per field).",
+    )
+    ticket = serializers.IntegerField(allow_null=True)
+    number = serializers.CharField(allow_null=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), allow_null=True)
+
+
+class IntakeResultSerializer(IntakeReceiptSerializer):
+    created = serializers.BooleanField(help_text="True: this delivery stored a new event (its ticket follows).")
     updated = serializers.BooleanField(
         help_text="A repeated after-sales id changed the ticket (amount, deadline, "
-        "cancellation); false when it brought nothing new."
+        "cancellation); false when it brought nothing new, or the ticket is not made yet (the change is applied "
+        "right after it is)."
     )
 
 
@@ -313,6 +330,66 @@ class IntakeSchema(AutoSchema):
         return body
 
 
+def receipt_answer(request, event: IntakeEvent) -> dict:
+    ticket = event.ticket
+    return {
+        "receipt": event.receipt,
+        "url": request.build_absolute_uri(reverse("intake-receipt", kwargs={"receipt": event.receipt})),
+        "state": event.state,
+        "ticket": ticket.pk if ticket else None,
+        "number": ticket.number if ticket else None,
+        "errors": event.errors,
+    }
+
+
+def verified_source(request, *, signed: bytes):
+    try:
+        return intake_verify(
+            source_name=request.headers.get("X-Intake-Source", ""),
+            timestamp=request.headers.get("X-Intake-Timestamp", ""),
+            signature=request.headers.get("X-Intake-Signature", ""),
+            body=signed,
+        )
+    except SignatureInvalid as invalid:
+        raise AuthenticationFailed(str(invalid)) from None
+
+
+SIGNED_HEADERS = [
+    OpenApiParameter("X-Intake-Source", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+    OpenApiParameter("X-Intake-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+    OpenApiParameter("X-Intake-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+]
+
+
+class IntakeReceiptView(APIView):
+    """What became of an after-sales event the source sent: pending, its ticket, or why it failed.
+
+    Signed by the same source as the event, over the request path instead of a body:
+    `X-Intake-Signature: sha256=HEX(HMAC_SHA256(secret, TS + "." + "/api/v1/intake/<receipt>/"))`. Another
+    source's receipt is not found (404).
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "intake"
+
+    @extend_schema(
+        parameters=SIGNED_HEADERS,
+        responses={
+            200: IntakeReceiptSerializer,
+            403: OpenApiResponse(description="Bad or missing signature."),
+            404: OpenApiResponse(description="No event of this source has this receipt."),
+        },
+    )
+    def get(self, request, receipt):
+        source = verified_source(request, signed=request.path.encode())
+        event = intake_event_for_receipt(source=source, receipt=receipt)
+        if event is None:
+            raise NotFound(_("No event of this source has this receipt."))
+        return Response(receipt_answer(request, event))
+
+
 class IntakeView(APIView):
     """Receive one report of the platform integration; each kind is idempotent (an after-sales event on platform +
     aftersale_id, a chat message on its message_id, a delivery report on the delivery's key).
@@ -329,19 +406,21 @@ class IntakeView(APIView):
 
     @extend_schema(
         request=REQUEST,
-        parameters=[
-            OpenApiParameter("X-Intake-Source", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
-            OpenApiParameter("X-Intake-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
-            OpenApiParameter("X-Intake-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
-        ],
+        parameters=SIGNED_HEADERS,
         examples=EXAMPLES,
         responses={
-            201: OpenApiResponse(RESULT, description="A new ticket (after-sales event) or message (chat message)."),
+            202: OpenApiResponse(
+                IntakeResultSerializer,
+                description="An after-sales event stored (`created` true), or received again while its ticket is "
+                "not made yet: `state` pending and the receipt to look up (`url`). Nothing more to send: the ticket "
+                "follows within seconds, a later change of the case sent meanwhile is applied right after.",
+            ),
+            201: OpenApiResponse(RESULT, description="A new message (chat message)."),
             200: OpenApiResponse(
                 RESULT,
-                description="An after-sales event already received: the same ticket, with any change of amount, "
-                "deadline or status applied; a chat message already stored; a delivery report applied (or the "
-                "same report again: changed false).",
+                description="An after-sales event already received whose ticket exists: the same ticket, with any "
+                "change of amount, deadline or status applied (`updated`), or one that failed (`errors`); a chat "
+                "message already stored; a delivery report applied (or the same report again: changed false).",
             ),
             400: OpenApiResponse(description="Invalid payload, with field messages."),
             403: OpenApiResponse(description="Bad or missing signature."),
@@ -352,15 +431,7 @@ class IntakeView(APIView):
         },
     )
     def post(self, request):
-        try:
-            source = intake_verify(
-                source_name=request.headers.get("X-Intake-Source", ""),
-                timestamp=request.headers.get("X-Intake-Timestamp", ""),
-                signature=request.headers.get("X-Intake-Signature", ""),
-                body=request.body,
-            )
-        except SignatureInvalid as invalid:
-            raise AuthenticationFailed(str(invalid)) from None
+        source = verified_source(request, signed=request.body)
         try:
             payload = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
@@ -377,11 +448,13 @@ class IntakeView(APIView):
             raise serializers.ValidationError({"kind": [_("One of: aftersale, message, delivery.")]})
         serializer = IntakePayloadSerializer(data=payload)
         serializer.is_valid(raise_exception=True)
-        ticket, created, updated = intake_receive(source=source, data=serializer.validated_data, payload=payload)
-        return Response(
-            {"ticket": ticket.pk, "number": ticket.number, "created": created, "updated": updated},
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        event, created = intake_accept(source=source, data=serializer.validated_data, payload=payload)
+        updated = False
+        if not created:
+            event, updated = intake_repeat(event=event, data=serializer.validated_data)
+        pending = event.state == IntakeEvent.State.PENDING
+        return Response({**receipt_answer(request, event), "created": created, "updated": updated},
+                        status=status.HTTP_202_ACCEPTED if pending else status.HTTP_200_OK)
 
     def _chat_message(self, source, payload):
         serializer = ChatMessageSerializer(data=payload)

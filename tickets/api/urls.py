@@ -8,7 +8,7 @@ from ..knowledge.api import KnowledgeArticleViewSet
 from ..reports.api import ReportView
 from .customers import CustomerViewSet
 from .inbound_mail import InboundMailView
-from .intake import IntakeView
+from .intake import IntakeReceiptView, IntakeView
 from .notifications import NotificationViewSet
 from .orders import OrderViewSet
 from .people import SubtaskViewSet
@@ -44,6 +44,7 @@ router.register("articles", KnowledgeArticleViewSet, basename="article")
 
 urlpatterns = [
     path("intake/", IntakeView.as_view(), name="intake"),
+    path("intake/<uuid:receipt>/", IntakeReceiptView.as_view(), name="intake-receipt"),
     path("inbound-mail/", InboundMailView.as_view(), name="inbound-mail"),
     path("reports/<slug:name>/", ReportView.as_view(), name="report"),
     *router.urls,
