@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from .models import Order, OrderItem, Refund
@@ -96,19 +96,30 @@ class Ledger:
             Refund.objects.filter(order_id__in=orders_paid, status__in=COUNTING).values_list("order_id")
             .annotate(total=Sum("amount")).values_list("order_id", "total")
         ))
-        # One through row per (refund, line): each counting refund naming the line is summed once.
-        self.line_refunded = defaultdict(lambda: ZERO, (
+        # One through row per (refund, line): each counting refund naming the line is summed once; its
+        # price-difference refunds also on their own (what earlier drops already gave back: price_difference).
+        self.line_refunded, self.line_protected = defaultdict(lambda: ZERO), defaultdict(lambda: ZERO)
+        for item_id, refunded, protected in (
             Refund.items.through.objects.filter(orderitem_id__in=item_ids, refund__status__in=COUNTING)
-            .values_list("orderitem_id").annotate(total=Sum("refund__amount")).values_list("orderitem_id", "total")
-        ))
+            .values_list("orderitem_id").annotate(
+                total=Sum("refund__amount"),
+                protected=Sum("refund__amount", filter=Q(refund__kind=Refund.Kind.PRICE_DIFFERENCE)),
+            ).values_list("orderitem_id", "total", "protected")
+        ):
+            self.line_refunded[item_id], self.line_protected[item_id] = refunded, protected or ZERO
 
     def left(self, item: OrderItem) -> Decimal:
         return line_left(paid=item.paid_amount, refunded=self.line_refunded[item.pk],
                          order_paid=self.order_paid[item.order_id], order_refunded=self.order_refunded[item.order_id])
 
-    def take(self, item: OrderItem, amount: Decimal) -> None:
+    def protected(self, item: OrderItem) -> Decimal:
+        return self.line_protected[item.pk]
+
+    def take(self, item: OrderItem, amount: Decimal, *, price_difference: bool = False) -> None:
         self.line_refunded[item.pk] += amount
         self.order_refunded[item.order_id] += amount
+        if price_difference:
+            self.line_protected[item.pk] += amount
 
 
 # --- price differences ---------------------------------------------------------------------------

@@ -94,6 +94,10 @@ class LineRefund:
     amount: Decimal
     reason: str
     dedupe_key: str
+    # A price drop to this price: what it owes is worked out again here, under the order's lock, so a drop
+    # refunded after this one was previewed (another batch) is deducted and the line never gets back more
+    # than paid − the lowest new price (money.price_difference).
+    new_price: Decimal | None = None
 
 
 @dataclass
@@ -124,6 +128,10 @@ def refund_request_lines(
         if line.dedupe_key in taken:
             outcomes.append(LineRefundOutcome(refund=taken[line.dedupe_key], duplicate=True))
             continue
+        refusal = _price_drop_refusal(line, ledger)
+        if refusal:
+            outcomes.append(LineRefundOutcome(error=refusal))
+            continue
         try:
             status, approver = _refund_decide(amount=line.amount, left=ledger.left(line.item), actor=actor,
                                               approved_by=approved_by, must_be_approved=must_be_approved)
@@ -132,7 +140,7 @@ def refund_request_lines(
             continue
         refund = Refund(order_id=line.item.order_id, amount=line.amount, kind=kind, reason=line.reason,
                         requested_by=actor, approved_by=approver, status=status, dedupe_key=line.dedupe_key)
-        ledger.take(line.item, line.amount)
+        ledger.take(line.item, line.amount, price_difference=kind == Refund.Kind.PRICE_DIFFERENCE)
         taken[line.dedupe_key] = refund
         new.append((refund, line.item))
         outcomes.append(LineRefundOutcome(refund=refund))
@@ -141,6 +149,23 @@ def refund_request_lines(
         Refund.items.through(refund_id=refund.pk, orderitem_id=item.pk) for refund, item in new
     )
     return outcomes
+
+
+def _price_drop_refusal(line: LineRefund, ledger: money.Ledger) -> str:
+    """Why a price drop's refund, as previewed, is no longer owed in full ("" when it is)."""
+    if line.new_price is None:
+        return ""
+    # What the drop itself owes now (capped at what was previewed); what the line has left is _refund_decide's.
+    owed = money.price_difference(paid_amount=line.item.paid_amount, quantity=line.item.quantity,
+                                  new_price=line.new_price, protected_before=ledger.protected(line.item),
+                                  left=line.amount)
+    if owed.amount is None:
+        return owed.refusal
+    if owed.amount < line.amount:
+        return _("This drop now owes ¥%(owed)s, not the ¥%(previewed)s previewed: another price drop on the line "
+                 "was refunded since. Upload the row again to refund the rest.") % {
+            "owed": owed.amount, "previewed": line.amount}
+    return ""
 
 
 def _move(refund: Refund, target: str, **fields) -> Refund:

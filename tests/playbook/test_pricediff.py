@@ -445,3 +445,37 @@ def test_the_same_file_uploaded_twice_at_the_same_moment_gives_one_batch(uploade
 
     assert created is False
     assert PriceDiffBatch.objects.filter(file_sha256=batch.file_sha256).count() == 1
+
+
+def test_two_drops_previewed_before_either_ran_never_refund_more_than_the_lowest_price_owes(
+    supervisor, django_capture_on_commit_callbacks
+):
+    item = line("TB-L1", "SKU-L1", "100.00")
+    to_80, _ = pricediff.pricediff_preview(actor=supervisor, file_name="80.csv",
+                                           content=csv_bytes([("TB-L1", "SKU-L1", "80", "")]))
+    to_70, _ = pricediff.pricediff_preview(actor=supervisor, file_name="70.csv",
+                                           content=csv_bytes([("TB-L1", "SKU-L1", "70", "")]))
+    to_90, _ = pricediff.pricediff_preview(actor=supervisor, file_name="90.csv",
+                                           content=csv_bytes([("TB-L1", "SKU-L1", "90", "")]))
+    assert [b.rows.get().amount for b in (to_80, to_70, to_90)] == [Decimal("20.00"), Decimal("30.00"),
+                                                                    Decimal("10.00")]
+
+    for batch in (to_80, to_70, to_90):
+        with django_capture_on_commit_callbacks(execute=True):
+            pricediff.pricediff_execute(batch=batch, actor=supervisor)
+
+    # ¥20 for the drop to 80; the drop to 70 was previewed at ¥30 but now owes only ¥10 more: refused with
+    # the figure, never paid ¥30 on top; the drop to 90 owes nothing after the drop to 80.
+    paid = sum(r.amount for r in Refund.objects.filter(items=item))
+    assert paid == Decimal("20.00") <= item.paid_amount - Decimal("70") * item.quantity
+    row_70, row_90 = to_70.rows.get(), to_90.rows.get()
+    assert row_70.status == Status.FAILED and "¥10.00" in row_70.error and "¥30.00" in row_70.error
+    assert row_90.status == Status.FAILED and "¥20.00" in row_90.error  # earlier drops already refunded ¥20
+
+    # Uploaded again, the drop to 70 refunds the ¥10 it still owes.
+    again, _ = pricediff.pricediff_preview(actor=supervisor, file_name="70-again.csv",
+                                           content=csv_bytes([("TB-L1", "SKU-L1", "70", "again")]))
+    assert again.rows.get().amount == Decimal("10.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        pricediff.pricediff_execute(batch=again, actor=supervisor)
+    assert sum(r.amount for r in Refund.objects.filter(items=item)) == Decimal("30.00")  # paid − 70, no more

@@ -264,7 +264,7 @@ def _run_chunk(batch: PriceDiffBatch) -> int:
             row.status, row.error = Row.FAILED, _("The order line no longer exists.")
             continue
         reason = (row.reason or _("Price protection: new price ¥%(price)s") % {"price": row.new_price})[:300]
-        asked.append((row, LineRefund(item=item, amount=row.amount, reason=reason,
+        asked.append((row, LineRefund(item=item, amount=row.amount, reason=reason, new_price=row.new_price,
                                       dedupe_key=dedupe_key(row.order_item_id, row.new_price))))
     outcomes = refund_request_lines(
         lines=[line for _row, line in asked], actor=batch.uploaded_by, kind=Refund.Kind.PRICE_DIFFERENCE,
