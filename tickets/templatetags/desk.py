@@ -5,6 +5,7 @@ filter they were most of the queue's and the dashboard's rendering time (issue 2
 from dataclasses import dataclass
 
 from django import template
+from django.forms.models import ModelChoiceIterator
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -41,9 +42,11 @@ def filter_options(field) -> str:
     current = field.value()
     values = current if isinstance(current, list | tuple) else [current]
     chosen = {str(value) for value in values if value is not None}
+    choices = field.field.choices
+    if isinstance(choices, ModelChoiceIterator):  # one plain SELECT: iterating it opens a server-side cursor
+        choices = [choices.choice(item) for item in field.field.queryset]
     return format_html_join("", '<option value="{}"{}>{}</option>', (
-        (value, SELECTED if str(value) in chosen else "", label)
-        for value, label in field.field.choices if value != ""))
+        (value, SELECTED if str(value) in chosen else "", label) for value, label in choices if value != ""))
 
 
 @dataclass(frozen=True)
