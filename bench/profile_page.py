@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,17 +54,27 @@ def main(argv=None) -> int:
 
     settings.DEBUG = False
     facts = suite.load_facts(os.environ["DATABASE_URL"])
+    from tickets.models import OPEN_STATUSES
+
     paths = {"queue_page": "/?queue=open", "dashboard": "/dashboard/", "search_word": f"/?queue=all&q={facts.word}",
              "search_common": f"/?queue=all&q={facts.common_word}",
-             "ticket_page": f"/tickets/{facts.detail_ticket_id}/"}
+             "ticket_page": f"/tickets/{facts.detail_ticket_id}/",
+             "queue_api": "/api/v1/tickets/?" + urlencode([("status", s) for s in OPEN_STATUSES])}
     path = paths.get(args.page, args.page)
     who = args.who or ("ticket_agent" if args.page == "ticket_page" else
-                       "supervisor" if args.page == "dashboard" else "agent")
+                       "supervisor" if args.page in ("dashboard", "queue_api") else "agent")
     username = {"agent": facts.agent, "supervisor": facts.supervisor}.get(who) or (
         Ticket.objects.filter(pk=facts.detail_ticket_id).values_list("assignee__username", flat=True).first()
         or facts.agent)
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
+    user = get_user_model().objects.get(username=username)
+    if path.startswith("/api/"):  # as bench/suite.py calls the API: a token, JSON
+        from rest_framework.authtoken.models import Token
+
+        client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}",
+                        HTTP_ACCEPT="application/json")
+    else:
+        client = Client()
+        client.force_login(user)
 
     def get():
         response = client.get(path)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from aftersales.db_router import replica_reads
 
 from .models import OPEN_STATUSES, RiskLevel, SLAState, Status, Ticket, TicketEvent, TicketType
-from .selectors import ticket_list
+from .selectors import ticket_rows
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +50,16 @@ def dashboard_figures(*, days: int = 14) -> dict:
             "resolved": Ticket.objects.filter(resolved_at__gte=start_of_today).count(),
         },
         # Each list walks its own partial index (ticket_open_warning/breached/escalated_idx) in the list's
-        # order and stops at LIST_LIMIT.
-        "at_risk": ticket_list(open_tickets.filter(sla_state=SLAState.WARNING)).order_by("sla_next_check_at")[
+        # order and stops at LIST_LIMIT. Read here, not when the template first looks at them.
+        "at_risk": list(ticket_rows(open_tickets.filter(sla_state=SLAState.WARNING)).order_by("sla_next_check_at")[
             :LIST_LIMIT
-        ],
-        "breached": ticket_list(open_tickets.filter(sla_state=SLAState.BREACHED)).order_by(
+        ]),
+        "breached": list(ticket_rows(open_tickets.filter(sla_state=SLAState.BREACHED)).order_by(
             "-escalation_level", "created_at"
-        )[:LIST_LIMIT],
-        "escalated_or_high_risk": ticket_list(
+        )[:LIST_LIMIT]),
+        "escalated_or_high_risk": list(ticket_rows(
             open_tickets.filter(Q(escalation_level__gt=0) | Q(risk_level=RiskLevel.HIGH))
-        ).order_by("-escalation_level", "-created_at")[:LIST_LIMIT],
+        ).order_by("-escalation_level", "-created_at")[:LIST_LIMIT]),
         "chart": {
             "days": charts["days"],
             # Labels are translated per request: the cache holds type codes, shared by every language.

@@ -1,4 +1,13 @@
-// Supervisor dashboard charts (Chart.js served from static/vendor, no CDN).
+// Supervisor dashboard: the reassign lists' worker choices, and the charts (Chart.js served from
+// static/vendor, no CDN).
+(function () {
+  // The page lists the desk's workers once (<template id="worker-options">); each row's <select> takes a
+  // copy, instead of the page repeating every worker in each of its ~60 rows.
+  document.querySelectorAll("select[data-options]").forEach(function (select) {
+    const options = document.getElementById(select.dataset.options);
+    if (options) select.append(options.content.cloneNode(true));
+  });
+})();
 (function () {
   const data = JSON.parse(document.getElementById("chart-data").textContent);
   const palette = ["#0b5cad", "#cf222e", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0a7d8c", "#6e7781", "#953800", "#57606a"];

@@ -231,6 +231,27 @@ def test_dashboard_page_shows_totals_and_when_the_charts_were_computed(agent, su
     assert "1 of 3 shown: most escalated first, then oldest first." in response.text
 
 
+def test_dashboard_rows_link_their_ticket_and_reassign_from_one_list_of_workers(agent, senior, supervisor, client):
+    breached = _ticket(status=Status.IN_PROGRESS, assignee=agent, sla_state=SLAState.BREACHED, escalation_level=2)
+    at_risk = _ticket(status=Status.IN_PROGRESS, assignee=None, sla_state=SLAState.WARNING)
+    client.force_login(supervisor)
+
+    page = client.get("/dashboard/").text
+
+    # Each row links its ticket and posts its reassignment to that ticket, then comes back here.
+    for ticket in (breached, at_risk):
+        assert f'<a href="/tickets/{ticket.pk}/">{ticket.number}</a>' in page
+        assert f'action="/tickets/{ticket.pk}/assign/"' in page
+    assert page.count('<input type="hidden" name="next" value="/dashboard/">') == page.count('name="assignee"') == 3
+    # The workers are listed once (static/js/dashboard.js copies them into each row's select), by name.
+    assert page.count(f'<option value="{senior.pk}">') == 1
+    assert page.count('data-options="worker-options"') == 3  # breached, at risk, escalated (the same ticket)
+    options = re.search(r'<template id="worker-options">(.*?)</template>', page, re.S).group(1)
+    assert f'<option value="{agent.pk}">{agent.get_full_name() or agent.username}' in options
+    assert f'<option value="{supervisor.pk}">' in options
+    assert '<span class="esc" title="Escalation level">↑2</span>' in page
+
+
 # PostgreSQL plans -----------------------------------------------------------------------------------------
 
 EXPECTED_INDEXES = {

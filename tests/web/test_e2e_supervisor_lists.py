@@ -113,3 +113,40 @@ def test_the_supervisor_opens_every_breached_ticket_from_the_dashboard_and_expor
                      f'</style><p>{download.suggested_filename}: {len(rows)} rows</p><table>{table}</table>')
     visit.shot("exported-csv")
     context.close()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_supervisor_reassigns_a_breached_ticket_from_the_dashboard(browser_db, live_server, browser):
+    """Each row's select offers every desk worker, copied from the page's one list by dashboard.js."""
+    supervisor, agent = make_user("supervisor", username="zhang_sup"), make_user("agent", username="li_agent")
+    other = make_user("agent", username="wang_agent")
+    label = f"{other.get_full_name()} ({other.username})" if other.get_full_name() else other.username
+    speaks("zh-hans", supervisor)
+    supervisor.set_password(PASSWORD)
+    supervisor.save(update_fields=["password"])
+    first, second = _breached_tickets(agent)[:2]
+    with translation.override("zh-hans"):
+        saved = gettext("Assignment saved.")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    visit = Visit(page, "supervisor_lists")
+    _login(page, live_server.url, supervisor)
+
+    page.goto(f"{live_server.url}/dashboard/")
+    row = page.locator("#breached-list tr", has=page.locator(f"a:text-is('{second.number}')"))
+    select = row.locator("select[name=assignee]")
+    # The placeholder, then every worker, in every row alike.
+    workers = page.locator("#worker-options").evaluate("t => t.content.querySelectorAll('option').length")
+    assert workers >= 3 and select.locator("option").count() == workers + 1
+    assert page.locator("#breached-list tr").first.locator("select option").count() == workers + 1
+    select.select_option(label=label)
+    visit.shot("dashboard-reassign")
+    row.get_by_role("button").click()
+
+    expect(page.locator("p.flash.success")).to_have_text(saved)
+    assert page.url.endswith("/dashboard/")
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert (second.assignee, first.assignee) == (other, agent)
+    context.close()

@@ -1,3 +1,4 @@
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -7,6 +8,7 @@ from customers.models import Customer, Platform
 from orders.models import Order, OrderItem
 
 from ..models import Attachment, Message, Ticket, TicketEvent
+from ..policies import customer_contact_for
 from ..suggestions import reason_labels
 from ..workflow import MANUAL_ACTIONS, available_actions
 from .customers import CustomerContactMixin
@@ -60,6 +62,43 @@ class TicketListSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    # What a list reads (its view passes these to QuerySet.only()): the ticket's own fields above, the
+    # order's number, the assignee's name, and the customer whole (masking reads its every contact field).
+    # A ticket has ~60 columns, its texts among them: a page of 50 loads in half the time.
+    COLUMNS = (*(name for name in Meta.fields if name not in ("customer", "order_number", "assignee")),
+               "customer", "order__external_number", "assignee__username")
+
+    def to_representation(self, ticket):
+        """What the declared fields above write (the schema is made from them), written out directly:
+        through DRF's fields one by one, serialising a page of 50 tickets cost more than reading it.
+        tests/api/test_ticket_list_shape.py holds the two to the same output."""
+        customer = ticket.customer
+        contact = customer_contact_for(getattr(self.context.get("request"), "user", None), customer)
+        zone = timezone.get_current_timezone()
+        return {
+            "id": ticket.id, "number": ticket.number, "status": ticket.status, "type": ticket.type,
+            "category": ticket.category, "priority": ticket.priority, "risk_level": ticket.risk_level,
+            "responsibility": ticket.responsibility, "channel": ticket.channel,
+            "customer": {"id": customer.id, "name": contact["name"], "platform": customer.platform,
+                         "platform_account": contact["account"], "tier": customer.tier},
+            "order_number": ticket.order.external_number if ticket.order_id else None,
+            "assignee": ticket.assignee.username if ticket.assignee_id else None,
+            "created_at": _iso_time(ticket.created_at, zone), "updated_at": _iso_time(ticket.updated_at, zone),
+            "sla_state": ticket.sla_state, "escalation_level": ticket.escalation_level,
+            "first_response_due_at": _iso_time(ticket.first_response_due_at, zone),
+            "next_response_due_at": _iso_time(ticket.next_response_due_at, zone),
+            "resolution_due_at": _iso_time(ticket.resolution_due_at, zone),
+            "version": ticket.version,
+        }
+
+
+def _iso_time(value, zone) -> str | None:
+    """A time as DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as Z."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+
 
 class TicketDetailSerializer(TicketListSerializer):
     affected_items = OrderItemSerializer(many=True, read_only=True)
@@ -71,6 +110,9 @@ class TicketDetailSerializer(TicketListSerializer):
     timeline = TicketEventSerializer(source="events", many=True, read_only=True)
     messages = MessageSerializer(many=True, read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
+
+    # Field by field: the list's shortcut writes only the list's fields.
+    to_representation = serializers.ModelSerializer.to_representation
 
     class Meta(TicketListSerializer.Meta):
         fields = TicketListSerializer.Meta.fields + [

@@ -50,7 +50,8 @@ class TicketViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]  # PATCH edits; no PUT, no DELETE
 
     def get_queryset(self):
-        return ticket_list(tickets_visible_to(self.request.user))
+        tickets = ticket_list(tickets_visible_to(self.request.user))
+        return tickets.only(*TicketListSerializer.COLUMNS) if self.action == "list" else tickets
 
     def get_serializer_class(self):
         if self.action == "create":

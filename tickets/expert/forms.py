@@ -20,15 +20,21 @@ def allowed_view_params() -> frozenset[str]:
     return frozenset({QUEUE_PARAM, *TicketFilter.base_filters})
 
 
+def view_query_pairs(raw: str) -> list[tuple[str, str]]:
+    """A query string's parameters in a fixed order, empty values and the page dropped, unchecked: the
+    queue compares the page's query so with the saved views' (which were checked when saved)."""
+    pairs = [(key, value.strip()) for key, value in parse_qsl(raw.lstrip("?"), keep_blank_values=True)
+             if key not in IGNORED_PARAMS]
+    return sorted({(key, value) for key, value in pairs if value})
+
+
 def normalise_view_query(raw: str) -> str:
     """The query string with its parameters in a fixed order and empty values dropped, after checking it
     against the queue's filter: ValidationError for an unknown parameter or a value the filter refuses."""
-    pairs = [(key, value.strip()) for key, value in parse_qsl(raw.lstrip("?"), keep_blank_values=True)
-             if key not in IGNORED_PARAMS]
+    pairs = view_query_pairs(raw)
     unknown = sorted({key for key, _value in pairs} - allowed_view_params())
     if unknown:
         raise forms.ValidationError(_("Unknown parameters: %(names)s.") % {"names": ", ".join(unknown)})
-    pairs = sorted({(key, value) for key, value in pairs if value})
     data = QueryDict(mutable=True)
     for key, value in pairs:
         data.appendlist(key, value)

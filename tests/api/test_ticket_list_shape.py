@@ -1,0 +1,57 @@
+"""The ticket list of the API writes its rows directly (TicketListSerializer.to_representation, for speed):
+each row must be exactly what the serializer's declared fields write, which the schema describes, for
+whoever reads it (masked for department staff) and whatever the ticket lacks (no order, no assignee, no
+SLA clock)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.test import APIClient, APIRequestFactory
+
+from tests.factories import CustomerFactory, OrderFactory, TicketFactory
+from tests.tickets.test_workflow import hand_to_warehouse, move, new_ticket
+from tickets.api.serializers import TicketListSerializer
+from tickets.models import SLAState, Ticket
+
+
+def _declared_fields_output(ticket: Ticket, user) -> dict:
+    """The row as DRF writes it field by field from the declared fields (what the shortcut replaces)."""
+    request = APIRequestFactory().get("/api/v1/tickets/")
+    request.user = user
+    serializer = TicketListSerializer(context={"request": request})
+    return serializers.ModelSerializer.to_representation(serializer, ticket)
+
+
+@pytest.fixture
+def tickets(agent):
+    now = timezone.now()
+    customer = CustomerFactory(name="张伟", phone="13812345678", platform_account="zhangwei_88")
+    full = move(new_ticket(agent, customer=customer, order=OrderFactory(customer=customer)), agent, "triage")
+    Ticket.objects.filter(pk=full.pk).update(
+        assignee=agent, sla_state=SLAState.WARNING, escalation_level=2, first_response_due_at=now,
+        next_response_due_at=now + timedelta(hours=1), resolution_due_at=now + timedelta(days=2))
+    hand_to_warehouse(Ticket.objects.get(pk=full.pk), agent)  # so the warehouse sees it
+    bare = TicketFactory(type="", category="", order=None, assignee=None)  # no order, assignee or clock
+    return [full, bare]
+
+
+@pytest.mark.parametrize("viewer", ["supervisor", "warehouse_staff"])
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC"])
+def test_each_listed_row_is_what_the_declared_fields_write(request, tickets, viewer, zone, settings):
+    settings.TIME_ZONE = zone  # UTC times end in Z, others in their offset
+    user = request.getfixturevalue(viewer)
+    client = APIClient()
+    client.force_authenticate(user=user)
+
+    rows = client.get("/api/v1/tickets/").json()["results"]
+
+    assert rows, "the viewer sees tickets"
+    for row in rows:
+        ticket = Ticket.objects.select_related("customer", "order", "assignee").get(pk=row["id"])
+        with timezone.override(zone):
+            assert row == _declared_fields_output(ticket, user)
+        assert list(row) == TicketListSerializer.Meta.fields  # and in the schema's order
+    if viewer == "warehouse_staff":
+        assert [row["customer"]["name"] for row in rows] == ["张*"]  # masked, as the field writes it
