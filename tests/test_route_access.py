@@ -114,6 +114,7 @@ ROUTES = {
     "GET /tickets/export.csv":                         (200,   200,   200,   403,   403,   200,   403,   LOGIN),
     "GET /tickets/export.xlsx":                        (200,   200,   200,   403,   403,   200,   403,   LOGIN),
     "GET /tickets/<pk>/":                              (200,   200,   200,   200,   404,   200,   403,   LOGIN),
+    "GET /tickets/<pk>/forms/<form>/":                 (200,   200,   200,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/reply/":                       (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/classify/":                    (302,   302,   302,   403,   404,   403,   403,   LOGIN),
     "POST /tickets/<pk>/override/":                    (302,   302,   302,   403,   404,   403,   403,   LOGIN),
@@ -392,7 +393,7 @@ def seeded_desk(db, settings, tmp_path):
         "undelivered": undelivered.pk,
     }
     values = {
-        "<solution_pk>": str(solution.pk), "<token>": link.split("/")[2], "<name>": "volume",
+        "<solution_pk>": str(solution.pk), "<token>": link.split("/")[2], "<name>": "volume", "<form>": "classify",
         "<uidb64>": "MQ", "<anything>": "no-such-thing/", "<receipt>": "6f1c2d3e-4b5a-4c6d-8e7f-000000000000",
     }
     return {"users": users, "ids": ids, "values": values}

@@ -70,7 +70,7 @@ def test_what_a_person_typed_is_kept_as_typed_in_every_language():
 
 
 def test_parameters_and_nested_labels_are_translated_when_read():
-    breached = _reason("resolution", 100, {"held_by": ["仓库"]})
+    breached = _reason("resolution", 100, ("仓库",))
 
     assert isinstance(breached, Note)
     assert breached.parts[0] == ["The %(clock)s target was breached.", {"clock": [["resolution", {}]]}]

@@ -198,15 +198,15 @@ def _forms_open_with_page(ticket: Ticket, bound: dict) -> set[str]:
 
 @require_GET
 @desk_required
-def ticket_form(request, pk, name):
+def ticket_form(request, pk, form):
     """One folded form of the ticket page, fetched when the agent opens it."""
-    if name not in FOLDED_FORMS:
+    if form not in FOLDED_FORMS:
         raise Http404
     ticket = ticket_get_for_user(user=request.user, ticket_id=pk, for_write=True)
     if ticket.is_read_only:
         raise PermissionDenied
-    return render(request, f"tickets/partials/ticket_forms/{name}.html",
-                  {"ticket": ticket, **FOLDED_FORMS[name](ticket)})
+    return render(request, f"tickets/partials/ticket_forms/{form}.html",
+                  {"ticket": ticket, **FOLDED_FORMS[form](ticket)})
 
 
 def _subtasks_with_files(ticket: Ticket) -> list[tuple]:
