@@ -98,13 +98,19 @@ def _identified_ids(value: str) -> list[int]:
 
 
 def tickets_search(queryset: QuerySet[Ticket], value: str) -> QuerySet[Ticket]:
-    """The tickets of `queryset` that `value` finds (module docstring); one query now (the identifier
-    look-ups), the rest a condition on the ticket row for the caller's query."""
+    """The tickets of `queryset` that `value` finds (module docstring): one query for the identifier look-ups;
+    a word alone is a condition on the ticket row for the caller's query."""
     value = value.strip()
     if not value:
         return queryset
-    found = Q(pk__in=_identified_ids(value))  # none: Django drops the empty IN from the OR
-    words = query_words(value)
-    if words:  # punctuation alone has no words
-        found |= _words_condition(words)
-    return queryset.filter(found)
+    words = query_words(value)  # none for punctuation alone
+    ids = _identified_ids(value)
+    if not ids:
+        return queryset.filter(_words_condition(words)) if words else queryset.none()
+    if words:
+        # Both kinds may match (a name that is also a word): the word's matches as ids too, newest first and
+        # bounded like the count. OR-ed with the ids on the ticket row instead, the planner walked every
+        # ticket for an order number or a phone (500 ms at 1,000,000 tickets).
+        ids += Ticket.objects.filter(_words_condition(words)).order_by("-pk").values_list("pk", flat=True)[
+            :MATCHES_COUNTED + 1]
+    return queryset.filter(pk__in=ids)
