@@ -224,7 +224,9 @@ def intake_repeat(*, event: IntakeEvent, data: dict) -> tuple[IntakeEvent, bool]
         with transaction.atomic():
             # The worker holds this lock while it makes the ticket: once we have it, the event is either still
             # pending (the update waits with it) or done (applied below to the ticket made meanwhile).
-            event = IntakeEvent.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=event.pk)
+            # Not select_related("ticket"): after the wait PostgreSQL re-reads the locked event, but a ticket the
+            # worker made meanwhile is not in this statement's snapshot, so the join would give no ticket.
+            event = IntakeEvent.objects.select_for_update(of=("self",)).get(pk=event.pk)
             update = _to_json(data)
             if event.state == IntakeEvent.State.PENDING:
                 if update != event.data and update not in event.updates:
@@ -235,7 +237,7 @@ def intake_repeat(*, event: IntakeEvent, data: dict) -> tuple[IntakeEvent, bool]
                 return event, False
     if event.state != IntakeEvent.State.DONE:
         return event, False
-    _ticket, updated = ticket_platform_update(ticket=event.ticket, data=data)
+    _ticket, updated = ticket_platform_update(ticket=Ticket.objects.get(pk=event.ticket_id), data=data)
     return event, updated
 
 
