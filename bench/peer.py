@@ -34,7 +34,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -437,49 +436,21 @@ class Peer:
 
 
 class PeerServer:
-    """gunicorn of the peer's virtualenv serving the generated project."""
+    """gunicorn of the peer's virtualenv serving the generated project (bench/processes.py)."""
 
     def __init__(self, peer: Peer, workers: int):
-        from bench.api import free_port
+        from bench import processes
 
-        self.port = free_port()
-        self.log_path = peer.folder / f"gunicorn-{self.port}.log"
-        self.log = open(self.log_path, "w")  # closed in stop()
-        gunicorn = peer.python.parent / "gunicorn"
-        self.process = subprocess.Popen(
-            [str(gunicorn), "peerdesk.wsgi:application", "--chdir", str(peer.project), "-w", str(workers),
-             "-b", f"127.0.0.1:{self.port}", "--timeout", "300", "--log-level", "warning"],
-            cwd=peer.project, env=peer.env(), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        client = http_load.Client(self.port)
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the peer's gunicorn exited ({self.process.returncode}): {self.tail()}")
-            try:
-                status, _ = client.request("GET", "/login/")
-                if status == 200:
-                    client.close()
-                    return
-            except OSError:
-                client.close()
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the peer's gunicorn did not answer /login/ within 60 s: {self.tail()}")
+        self.service, self.port = processes.gunicorn(
+            "the peer's gunicorn", peer.python.parent / "gunicorn", "peerdesk.wsgi:application", workers=workers,
+            timeout=300, cwd=peer.project, env=peer.env(), log_dir=peer.folder, ready_path="/login/",
+            extra=("--chdir", str(peer.project)))
 
     def tail(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")[-2000:]
+        return self.service.tail()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
+        self.service.stop()
 
 
 # Measuring ---------------------------------------------------------------------------------------------------

@@ -35,7 +35,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -61,7 +60,7 @@ os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
 # gunicorn serves with the product's default (counts shared for a few seconds).
 os.environ["QUEUE_COUNTS_SECONDS"] = "0"
 
-from bench import http_load  # noqa: E402
+from bench import http_load, processes  # noqa: E402
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 # gunicorn's cache (throttle counters, presence): REDIS_URL when set, else a database of its own on loopback.
@@ -469,85 +468,31 @@ def collect_static(env: dict) -> subprocess.CompletedProcess:
 
 
 class Gunicorn:
-    def __init__(self, env: dict, workers: int, log_dir: Path):
-        from bench.api import free_port
+    """The desk through `gunicorn -w N` on a free loopback port (bench/processes.py)."""
 
-        self.port = free_port()
-        self.log_path = log_dir / f"gunicorn-{self.port}.log"
-        self.log = open(self.log_path, "w")  # closed in stop()
-        self.process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "aftersales.wsgi:application", "-w", str(workers),
-             "-b", f"127.0.0.1:{self.port}", "--timeout", "120", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        client = http_load.Client(self.port)
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({self.process.returncode}): {self.tail()}")
-            try:
-                status, _ = client.request("GET", "/healthz")
-                if status == 200:
-                    client.close()
-                    return
-            except OSError:
-                client.close()
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not answer /healthz within 60 s: {self.tail()}")
+    def __init__(self, env: dict, workers: int, log_dir: Path):
+        self.service, self.port = processes.gunicorn(
+            "gunicorn", ROOT / ".venv" / "bin" / "gunicorn", "aftersales.wsgi:application", workers=workers,
+            timeout=120, cwd=ROOT, env=env, log_dir=log_dir, ready_path="/healthz")
 
     def tail(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")[-2000:]
+        return self.service.tail()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # graceful: the arbiter stops its workers
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
+        self.service.stop()  # graceful: the arbiter stops its workers
 
 
 # Intake: a Celery worker and a poller for the tickets ---------------------------------------------------
 
-class CeleryWorker:
+def celery_worker(env: dict, log_dir: Path) -> processes.ServiceProcess:
     """One Celery worker process (prefork, one child: the 2 cores also run gunicorn, PostgreSQL and the load
-    client) on the bench's Redis, as docker-compose's `worker` runs."""
-
-    def __init__(self, env: dict, log_dir: Path):
-        self.log_path = log_dir / "celery-worker.log"
-        self.log = open(self.log_path, "w")  # closed in stop()
-        self.process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "celery"), "-A", "aftersales", "worker", "-c", "1", "-l", "info",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the Celery worker exited ({self.process.returncode}): {self.tail()}")
-            if " ready." in self.log_path.read_text(errors="replace"):
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the Celery worker was not ready within 60 s: {self.tail()}")
-
-    def tail(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")[-2000:]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # warm shutdown: the running batch commits first
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
+    client) on the bench's Redis, as docker-compose's `worker` runs. Stopped warm: the running batch commits."""
+    log_path = log_dir / "celery-worker.log"
+    return processes.ServiceProcess(
+        "the Celery worker",
+        [str(ROOT / ".venv" / "bin" / "celery"), "-A", "aftersales", "worker", "-c", "1", "-l", "info",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench-{os.getpid()}@%h"],
+        cwd=ROOT, env=env, log_path=log_path, ready=lambda service: " ready." in service.tail())
 
 
 class TicketPoller(threading.Thread):
@@ -1003,7 +948,7 @@ class Suite:
         intake_events_process()  # these two, if their task has not made them yet
         connections.close_all()
         server = self.start_server(scratch_url)
-        worker = CeleryWorker(self.server_env(scratch_url), self.workdir)
+        worker = celery_worker(self.server_env(scratch_url), self.workdir)
         sent: dict[str, float] = {}
         try:
             def event(thread: int, n: int):
