@@ -7,9 +7,12 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 
 from .states import ActionRefused, StaleVersion
 
@@ -28,6 +31,14 @@ def role_required(may_enter: Callable) -> Callable:
         return wrapped
 
     return decorator
+
+
+def render_hot(request, template_name: str, context: dict, **shell_context) -> HttpResponse:
+    """A hot page: its body rendered by the Jinja2 engine (templates/jinja2/<template_name>), set into the
+    Django template of the same name, which keeps base.html: `{% block content %}{{ body }}{% endblock %}`.
+    The shell gets the body's context too, so that tests and tools reading a response's context see it."""
+    body = mark_safe(render_to_string(template_name, context, request, using="jinja2"))  # escaped by Jinja2
+    return render(request, template_name, {**context, **shell_context, "body": body})
 
 
 def attempt(request, action: Callable, success: str) -> bool:

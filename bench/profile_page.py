@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     parser.add_argument("--as", dest="who", choices=("agent", "supervisor", "ticket_agent"), default=None)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--stats-out", default=None, help="also write the profile here (pstats)")
     parser.add_argument("--queries", action="store_true",
                         help="print the SQL of one request (and where in the project it was run), then stop")
     args = parser.parse_args(argv)
@@ -96,6 +97,8 @@ def main(argv=None) -> int:
         get()
     profiler.disable()
     stats = pstats.Stats(profiler)
+    if args.stats_out:
+        stats.dump_stats(args.stats_out)
     total = stats.total_tt
     render = sql = 0.0
     for (filename, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():

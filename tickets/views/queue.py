@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aftersales.db_router import reads_from
-from aftersales.web import attempt, redirect_next
+from aftersales.web import attempt, redirect_next, render_hot
 from customers.services import Caller
 
 from .. import exports, services
@@ -38,6 +38,7 @@ from ..policies import (
     can_export_tickets,
     can_see_dashboard,
     desk_required,
+    is_supervisor,
     sees_full_tickets,
     tickets_visible_to,
 )
@@ -70,15 +71,15 @@ def ticket_queue(request):
     with_clock_stops(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "tickets/queue.html", {
+    return render_hot(request, "tickets/queue.html", {
         "page": page, "filter": filterset, "queue": queue, "filtered": _filtered(filterset),
-        "live": {"stamp": stamp, "page": request.get_full_path()},
         "queues": [(name, label, counts.get(name)) for name, label in QUEUE_LABELS.items()],
         "query": query.urlencode(), "bulk_form": BulkActionForm() if can_bulk_update(request.user) else None,
         "export_limit": settings.QUEUE_EXPORT_MAX_ROWS,
         "saved_views": saved_views_for_queue(user=request.user, visible=visible, current=_view_query(query, queue)),
         "saved_view_form": SavedViewForm(initial={"query": _view_query(query, queue)}),
-    })
+        "is_supervisor": is_supervisor(request.user),
+    }, live={"stamp": stamp, "page": request.get_full_path()})
 
 
 def _view_query(query, queue: str) -> str:
