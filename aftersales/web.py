@@ -33,12 +33,12 @@ def role_required(may_enter: Callable) -> Callable:
     return decorator
 
 
-def render_hot(request, template_name: str, context: dict, **shell_context) -> HttpResponse:
+def render_hot(request, template_name: str, context: dict, *, status: int = 200, **shell_context) -> HttpResponse:
     """A hot page: its body rendered by the Jinja2 engine (templates/jinja2/<template_name>), set into the
     Django template of the same name, which keeps base.html: `{% block content %}{{ body }}{% endblock %}`.
     The shell gets the body's context too, so that tests and tools reading a response's context see it."""
     body = mark_safe(render_to_string(template_name, context, request, using="jinja2"))  # escaped by Jinja2
-    return render(request, template_name, {**context, **shell_context, "body": body})
+    return render(request, template_name, {**context, **shell_context, "body": body}, status=status)
 
 
 def attempt(request, action: Callable, success: str) -> bool:

@@ -7,12 +7,18 @@ What Django's engine does by itself is done here explicitly: the same gettext ca
 `makemessages` reads `_("…")` from these templates too), times in the shop's or the user's time zone (a
 datetime is printed only through `date` or `short_time`, which convert it), and the desk's list tags."""
 
+from datetime import datetime
+
+from django.conf import settings
 from django.template import defaultfilters
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import dateformat, formats, timezone
+from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
-from django.utils.translation import gettext, ngettext
-from jinja2 import Environment
+from django.utils.translation import get_language, get_language_info, gettext, ngettext
+from jinja2 import Environment, pass_context
 
 from .templatetags import desk
 
@@ -29,17 +35,43 @@ def url(viewname: str, *args) -> str:
     return reverse(viewname, args=args or None)
 
 
+def _format(text: str, /, **values) -> str:
+    """`_("… %(value)s …")|format(value=…)`: Jinja2's own takes its first argument by the name `value`."""
+    return text % values
+
+
+def now_iso() -> str:
+    """`{% now "c" %}`: the moment the page was drawn, in the current time zone (a form's `seen_at`)."""
+    return dateformat.format(datetime.now(tz=timezone.get_current_timezone()), "c")
+
+
+@pass_context
+def django_include(context, template_name: str) -> str:
+    """A Django template that other views render too (a ticket page's folded form), with this page's context."""
+    return mark_safe(render_to_string(template_name, context.get_all(), context.get("request")))
+
+
+def reopened_text(n: int) -> str:
+    return ngettext("Reopened once", "Reopened %(n)s times", n) % {"n": n}
+
+
+def languages() -> list[tuple[str, str]]:
+    """The desk's languages, each named in itself (简体中文, English)."""
+    return [(code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES]
+
+
 def environment(**options) -> Environment:
     env = Environment(extensions=["jinja2.ext.i18n"], **options)
     env.install_gettext_callables(gettext, ngettext, newstyle=False)
     env.globals.update({
         "url": url, "static": static, "id_url": desk.id_url, "sla_badge": desk.sla_badge,
-        "filter_options": desk.filter_options,
+        "filter_options": desk.filter_options, "now_iso": now_iso, "django_include": django_include,
+        "reopened_text": reopened_text, "languages": languages, "language_code": get_language,
     })
     env.filters.update({
-        "date": _date, "short_time": _short_time, "with_id": desk.with_id,
+        "format": _format, "date": _date, "short_time": _short_time, "with_id": desk.with_id,
         "linebreaksbr": defaultfilters.linebreaksbr, "truncatechars": defaultfilters.truncatechars,
         "timeuntil": defaultfilters.timeuntil_filter, "json_script": defaultfilters.json_script,
-        "event_label": desk.event_label, "status_label": desk.status_label,
+        "event_label": desk.event_label, "status_label": desk.status_label, "localize": formats.localize,
     })
     return env

@@ -386,9 +386,9 @@ def test_a_ticket_knows_its_incidents_in_one_query_and_the_badge_links_for_super
 
     url = f"/incidents/{incident.pk}/"
     for_supervisor = render_to_string("tickets/partials/_incident_badge.html",
-                                      {"ticket_incidents": found, "desk_is_supervisor": True})
+                                      {"ticket_incidents": found, "is_supervisor": True})
     for_agent = render_to_string("tickets/partials/_incident_badge.html",
-                                 {"ticket_incidents": found, "desk_is_supervisor": False})
+                                 {"ticket_incidents": found, "is_supervisor": False})
     assert url in for_supervisor and incident.title in for_supervisor
     assert url not in for_agent and incident.title in for_agent
     assert render_to_string("tickets/partials/_incident_badge.html", {"ticket_incidents": []}).strip() == ""

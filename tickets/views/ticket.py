@@ -18,7 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from aftersales.web import attempt, redirect_next, with_version
+from aftersales.web import attempt, redirect_next, render_hot, with_version
 from customers.masking import mask_phone
 
 from .. import assignment, services, subtasks
@@ -49,6 +49,7 @@ from ..policies import (
     can_edit_ticket,
     can_take,
     desk_required,
+    is_supervisor,
     sees_unmasked_pii,
     ticket_contact_for,
     ticket_get_for_user,
@@ -166,7 +167,8 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
     if bound:
         context.update({name: with_version(form, ticket.version) for name, form in bound.items()})
         context["conflict"] = ticket_changes_by_others(ticket, user=request.user, since=since)
-    return render(request, "tickets/detail.html", context, status=status)
+    context["is_supervisor"] = is_supervisor(request.user)
+    return render_hot(request, "tickets/detail.html", context, status=status)
 
 
 # The ticket page's folded forms, by name: each builds its form's context. A folded form is built and rendered
