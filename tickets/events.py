@@ -7,7 +7,11 @@ before anything is written, so the timeline never shows a raw code. A reason the
 is a `tickets.notes.note`, stored as its msgid and parameters and read in each reader's language.
 """
 
-from django.db import models
+from typing import NamedTuple
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import TicketEvent
@@ -106,6 +110,59 @@ def event_record(**fields) -> TicketEvent:
 def events_record(events: list[TicketEvent]) -> list[TicketEvent]:
     """Write a batch built with `event_build`."""
     return TicketEvent.objects.bulk_create(events)
+
+
+class EventRow(NamedTuple):
+    """An event as a plain row, for `events_record_rows` (made by `event_row`)."""
+
+    ticket_id: int
+    actor_id: int | None
+    action: str
+    changes: dict
+    reason: str
+    note: list
+
+
+def event_row(*, ticket_id: int, action: str, changes: dict | None = None, reason: str = "",
+              actor_id: int | None = None) -> EventRow:
+    """An event as a plain row (for `events_record_rows`). ValueError for an action outside the vocabulary."""
+    note = []
+    if isinstance(reason, Note):
+        note, reason = reason.parts, ""
+    return EventRow(ticket_id, actor_id, EventAction(action).value, changes or {}, reason, note)
+
+
+def events_record_rows(rows: list[EventRow]) -> None:
+    """Write many events in the caller's transaction, on PostgreSQL in one INSERT of arrays.
+
+    For a sweep's catch-up (~4 events per due ticket): building and saving a model instance per event cost
+    more CPU than everything else the sweep does. The rows are what `events_record` would write."""
+    if not rows:
+        return
+    now = timezone.now()  # one stamp, as auto_now_add would give within a moment
+    if connection.vendor != "postgresql":
+        TicketEvent.objects.bulk_create(
+            TicketEvent(ticket_id=r.ticket_id, actor_id=r.actor_id, action=r.action, changes=r.changes,
+                        reason=r.reason, note=r.note)
+            for r in rows
+        )
+        return
+    dumps = DjangoJSONEncoder(ensure_ascii=False).encode
+    notes: dict[int, str] = {}  # a catch-up's notes are a handful of shared lists: encode each once
+    columns = list(zip(*(
+        (r.ticket_id, r.actor_id, r.action, dumps(r.changes), r.reason,
+         notes[id(r.note)] if id(r.note) in notes else notes.setdefault(id(r.note), dumps(r.note)))
+        for r in rows
+    ), strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(TicketEvent._meta.db_table)} "
+            "(ticket_id, actor_id, action, changes, reason, note, from_status, to_status, created_at) "
+            "SELECT t, a, act, c::jsonb, r, n::jsonb, '', '', %s "
+            "FROM unnest(%s::bigint[], %s::integer[], %s::text[], %s::text[], %s::text[], %s::text[]) "
+            "AS u(t, a, act, c, r, n)",
+            [now, *(list(column) for column in columns)],
+        )
 
 
 def event_label(action: str) -> str:
