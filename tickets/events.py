@@ -7,6 +7,7 @@ before anything is written, so the timeline never shows a raw code. A reason the
 is a `tickets.notes.note`, stored as its msgid and parameters and read in each reader's language.
 """
 
+import json
 from typing import NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -147,21 +148,20 @@ def events_record_rows(rows: list[EventRow]) -> None:
             for r in rows
         )
         return
-    dumps = DjangoJSONEncoder(ensure_ascii=False).encode
-    notes: dict[int, str] = {}  # a catch-up's notes are a handful of shared lists: encode each once
-    columns = list(zip(*(
-        (r.ticket_id, r.actor_id, r.action, dumps(r.changes), r.reason,
-         notes[id(r.note)] if id(r.note) in notes else notes.setdefault(id(r.note), dumps(r.note)))
-        for r in rows
-    ), strict=True))
+    # The rows as one JSON document, not one array per column: psycopg2 spells an array out as ARRAY[…] with
+    # every element quoted, which PostgreSQL then parses as an expression (4,000 notices: ~290 ms sent and
+    # read that way, ~36 ms as JSON). DjangoJSONEncoder: what the `changes` field itself encodes with.
+    payload = json.dumps(
+        [(r.ticket_id, r.actor_id, r.action, r.changes, r.reason, r.note) for r in rows],
+        cls=DjangoJSONEncoder, ensure_ascii=False,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(TicketEvent._meta.db_table)} "
             "(ticket_id, actor_id, action, changes, reason, note, from_status, to_status, created_at) "
-            "SELECT t, a, act, c::jsonb, r, n::jsonb, '', '', %s "
-            "FROM unnest(%s::bigint[], %s::integer[], %s::text[], %s::text[], %s::text[], %s::text[]) "
-            "AS u(t, a, act, c, r, n)",
-            [now, *(list(column) for column in columns)],
+            "SELECT (e->>0)::bigint, (e->>1)::integer, e->>2, e->3, e->>4, e->5, '', '', %s "
+            "FROM jsonb_array_elements(%s::jsonb) AS e",
+            [now, payload],
         )
 
 

@@ -7,6 +7,8 @@ that one statement costs more than everything else the batch does. On PostgreSQL
 Like bulk_update, it writes the attributes as they are (no save(), no version bump, no signals).
 """
 
+import json
+
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
@@ -54,18 +56,14 @@ def notifications_insert_rows(rows: list[tuple[int, str, int, dict, str]]) -> No
             ignore_conflicts=True,
         )
         return
-    dumps = DjangoJSONEncoder(ensure_ascii=False).encode
-    data: dict[int, str] = {}  # a moment's notice goes to several recipients with the same dict
-    recipients, kinds, tickets, texts, keys = zip(*(
-        (r, k, t, data[id(d)] if id(d) in data else data.setdefault(id(d), dumps(d)), key)
-        for r, k, t, d, key in rows
-    ), strict=True)
+    # One JSON document rather than an array per column (see events_record_rows).
+    payload = json.dumps(rows, cls=DjangoJSONEncoder, ensure_ascii=False)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(Notification._meta.db_table)} "
             "(recipient_id, kind, ticket_id, data, dedupe_key, created_at) "
-            "SELECT r, k, t, d::jsonb, key, %s "
-            "FROM unnest(%s::integer[], %s::text[], %s::bigint[], %s::text[], %s::text[]) AS u(r, k, t, d, key) "
+            "SELECT (e->>0)::integer, e->>1, (e->>2)::bigint, e->3, e->>4, %s "
+            "FROM jsonb_array_elements(%s::jsonb) AS e "
             "ON CONFLICT ON CONSTRAINT notification_once_per_recipient DO NOTHING",
-            [now, list(recipients), list(kinds), list(tickets), list(texts), list(keys)],
+            [now, payload],
         )
