@@ -5,7 +5,7 @@
   (assignee, status) index, not a join of every agent with every ticket).
 - Business-time arithmetic answers from a span index: the same moments as the day-by-day walk that
   defines it, on random calendars, zones and holidays.
-- The sweep writes its rows in one UPDATE … FROM (VALUES …) on PostgreSQL, with the values bulk_update
+- The sweep writes its rows in one UPDATE … FROM jsonb_array_elements(…) on PostgreSQL, with the values bulk_update
   would write, and does no query per ticket; its notices and events go as plain rows, one INSERT each,
   with what the model-instance writes stored, a notice still once per recipient and key.
 """
@@ -227,7 +227,8 @@ def test_bulk_update_tickets_writes_what_bulk_update_writes_and_leaves_the_versi
     tickets[0].first_response_breached, tickets[0].escalation_level = True, 2
     tickets[1].sla_policy, tickets[1].sla_next_check_at, tickets[1].sla_paused_seconds = None, None, 3600
     tickets[2].sla_state, tickets[2].sla_next_check_at = SLAState.WARNING, moment + timedelta(hours=1)
-    fields = sorted({*SLA_FIELDS, "escalation_level"})
+    tickets[2].risk_reasons, tickets[1].priority_reasons = ["威胁曝光", {"repeat": 3}], []  # JSON columns too
+    fields = sorted({*SLA_FIELDS, "escalation_level", "risk_reasons", "priority_reasons"})
 
     bulk_update_tickets(tickets, fields)
 
