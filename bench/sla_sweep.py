@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/aftersales \\
         .venv/bin/python bench/sla_sweep.py --tickets 100000 --due-share 0.01
 
-Creates a fresh database (`--database`, default aftersales_bench; dropped first) on the server of
+Creates a fresh database (`--database`, default aftersales_bench_sweep; dropped first) on the server of
 DATABASE_URL, migrates it, bulk-inserts N open tickets of which `due-share` are 49 hours old (first
 response breached: two warnings and a breach each) and the rest just taken in (next check in 24 h),
 then runs `sla_sweep()` twice. The second run must create no notification. Prints a table and one
@@ -35,7 +35,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=100_000, help="open tickets to insert")
     parser.add_argument("--due-share", type=float, default=0.01, help="share of them due now (0..1)")
-    parser.add_argument("--database", default="aftersales_bench", help="database to (re)create for the bench")
+    parser.add_argument("--database", default="aftersales_bench_sweep", help="database to (re)create for the bench")
     parser.add_argument("--batch-size", type=int, default=None, help="sweep batch size (default: settings)")
     return parser.parse_args(argv)
 
