@@ -3,11 +3,12 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/aftersales \\
         .venv/bin/python bench/sla_sweep.py --tickets 100000 --due-share 0.01
 
-Creates a fresh database (`--database`, default aftersales_bench; dropped first) on the server of
+Creates a fresh database (`--database`, default aftersales_bench_sweep; dropped first) on the server of
 DATABASE_URL, migrates it, bulk-inserts N open tickets of which `due-share` are 49 hours old (first
 response breached: two warnings and a breach each) and the rest just taken in (next check in 24 h),
 then runs `sla_sweep()` twice. The second run must create no notification. Prints a table and one
-JSON line per run. The query count grows with the due tickets (batches), not with the table size.
+JSON line per run, with the wall time and the CPU of the sweep and of its PostgreSQL backend. The query
+count grows with the due tickets (batches), not with the table size.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=100_000, help="open tickets to insert")
     parser.add_argument("--due-share", type=float, default=0.01, help="share of them due now (0..1)")
-    parser.add_argument("--database", default="aftersales_bench", help="database to (re)create for the bench")
+    parser.add_argument("--database", default="aftersales_bench_sweep", help="database to (re)create for the bench")
     parser.add_argument("--batch-size", type=int, default=None, help="sweep batch size (default: settings)")
     return parser.parse_args(argv)
 
@@ -111,6 +112,20 @@ def populate(total: int, due: int) -> None:
     Ticket.objects.filter(pk__in=due_ids).update(created_at=old)
 
 
+def postgres_cpu() -> float | None:
+    """CPU seconds our PostgreSQL backend has used, from /proc (None when the server is on another host)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def sweep_once(batch_size: int | None) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -119,12 +134,17 @@ def sweep_once(batch_size: int | None) -> dict:
     from tickets.sla.sweep import sla_sweep
 
     before = Notification.objects.count()
+    pg_before = postgres_cpu()
     with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = sla_sweep(batch_size=batch_size)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    pg_cpu = postgres_cpu()
     return {
         "wall_s": round(wall, 3),
+        # CPU varies less with what else the machine does than the wall time does.
+        "cpu_s": round(cpu, 2),
+        "pg_cpu_s": round(pg_cpu - pg_before, 2) if pg_cpu is not None and pg_before is not None else None,
         "queries": len(queries),
         "notifications": Notification.objects.count() - before,
         "tickets_swept": result.tickets,
@@ -153,7 +173,8 @@ def main(argv=None) -> int:
 
     batch_size = args.batch_size or settings.SLA_SWEEP_BATCH_SIZE
     header = (
-        f"{'run':>3} {'tickets':>8} {'due':>6} {'batch':>5} {'wall (s)':>9} {'SQL queries':>11} {'notifications':>13}"
+        f"{'run':>3} {'tickets':>8} {'due':>6} {'batch':>5} {'wall (s)':>9} {'CPU (s)':>8} {'PG CPU (s)':>10} "
+        f"{'SQL queries':>11} {'notifications':>13}"
     )
     print(header)
     print("-" * len(header))
@@ -162,7 +183,8 @@ def main(argv=None) -> int:
         figures = {"run": run, "tickets": args.tickets, "due": due, "batch_size": batch_size, **sweep_once(batch_size)}
         runs.append(figures)
         print(
-            f"{run:>3} {args.tickets:>8} {due:>6} {batch_size:>5} {figures['wall_s']:>9.3f} "
+            f"{run:>3} {args.tickets:>8} {due:>6} {batch_size:>5} {figures['wall_s']:>9.3f} {figures['cpu_s']:>8.2f} "
+            f"{'-' if figures['pg_cpu_s'] is None else figures['pg_cpu_s']:>10} "
             f"{figures['queries']:>11} {figures['notifications']:>13}"
         )
     for figures in runs:

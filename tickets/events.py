@@ -7,7 +7,12 @@ before anything is written, so the timeline never shows a raw code. A reason the
 is a `tickets.notes.note`, stored as its msgid and parameters and read in each reader's language.
 """
 
-from django.db import models
+import json
+from typing import NamedTuple
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import TicketEvent
@@ -106,6 +111,58 @@ def event_record(**fields) -> TicketEvent:
 def events_record(events: list[TicketEvent]) -> list[TicketEvent]:
     """Write a batch built with `event_build`."""
     return TicketEvent.objects.bulk_create(events)
+
+
+class EventRow(NamedTuple):
+    """An event as a plain row, for `events_record_rows` (made by `event_row`)."""
+
+    ticket_id: int
+    actor_id: int | None
+    action: str
+    changes: dict
+    reason: str
+    note: list
+
+
+def event_row(*, ticket_id: int, action: str, changes: dict | None = None, reason: str = "",
+              actor_id: int | None = None) -> EventRow:
+    """An event as a plain row (for `events_record_rows`). ValueError for an action outside the vocabulary."""
+    note = []
+    if isinstance(reason, Note):
+        note, reason = reason.parts, ""
+    return EventRow(ticket_id, actor_id, EventAction(action).value, changes or {}, reason, note)
+
+
+def events_record_rows(rows: list[EventRow]) -> None:
+    """Write many events in the caller's transaction, on PostgreSQL in one INSERT of arrays.
+
+    For a sweep's catch-up (~4 events per due ticket): building and saving a model instance per event cost
+    more CPU than everything else the sweep does. The rows are what `events_record` would write."""
+    if not rows:
+        return
+    now = timezone.now()  # one stamp, as auto_now_add would give within a moment
+    if connection.vendor != "postgresql":
+        TicketEvent.objects.bulk_create(
+            TicketEvent(ticket_id=r.ticket_id, actor_id=r.actor_id, action=r.action, changes=r.changes,
+                        reason=r.reason, note=r.note)
+            for r in rows
+        )
+        return
+    # The rows as one JSON document, not one array per column: psycopg2 spells an array out as ARRAY[…] with
+    # every element quoted, which PostgreSQL then parses as an expression (4,000 notices: ~290 ms sent and
+    # read that way, ~36 ms as JSON). DjangoJSONEncoder: what the `changes` field itself encodes with.
+    payload = json.dumps(
+        [(r.ticket_id, r.actor_id, r.action, r.changes, r.reason, r.note) for r in rows],
+        cls=DjangoJSONEncoder, ensure_ascii=False,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(TicketEvent._meta.db_table)} "
+            "(ticket_id, actor_id, action, changes, reason, note, from_status, to_status, created_at) "
+            "SELECT (e->>0)::bigint, (e->>1)::integer, e->>2, e->3, e->>4, e->5, '', '', %s "
+            "FROM jsonb_array_elements(%s::jsonb) AS e",
+            [now, payload],
+        )
 
 
 def event_label(action: str) -> str:

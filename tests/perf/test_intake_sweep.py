@@ -5,8 +5,9 @@
   (assignee, status) index, not a join of every agent with every ticket).
 - Business-time arithmetic answers from a span index: the same moments as the day-by-day walk that
   defines it, on random calendars, zones and holidays.
-- The sweep writes its rows in one UPDATE … FROM (VALUES …) on PostgreSQL, with the values bulk_update
-  would write, and does no query per ticket.
+- The sweep writes its rows in one UPDATE … FROM jsonb_array_elements(…) on PostgreSQL, with the values bulk_update
+  would write, and does no query per ticket; its notices and events go as plain rows, one INSERT each,
+  with what the model-instance writes stored, a notice still once per recipient and key.
 """
 
 import json
@@ -27,10 +28,12 @@ from rest_framework.test import APIClient
 from tests.factories import CustomerFactory, TicketFactory, make_user
 from tickets import services
 from tickets.assignment import least_loaded_agent
+from tickets.events import event_record, event_row, events_record_rows
 from tickets.intake import sign
-from tickets.models import IntakeSource, RiskLevel, SLAState, Status, Ticket, TicketEvent
+from tickets.models import IntakeSource, Notification, RiskLevel, SLAState, Status, Ticket, TicketEvent
+from tickets.notes import note
 from tickets.roles import Role
-from tickets.sla.bulk import bulk_update_tickets
+from tickets.sla.bulk import bulk_update_tickets, notifications_insert_rows
 from tickets.sla.business_time import CalendarHasNoWorkingTime, Schedule
 from tickets.sla.clock import SLA_FIELDS
 from tickets.sla.models import SLAPolicy
@@ -224,7 +227,8 @@ def test_bulk_update_tickets_writes_what_bulk_update_writes_and_leaves_the_versi
     tickets[0].first_response_breached, tickets[0].escalation_level = True, 2
     tickets[1].sla_policy, tickets[1].sla_next_check_at, tickets[1].sla_paused_seconds = None, None, 3600
     tickets[2].sla_state, tickets[2].sla_next_check_at = SLAState.WARNING, moment + timedelta(hours=1)
-    fields = sorted({*SLA_FIELDS, "escalation_level"})
+    tickets[2].risk_reasons, tickets[1].priority_reasons = ["威胁曝光", {"repeat": 3}], []  # JSON columns too
+    fields = sorted({*SLA_FIELDS, "escalation_level", "risk_reasons", "priority_reasons"})
 
     bulk_update_tickets(tickets, fields)
 
@@ -232,6 +236,66 @@ def test_bulk_update_tickets_writes_what_bulk_update_writes_and_leaves_the_versi
         stored = Ticket.objects.get(pk=ticket.pk)
         assert [getattr(stored, f) for f in fields] == [getattr(ticket, f) for f in fields]
         assert stored.version == version
+
+
+EVENT_FIELDS = ("ticket_id", "actor_id", "action", "from_status", "to_status", "changes", "reason", "note")
+
+
+def test_event_rows_store_what_event_record_stores(agent, time_machine):
+    time_machine.move_to(datetime(2026, 11, 11, 2, 0, tzinfo=UTC), tick=False)
+    ticket = TicketFactory()
+    reason = note("The %(clock)s target was breached.", clock=note("first response"))
+    kinds = [
+        {"action": "sla_breached", "changes": {"sla": [None, {"percent": 100, "held_by": ["仓库"]}]}, "reason": reason},
+        {"action": "escalated", "changes": {"escalation_level": [0, 1]}, "reason": "客户说“很急”"},
+        {"action": "assigned", "changes": {}, "reason": "", "actor_id": agent.pk},
+    ]
+    expected = []
+    for fields in kinds:
+        single = event_record(ticket=ticket, actor_id=fields.get("actor_id"),
+                              **{k: v for k, v in fields.items() if k != "actor_id"})
+        expected.append(TicketEvent.objects.filter(pk=single.pk).values(*EVENT_FIELDS, "created_at").get())
+    first = TicketEvent.objects.order_by("-pk").first().pk
+
+    events_record_rows([event_row(ticket_id=ticket.pk, **fields) for fields in kinds])
+
+    written = list(TicketEvent.objects.filter(pk__gt=first).order_by("pk").values(*EVENT_FIELDS, "created_at"))
+    assert written == expected
+
+
+def test_an_event_row_outside_the_vocabulary_is_refused_before_anything_is_written():
+    ticket = TicketFactory()
+    before = TicketEvent.objects.count()
+
+    with pytest.raises(ValueError):
+        events_record_rows([event_row(ticket_id=ticket.pk, action="sla_breached"),
+                            event_row(ticket_id=ticket.pk, action="sla_teleported")])
+
+    assert TicketEvent.objects.count() == before
+
+
+def test_notice_rows_are_stored_once_per_recipient_and_key(agent):
+    supervisor = make_user("supervisor")
+    ticket = TicketFactory()
+    Notification.objects.create(recipient=agent, kind=Notification.Kind.SLA_WARNING, ticket=ticket,
+                                dedupe_key="first_response:50:k", data={"percent": 50})
+    data = {"clock": "first_response", "percent": 100, "held_by_names": [["仓库", "Warehouse"]]}
+    rows = [
+        (agent.pk, Notification.Kind.SLA_WARNING, ticket.pk, {"percent": 50, "again": True}, "first_response:50:k"),
+        (agent.pk, Notification.Kind.SLA_BREACH, ticket.pk, data, "first_response:100:k"),
+        (supervisor.pk, Notification.Kind.SLA_BREACH, ticket.pk, data, "first_response:100:k"),
+    ]
+
+    notifications_insert_rows(rows)
+    notifications_insert_rows(rows)  # a second sweep, or one that lost the race
+
+    stored = Notification.objects.filter(ticket=ticket).order_by("pk")
+    assert [(n.recipient_id, n.kind, n.dedupe_key, n.data) for n in stored] == [
+        (agent.pk, "sla_warning", "first_response:50:k", {"percent": 50}),
+        (agent.pk, "sla_breach", "first_response:100:k", data),
+        (supervisor.pk, "sla_breach", "first_response:100:k", data),
+    ]
+    assert all(n.created_at and n.email_sent_at is None and n.subtask_id is None for n in stored)
 
 
 @pytest.mark.postgres  # SQLite splits the notices' bulk insert by its variable limit

@@ -5,7 +5,7 @@ crash: each batch claims its tickets with SELECT … FOR UPDATE SKIP LOCKED insi
 transaction, so two sweeps never hold the same ticket, and a worker killed mid-batch rolls
 the batch back for the next sweep to redo. Every notice carries a dedupe key that is unique
 per recipient, so a moment already notified is never notified again. Queries per batch are
-constant: the claim, one load, one look-up of known keys, and bulk writes.
+constant: the claim (which loads the batch too), one look-up of known keys, and bulk writes.
 
 Subtasks falling due: subtask_sweep.py; mailing the notices: mail.py.
 """
@@ -26,11 +26,11 @@ from django.utils.translation import gettext_noop
 
 from customers.models import Customer
 
-from ..events import event_build, event_record, events_record
+from ..events import event_record, event_row, events_record_rows
 from ..models import Message, Notification, RiskLevel, Status, Subtask, Ticket
 from ..notes import note
 from ..roles import Role
-from .bulk import bulk_update_tickets
+from .bulk import bulk_update_tickets, notifications_insert_rows
 from .clock import FOLLOW_UP, SLA_FIELDS, ScheduleCache, SLAContext, refresh_with_checks
 
 MAX_ESCALATION = 2
@@ -76,15 +76,10 @@ WRITTEN_FIELDS = (*SLA_FIELDS, "escalation_level")
 
 @transaction.atomic
 def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
-    ids = list(
-        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(sla_next_check_at__lte=now)
-        .order_by("sla_next_check_at")
-        .values_list("pk", flat=True)[:batch_size]
-    )
-    if not ids:
+    tickets = _claim_tickets(now, batch_size)
+    if not tickets:
         return False
-    tickets = _load_tickets(ids)
+    ids = [ticket.pk for ticket in tickets]
     known_keys = set(Notification.objects.filter(ticket_id__in=ids).values_list("dedupe_key", flat=True))
     holders = _departments_holding(ids)
     notifications, events, changed, changed_fields = [], [], [], set()
@@ -98,8 +93,10 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
         if moved:
             changed.append(ticket)
             changed_fields |= moved
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-    events_record(events)
+    # Notices and events as plain rows, one statement each: what the batch costs in Python was mostly
+    # making and saving ~4 model instances of each per ticket.
+    notifications_insert_rows(notifications)
+    events_record_rows(events)
     # Only the tickets and columns that moved, in one statement.
     bulk_update_tickets(changed, sorted(changed_fields))
     result.tickets += len(tickets)
@@ -107,8 +104,9 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
     return True
 
 
-def _load_tickets(ids) -> list[Ticket]:
-    """The batch's tickets with the SWEPT_FIELDS and their customer's tier and platform (what a policy
+def _claim_tickets(now, batch_size) -> list[Ticket]:
+    """Claim the batch (row locks, SKIP LOCKED: another sweep takes the next ones) and load it in the same
+    statement: its tickets with the SWEPT_FIELDS and their customer's tier and platform (what a policy
     matches on). Their policy is not loaded: the refresh matches it again from the context.
 
     Built from plain rows rather than through Ticket.objects.only(): for a deferred load Django looks
@@ -116,8 +114,13 @@ def _load_tickets(ids) -> list[Ticket]:
     way, which took longer than the clocks themselves. The instances are as only() makes them: the
     other fields load on access."""
     attnames = [Ticket._meta.get_field(name).attname for name in SWEPT_FIELDS]
-    rows = Ticket.objects.filter(pk__in=ids).values_list("pk", *attnames, "customer__tier", "customer__platform")
-    db = Ticket.objects.db
+    rows = (
+        Ticket.objects.select_for_update(skip_locked=True, of=("self",))  # the customer row stays unlocked
+        .filter(sla_next_check_at__lte=now)
+        .order_by("sla_next_check_at")
+        .values_list("pk", *attnames, "customer__tier", "customer__platform")[:batch_size]
+    )
+    db = rows.db
     tickets = []
     for pk, *values, tier, platform in rows:
         ticket = _instance(Ticket, db, pk, **dict(zip(attnames, values, strict=True)))
@@ -184,12 +187,10 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
                 if ticket.assignee_id is None:
                     recipients = supervisors  # nobody on it yet: the supervisors must hear of it
             for recipient in dict.fromkeys(r for r in recipients if r is not None):
-                notifications.append(
-                    Notification(recipient_id=recipient, kind=kind, ticket=ticket, data=data, dedupe_key=key)
-                )
+                notifications.append((recipient, kind, ticket.pk, data, key))
             events.append(
-                event_build(
-                    ticket=ticket,
+                event_row(
+                    ticket_id=ticket.pk,
                     action=action,
                     changes={"sla": [None, data]},
                     reason=_reason(clock.kind, percent, tuple(data.get("held_by", ()))),
@@ -202,8 +203,8 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
                 ticket.escalation_level += 1
                 result.escalations += 1
                 events.append(
-                    event_build(
-                        ticket=ticket,
+                    event_row(
+                        ticket_id=ticket.pk,
                         action="escalated",
                         changes={"escalation_level": [old, ticket.escalation_level]},
                         reason=_reason(clock.kind, percent, tuple(data.get("held_by", ()))),
