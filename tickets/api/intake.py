@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from aftersales.api import StrictInput, conflict
 from aftersales.limits import without_control_characters
-from aftersales.throttling import ScopedRateThrottle
+from aftersales.throttling import SignedWebhookThrottle
 from customers.models import Platform
 
 from ..intake import (
@@ -371,7 +371,8 @@ class IntakeReceiptView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SignedWebhookThrottle]
+    throttle_source_header = "X-Intake-Source"
     throttle_scope = "intake"
 
     @extend_schema(
@@ -400,7 +401,8 @@ class IntakeView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SignedWebhookThrottle]
+    throttle_source_header = "X-Intake-Source"
     throttle_scope = "intake"
     schema = IntakeSchema()
 
