@@ -27,7 +27,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.api import StrictInput, conflict
+from aftersales.api import SharedFieldSetup, StrictInput, conflict
 from aftersales.limits import without_control_characters
 from aftersales.throttling import SignedWebhookThrottle
 from customers.models import Platform
@@ -77,7 +77,7 @@ INTAKE_TYPES = [*TicketType.values, *sorted({code for codes in PLATFORM_TYPES.va
 KIND_AFTERSALE, KIND_MESSAGE, KIND_DELIVERY = "aftersale", "message", "delivery"
 
 
-class IntakePayloadSerializer(StrictInput, serializers.Serializer):
+class IntakePayloadSerializer(SharedFieldSetup, StrictInput, serializers.Serializer):
     refuses_unknown_fields = False  # platforms add fields; the integration may pass them through
 
     kind = serializers.ChoiceField(
@@ -138,7 +138,7 @@ class IntakePayloadSerializer(StrictInput, serializers.Serializer):
         return attrs
 
 
-class ChatMessageSerializer(StrictInput, serializers.Serializer):
+class ChatMessageSerializer(SharedFieldSetup, StrictInput, serializers.Serializer):
     refuses_unknown_fields = False  # as the after-sales event: the integration may pass the platform's fields on
 
     kind = serializers.ChoiceField(choices=[KIND_MESSAGE])
@@ -165,7 +165,7 @@ class ChatMessageSerializer(StrictInput, serializers.Serializer):
         return attrs
 
 
-class DeliveryReportSerializer(StrictInput, serializers.Serializer):
+class DeliveryReportSerializer(SharedFieldSetup, StrictInput, serializers.Serializer):
     refuses_unknown_fields = False
 
     kind = serializers.ChoiceField(choices=[KIND_DELIVERY])
