@@ -1,6 +1,7 @@
 """Rate limits that fail open: the cache (Redis in production) counting requests must not take the
 API down with it. When it cannot be reached the request is let through and the outage logged."""
 
+import hashlib
 import logging
 
 from rest_framework import throttling
@@ -49,8 +50,9 @@ class _FixedWindowThrottle(throttling.SimpleRateThrottle):
         now = self.timer()
         window = int(now // self.duration)
         self.wait_seconds = (window + 1) * self.duration - now
-        source = request.headers.get(getattr(view, "throttle_source_header", ""), "")[:100]
-        key = f"throttle_fixed:{self.scope}:{window}:{self.get_ident(request)}:{source}"
+        # The sender's words, hashed: a key of fixed length and safe characters whatever the header holds.
+        source = hashlib.sha256(request.headers.get(getattr(view, "throttle_source_header", ""), "").encode())
+        key = f"throttle_fixed:{self.scope}:{window}:{self.get_ident(request)}:{source.hexdigest()[:32]}"
         return self._counted(key) <= self.num_requests
 
     def _counted(self, key: str) -> int:

@@ -72,3 +72,17 @@ def test_with_the_cache_unreachable_requests_go_through(monkeypatch):
     monkeypatch.setattr(SignedWebhookThrottle, "cache", type("Down", (), {"incr": unreachable, "add": unreachable}))
     with time_machine.travel(MID_WINDOW, tick=False):
         assert [post(shop, n).status_code for n in range(5)] == [202] * 5
+
+
+def test_a_source_name_of_any_characters_is_counted_under_a_key_of_safe_characters(settings):
+    """The header is the sender's words (spaces, control characters, any length); the key must suit every cache."""
+    import warnings
+
+    from django.core.cache import CacheKeyWarning
+
+    shop = source()
+    shop.name = "shop \t" + "名" * 40
+    shop.save()
+    with time_machine.travel(MID_WINDOW, tick=False), warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)
+        assert [post(shop, n).status_code for n in range(4)] == [202, 202, 202, 429]
