@@ -20,4 +20,5 @@ RUN useradd --create-home desk && mkdir -p /app/var/media && chown -R desk:desk 
 USER desk
 EXPOSE 8000
 # --timeout 120: a 100,000-row price-difference preview runs inside its upload request (~20 s measured).
+# Threaded workers (GUNICORN_THREADS, 4): gunicorn reads /app/gunicorn.conf.py.
 CMD ["gunicorn", "aftersales.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120", "--access-logfile", "-"]

@@ -31,15 +31,16 @@ def _create_filesystem_broker_folders(sender, **kwargs):
                 Path(folder).mkdir(parents=True, exist_ok=True)
 
 
-def enqueue(task, *args) -> bool:
-    """`task.delay(*args)`, or False with a warning when the broker is unreachable.
+def enqueue(task, *args, countdown: float | None = None) -> bool:
+    """`task.delay(*args)` (run no sooner than `countdown` seconds from now when given), or False with a
+    warning when the broker is unreachable.
 
     Only for work that a database record keeps and a periodic job finds again when its task never ran
     (a running price-difference batch: pricediff_resume_stalled_task), so an outage delays it, never
     loses it. The publish gives up within seconds (settings: socket timeouts, TASK_PUBLISH_RETRY_POLICY).
     """
     try:
-        task.delay(*args)
+        task.apply_async(args, countdown=countdown)
     except BROKER_ERRORS as error:
         logger.warning("broker unreachable (%r): %s%r not queued; its periodic job will pick it up",
                        error, task.name, args)

@@ -32,6 +32,11 @@ class ServiceProcess:
         self.stop()
         raise RuntimeError(f"{name} was not ready within 60 s: {self.tail()}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds used so far by the processes of its session (the server and the workers
+        it started, alive now)."""
+        return cpu_seconds(lambda fields, _command: int(fields[3]) == self.process.pid)
+
     def tail(self) -> str:
         self.log.flush()
         return self.log_path.read_text(errors="replace")[-2000:]
@@ -74,3 +79,21 @@ def gunicorn(name: str, executable: Path, app: str, *, workers: int, timeout: in
                str(timeout), "--log-level", "warning"],
         cwd=cwd, env=env, log_path=log_dir / f"gunicorn-{port}.log", ready=answers(port, ready_path))
     return service, port
+
+
+def cpu_seconds(wanted: Callable[[list[str], str], bool]) -> float:
+    """User + system CPU seconds of the live processes `wanted(stat fields after the name, command line)` picks
+    (/proc; the fields from the state on: 3 is the session, 11 and 12 utime and stime)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if wanted(fields, command):
+            total += int(fields[11]) + int(fields[12])
+    return total / tick

@@ -37,6 +37,5 @@ echo "After-sales desk: http://127.0.0.1:$PORT/  (admin: /admin/, API: /api/docs
 echo "Celery worker+beat running (log: $VAR/celery/worker.log)"
 # gunicorn with threads rather than runserver: runserver answers a kept-alive connection's second request
 # ~40 ms late (each response goes out in pieces that wait on the browser's delayed ACK); DEBUG serves the
-# static files through WhiteNoise's finders.
-"$PY" -m gunicorn aftersales.wsgi --bind "0.0.0.0:$PORT" --workers 2 --worker-class gthread --threads 4 \
-  --access-logfile - --graceful-timeout 5
+# static files through WhiteNoise's finders. Threaded workers: gunicorn.conf.py (GUNICORN_THREADS).
+"$PY" -m gunicorn aftersales.wsgi --bind "0.0.0.0:$PORT" --workers 2 --access-logfile - --graceful-timeout 5

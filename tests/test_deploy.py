@@ -574,3 +574,20 @@ def test_login_form_posts_through_nginx_on_a_non_default_port(compose_web, tmp_p
                                    Content_Type="application/x-www-form-urlencoded")
     assert status == 200, page[-1500:]  # 403 would be the CSRF origin check failing
     assert 'name="password"' in page
+
+
+def test_gunicorn_serves_with_threaded_workers_wherever_it_is_started():
+    """gunicorn reads ./gunicorn.conf.py from its working directory: the image's /app (the whole checkout is
+    copied there), `make run`'s and the bench's checkout. The compose web command gets gthread workers with
+    GUNICORN_THREADS threads (4 unless set), its own --workers kept."""
+    assert "gunicorn.conf.py" not in (ROOT / ".dockerignore").read_text().split()
+    assert "COPY . ." in (ROOT / "Dockerfile").read_text()
+    command = _services()["web"]["command"]
+    assert command[0] == "gunicorn"
+    for threads, expected in ((None, "4"), ("2", "2")):
+        env = {k: v for k, v in os.environ.items() if k != "GUNICORN_THREADS"} | (
+            {"GUNICORN_THREADS": threads} if threads else {})
+        printed = subprocess.run([sys.executable, "-m", "gunicorn", "--print-config", *command[1:]], cwd=ROOT,
+                                 env=env, capture_output=True, text=True, timeout=60)
+        config = dict(re.findall(r"^(\w+)\s+= (.*)$", printed.stdout, re.M))
+        assert (config["worker_class"], config["threads"], config["workers"]) == ("gthread", expected, "3"), printed

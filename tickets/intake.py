@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -196,14 +196,43 @@ def intake_accept(*, source: IntakeSource, data: dict, payload: dict) -> tuple[I
         validate_text_length(_evidence_text(data), field="evidence_urls")
     mine = IntakeEvent(source=source, platform=data["platform"], external_id=data["aftersale_id"], payload=payload,
                        data=_to_json(data))
-    IntakeEvent.objects.bulk_create([mine], ignore_conflicts=True)
+    if _insert_once(mine):
+        transaction.on_commit(intake_schedule)
+        return mine, True
     # Only what the answer needs: a SELECT of the ticket's eighty columns costs more to build than the INSERT.
     event = (IntakeEvent.objects.only("receipt", "state", "errors", "ticket_id")
              .get(platform=data["platform"], external_id=data["aftersale_id"]))
-    stored = event.receipt == mine.receipt  # the receipt we drew is the one kept: this delivery stored it
-    if stored:
-        transaction.on_commit(intake_schedule)
-    return event, stored
+    return event, False
+
+
+def _insert_once(event: IntakeEvent) -> bool:
+    """Insert the event unless its platform + after-sales id is stored already; True when this one was stored
+    (its pk set). On PostgreSQL one statement, INSERT … ON CONFLICT DO NOTHING RETURNING id (the webhook's
+    usual case, a new event, then needs no second look-up); elsewhere (SQLite, the embedded desk) the ORM's
+    insert ignoring conflicts, then a look-up of the receipt kept."""
+    if connection.vendor != "postgresql":
+        IntakeEvent.objects.bulk_create([event], ignore_conflicts=True)
+        kept = IntakeEvent.objects.filter(platform=event.platform, external_id=event.external_id).values_list(
+            "pk", "receipt").first()
+        if kept is None or kept[1] != event.receipt:  # the receipt we drew is not the one kept: stored before
+            return False
+        event.pk = kept[0]
+        return True
+    fields = [field for field in IntakeEvent._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(IntakeEvent._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (platform, external_id) DO NOTHING RETURNING id",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk = row[0]
+    event._state.adding, event._state.db = False, connection.alias
+    return True
 
 
 def intake_schedule() -> None:
@@ -212,7 +241,10 @@ def intake_schedule() -> None:
     the events wait, pending, for the beat's sweep (intake_sweep_task)."""
     # By name, as tickets/outbound does: tickets.tasks imports the features, which the core must not.
     intake_process_task = import_string("tickets.tasks.intake_process_task")
-    if cache.add(INTAKE_QUEUED_KEY, 1, INTAKE_QUEUED_SECONDS) and not enqueue(intake_process_task):
+    # It starts INTAKE_GATHER_MS after the burst's first event: the events of that moment are one batch.
+    countdown = settings.INTAKE_GATHER_MS / 1000 or None
+    if cache.add(INTAKE_QUEUED_KEY, 1, INTAKE_QUEUED_SECONDS) and not enqueue(intake_process_task,
+                                                                                countdown=countdown):
         cache.delete(INTAKE_QUEUED_KEY)
 
 

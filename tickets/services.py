@@ -257,6 +257,7 @@ def tickets_start(tickets: list[Ticket], *, actor, owner=None) -> None:
         # As save() would: a new version, the time of the change.
         ticket.version += 1
         ticket.updated_at = timezone.now()
+    agents.count_picks()
     bulk_update_tickets(tickets, ["number", *SUGGESTED_FIELDS, *SLA_FIELDS, "assignee", "version", "updated_at"])
     events_record(events)
 

@@ -148,7 +148,7 @@ def test_an_event_the_worker_cannot_take_fails_with_its_reason_and_the_rest_of_t
 
 
 def test_with_the_broker_down_the_event_waits_and_the_beat_sweep_makes_its_ticket(taobao, monkeypatch, caplog):
-    def broker_down(task, *args):
+    def broker_down(task, *args, countdown=None):
         return intake.logger.warning("broker unreachable") or False
 
     monkeypatch.setattr(intake, "enqueue", broker_down)
@@ -165,14 +165,15 @@ def test_with_the_broker_down_the_event_waits_and_the_beat_sweep_makes_its_ticke
     assert look_up(taobao, answer.json()["receipt"]).json()["state"] == "done"
 
 
-def test_a_burst_queues_one_task_until_it_starts(taobao, monkeypatch):
+def test_a_burst_queues_one_task_until_it_starts(taobao, monkeypatch, settings):
+    settings.INTAKE_GATHER_MS = 300
     queued = []
-    monkeypatch.setattr(intake, "enqueue", lambda task, *args: queued.append(task) or True)
+    monkeypatch.setattr(intake, "enqueue", lambda task, *args, countdown=None: queued.append(countdown) or True)
 
     for n in range(5):
         with TestCase.captureOnCommitCallbacks(execute=True):
             store(taobao, event_numbered(n))
-    assert len(queued) == 1
+    assert queued == [0.3]  # one task, started 300 ms after the first event: the burst's events are its batch
 
     intake_process_task()  # it starts: the mark is cleared, the next event queues a new one
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -264,7 +265,8 @@ def test_a_batch_makes_the_tickets_ticket_create_makes_one_by_one_field_for_fiel
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_at_once_make_each_ticket_once(monkeypatch):
-    monkeypatch.setattr(intake, "enqueue", lambda task, *args: True)  # the two workers below do the work
+    # The two workers below do the work.
+    monkeypatch.setattr(intake, "enqueue", lambda task, *args, countdown=None: True)
     source = IntakeSource.objects.create(name="tb-workers", platform="taobao", secret="workers-secret")
     for n in range(60):
         assert store(source, event_numbered(n, buyer_account=f"tb_{n % 7}")).status_code == 202

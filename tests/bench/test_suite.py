@@ -71,6 +71,9 @@ def test_suite_reports_every_measurement_with_figures_and_stores_the_plans(tmp_p
     assert intake["ok"] > 0 and intake["statuses"].keys() == {"202"}, intake
     # A real Celery worker made every ticket; each event's time to its ticket is measured.
     assert intake["tickets_seen"] == intake["events"] > 0 and intake["ticket_p95_ms"] >= intake["ticket_p50_ms"] > 0
+    # The CPU each event cost, in our web processes, the worker and the dataset's PostgreSQL backends.
+    assert intake["cpu_ms_per_event"].keys() == {"web", "worker", "db"}, intake
+    assert intake["cpu_ms_per_event"]["web"] > 0 and intake["cpu_ms_per_event"]["worker"] > 0, intake
     run = measurements["pricediff_run"]
     assert {"processed_rows", "refunded_rows", "rows_per_s", "jobs", "finished"} <= run.keys(), run
     assert 0 < run["processed_rows"] <= run["rows"] == 300, run

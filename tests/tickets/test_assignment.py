@@ -83,6 +83,33 @@ def test_between_two_counts_of_the_loads_agents_still_take_turns(db, settings):
     cache.clear()
 
 
+def test_a_batch_of_new_tickets_adds_its_picks_to_the_shared_counts_once_per_agent(db, settings, monkeypatch):
+    """The intake worker's batch: agents take turns within it, and the shared counts other processes read get one
+    increment per agent for the whole batch, not one per ticket."""
+    from django.core.cache import cache
+
+    from tickets import assignment
+
+    settings.ASSIGNMENT_LOAD_SECONDS = 3600
+    cache.clear()
+    first, second = make_user("agent"), make_user("agent")
+    increments = []
+    real_incr = cache.incr
+    monkeypatch.setattr(assignment.cache, "incr",
+                        lambda key, delta=1: increments.append((key.rsplit(":", 1)[1], delta)) or real_incr(key, delta))
+    tickets = [services.ticket_build(channel="chat", description="快递三天没动了", customer=CustomerFactory(),
+                                     order=None) for _ in range(6)]
+    Ticket.objects.bulk_create(tickets)
+
+    services.tickets_start(tickets, actor=None)
+
+    assert [ticket.assignee for ticket in tickets] == [first, second] * 3
+    assert sorted(increments) == sorted([(str(first.pk), 3), (str(second.pk), 3)])
+    # What another process's next pick sees (loads counted before the batch was assigned, its picks on top).
+    assert assignment.open_ticket_loads([first.pk, second.pk]) == {first.pk: 3, second.pk: 3}
+    cache.clear()
+
+
 def test_a_high_risk_ticket_goes_only_to_a_senior_agent(db):
     make_user("agent")  # idle, but not senior
     make_user("senior_agent", on_duty=False)  # idle senior, off duty

@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.throttling import ScopedRateThrottle
+from aftersales.throttling import SignedWebhookThrottle
 
 from ..intake import SignatureInvalid, signature_check
 from ..mail.inbound import mail_receive
@@ -71,7 +71,8 @@ class InboundMailView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     parser_classes = [RawMailParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SignedWebhookThrottle]
+    throttle_source_header = "X-Mail-Mailbox"
     throttle_scope = "inbound_mail"
 
     @extend_schema(

@@ -27,9 +27,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.api import StrictInput, conflict
+from aftersales.api import SharedFieldSetup, StrictInput, conflict
 from aftersales.limits import without_control_characters
-from aftersales.throttling import ScopedRateThrottle
+from aftersales.throttling import SignedWebhookThrottle
 from customers.models import Platform
 
 from ..intake import (
@@ -77,7 +77,7 @@ INTAKE_TYPES = [*TicketType.values, *sorted({code for codes in PLATFORM_TYPES.va
 KIND_AFTERSALE, KIND_MESSAGE, KIND_DELIVERY = "aftersale", "message", "delivery"
 
 
-class IntakePayloadSerializer(StrictInput, serializers.Serializer):
+class IntakePayloadSerializer(SharedFieldSetup, StrictInput, serializers.Serializer):
     refuses_unknown_fields = False  # platforms add fields; the integration may pass them through
 
     kind = serializers.ChoiceField(
@@ -138,7 +138,7 @@ class IntakePayloadSerializer(StrictInput, serializers.Serializer):
         return attrs
 
 
-class ChatMessageSerializer(StrictInput, serializers.Serializer):
+class ChatMessageSerializer(SharedFieldSetup, StrictInput, serializers.Serializer):
     refuses_unknown_fields = False  # as the after-sales event: the integration may pass the platform's fields on
 
     kind = serializers.ChoiceField(choices=[KIND_MESSAGE])
@@ -165,7 +165,7 @@ class ChatMessageSerializer(StrictInput, serializers.Serializer):
         return attrs
 
 
-class DeliveryReportSerializer(StrictInput, serializers.Serializer):
+class DeliveryReportSerializer(SharedFieldSetup, StrictInput, serializers.Serializer):
     refuses_unknown_fields = False
 
     kind = serializers.ChoiceField(choices=[KIND_DELIVERY])
@@ -371,7 +371,8 @@ class IntakeReceiptView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SignedWebhookThrottle]
+    throttle_source_header = "X-Intake-Source"
     throttle_scope = "intake"
 
     @extend_schema(
@@ -400,7 +401,8 @@ class IntakeView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SignedWebhookThrottle]
+    throttle_source_header = "X-Intake-Source"
     throttle_scope = "intake"
     schema = IntakeSchema()
 
