@@ -360,7 +360,7 @@ INTAKE_BATCH_SIZE = env.int("INTAKE_BATCH_SIZE", default=200)
 INTAKE_SWEEP_SECONDS = env.int("INTAKE_SWEEP_SECONDS", default=30)
 # How long the worker's task waits after the first event of a burst, so the events that follow within it are made
 # in the same batch (a few statements for all) rather than one small batch each.
-INTAKE_GATHER_MS = env.int("INTAKE_GATHER_MS", default=300)
+INTAKE_GATHER_MS = env.int("INTAKE_GATHER_MS", default=100)
 if INTAKE_BATCH_SIZE < 1 or INTAKE_SWEEP_SECONDS < 5:
     raise ImproperlyConfigured("INTAKE_BATCH_SIZE must be at least 1 and INTAKE_SWEEP_SECONDS at least 5.")
 if not 0 <= INTAKE_GATHER_MS <= 5000:
