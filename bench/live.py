@@ -30,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import processes  # noqa: E402
 from bench.api import free_port, percentile, recreate_database, start_gunicorn, stop_gunicorn  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
@@ -96,20 +97,7 @@ def queries_per_poll(session_key: str, ticket_id: int) -> dict:
 
 def cpu_seconds(names: tuple[str, ...]) -> float:
     """User + system CPU seconds of every process whose command line mentions one of `names`."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if any(name in command for name in names):
-            fields = stat.rsplit(")", 1)[1].split()
-            total += sum(int(value) for value in fields[11:13])  # utime stime (children are counted themselves)
-    return total / tick
+    return processes.cpu_seconds(lambda _fields, command: any(name in command for name in names))
 
 
 def main(argv=None) -> int:

@@ -23,10 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
-os.environ["DEBUG"] = "true"  # settings without production secrets; DEBUG itself is switched off below
-os.environ["ALLOWED_HOSTS"] = "testserver"
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from bench.inprocess import environment  # noqa: E402
+
+environment()
 os.environ.setdefault("THROTTLE_INTAKE", "1000000/minute")
 
 
