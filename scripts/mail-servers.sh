@@ -65,6 +65,9 @@ start_smtp() {
 stop() {
   if [ -f "$ROOT/dovecot.conf" ]; then "$DOVECOT" -c "$ROOT/dovecot.conf" stop 2>/dev/null || true; fi
   if [ -f "$ROOT/smtp.pid" ]; then kill "$(cat "$ROOT/smtp.pid")" 2>/dev/null || true; rm -f "$ROOT/smtp.pid"; fi
+  # A pair whose folder was deleted under it (a checkout removed while they ran) by their command lines.
+  pkill -f -- "-c $ROOT/dovecot.conf" 2>/dev/null || true
+  pkill -f -- "ci_smtp.MaildirDelivery $ROOT" 2>/dev/null || true
 }
 
 status() {
@@ -78,7 +81,8 @@ status() {
 take_over() {
   local other
   other=$(cat "$OWNER" 2>/dev/null || true)
-  if [ -n "$other" ] && [ "$other" != "$ROOT" ]; then
+  # Another checkout's pair, or a pair from a folder of this name that was since deleted and made again.
+  if [ -n "$other" ] && { [ "$other" != "$ROOT" ] || [ ! -f "$ROOT/dovecot.conf" ]; }; then
     ROOT=$other stop
     for _ in $(seq 50); do answers "$IMAP_PORT" || answers "$SMTP_PORT" || break; sleep 0.1; done
   fi
