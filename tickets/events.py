@@ -96,9 +96,14 @@ def event_build(**fields) -> TicketEvent:
     """An unsaved event (for a batch written with `events_record`). ValueError for an action outside the
     vocabulary."""
     fields["action"] = EventAction(fields["action"])
-    if isinstance(fields.get("reason"), Note):  # the desk's own words: kept as msgid + parameters
-        fields["note"], fields["reason"] = fields["reason"].parts, ""
+    if "reason" in fields:
+        fields["note"], fields["reason"] = _note_and_reason(fields["reason"])
     return TicketEvent(**fields)
+
+
+def _note_and_reason(reason) -> tuple[list, str]:
+    """The desk's own words (a Note) kept as msgid + parameters; a person's reason as typed."""
+    return (reason.parts, "") if isinstance(reason, Note) else ([], reason)
 
 
 def event_record(**fields) -> TicketEvent:
@@ -127,14 +132,12 @@ class EventRow(NamedTuple):
 def event_row(*, ticket_id: int, action: str, changes: dict | None = None, reason: str = "",
               actor_id: int | None = None) -> EventRow:
     """An event as a plain row (for `events_record_rows`). ValueError for an action outside the vocabulary."""
-    note = []
-    if isinstance(reason, Note):
-        note, reason = reason.parts, ""
+    note, reason = _note_and_reason(reason)
     return EventRow(ticket_id, actor_id, EventAction(action).value, changes or {}, reason, note)
 
 
 def events_record_rows(rows: list[EventRow]) -> None:
-    """Write many events in the caller's transaction, on PostgreSQL in one INSERT of arrays.
+    """Write many events in the caller's transaction, on PostgreSQL in one INSERT reading one JSON document.
 
     For a sweep's catch-up (~4 events per due ticket): building and saving a model instance per event cost
     more CPU than everything else the sweep does. The rows are what `events_record` would write."""

@@ -59,7 +59,7 @@ def bulk_update_tickets(tickets: list[Ticket], fields: list[str]) -> None:
 def notifications_insert_rows(rows: list[tuple[int, str, int, dict, str]]) -> None:
     """Store notices given as (recipient_id, kind, ticket_id, data, dedupe_key), skipping any whose
     recipient already has its key (notification_once_per_recipient): so a notice is stored, and mailed,
-    once whichever sweep gets there first. On PostgreSQL one INSERT of arrays: a catch-up's ~4 notices a
+    once whichever sweep gets there first. On PostgreSQL one INSERT reading one JSON document: a catch-up's ~4 notices a
     ticket as model instances cost more CPU than the rest of the sweep."""
     if not rows:
         return
