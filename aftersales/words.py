@@ -3,8 +3,9 @@
 Chinese has no spaces, so PostgreSQL's parser alone would see a whole sentence as one "word" and never
 find 退款 inside 申请退款. jieba cuts the text into words once, when the row is saved (a `search_text`
 column: words joined by spaces); the query is cut the same way. PostgreSQL then needs only the 'simple'
-configuration and a GIN index on `to_tsvector('simple', search_text)`; SQLite (the `make run` default)
-has no text search, and there every word must appear in `search_text`.
+configuration and a GIN index on `to_tsvector('simple', search_text)` (the queue's: on that vector stored
+in the row, tickets/search.py); SQLite (the `make run` default) has no text search, and there every word
+must appear in `search_text`.
 """
 
 import logging

@@ -11,7 +11,8 @@ joins: no index serves an OR that spans three tables. Each kind of match is look
 - words: Chinese has no spaces, so the customer's text is cut by jieba into `search_text` whenever it
   is written (`ticket_search_text`, the same cut as the case library's, tickets/knowledge/search.py)
   and the query is cut the same way; every word must be there. PostgreSQL answers through the GIN
-  index on to_tsvector('simple', search_text) (tickets migration 0003_postgresql), SQLite (`make run`) by substring.
+  index on search_vector, the stored to_tsvector('simple', search_text) (tickets migration
+  0014_ticket_search_vector), SQLite (`make run`) by substring.
 
 The search stops at the page it shows. The identifier matches are a handful of tickets: one query reads
 their ids (a UNION of the look-ups above), and the queryset is filtered by `id IN (those ids) OR the
@@ -25,8 +26,6 @@ at most MATCHES_COUNTED + 1 (tickets/selectors.py `ticket_page`), shown as "1,00
 """
 
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
-from django.db.models.functions import StrIndex
-from django.db.models.lookups import Exact
 
 from aftersales.words import on_postgresql, query_words, search_words
 from customers.models import Customer
@@ -37,8 +36,8 @@ from .models import Ticket
 # The customer's words and the facts recorded from them: what a word search looks in.
 SEARCH_TEXT_FIELDS = ("description", "customer_request", "symptom", "product_model")
 # A search's matches are counted up to this many; more show as "1,000+" and the pages stop there (20
-# pages of 50). Counting reads each match's row (its visibility): 1,001 rows cost ~3 ms, 10,001 ~20 ms
-# more at 100,000 tickets (bench search_common), most of the 50 ms a search may take at 1,000,000.
+# pages of 50). At 1,000,000 tickets the count of a word in 10% of them reads ~9,400 rows (5 ms), in 1% the
+# word's index entry and 1,001 rows (9 ms); counting to 10,000 would cost ten times that.
 MATCHES_COUNTED = 1_000
 
 
@@ -49,9 +48,10 @@ def ticket_search_text(ticket) -> str:
 
 
 class _HasWords(Func):
-    """to_tsvector('simple', search_text) @@ plainto_tsquery('simple', words): exactly the indexed
-    expression of tickets migration 0003_postgresql, or the planner cannot use the index. An expression, not RawSQL, so
-    the column is written with the alias of whichever (sub)query it ends up in."""
+    """search_vector @@ plainto_tsquery('simple', words). search_vector is the stored, position-free
+    to_tsvector('simple', search_text) that the GIN index holds (tickets migration 0014_ticket_search_vector):
+    a column of PostgreSQL's only, which the model does not know. An expression, not RawSQL, so the column is
+    written with the alias of whichever (sub)query it ends up in: that of search_text, its neighbour."""
 
     output_field = BooleanField()
 
@@ -59,23 +59,16 @@ class _HasWords(Func):
         column, words = self.get_source_expressions()
         column_sql, column_params = compiler.compile(column)
         words_sql, words_params = compiler.compile(words)
-        return (f"to_tsvector('simple', {column_sql}) @@ plainto_tsquery('simple', {words_sql})",
-                [*column_params, *words_params])
+        table = column_sql.removesuffix(connection.ops.quote_name("search_text"))
+        vector = table + connection.ops.quote_name("search_vector")
+        return f"{vector} @@ plainto_tsquery('simple', {words_sql})", [*column_params, *words_params]
 
 
 def _words_condition(words: list[str]):
     if on_postgresql():
-        has_words = _HasWords(F("search_text"), Value(" ".join(words)))  # plainto_tsquery ANDs the words
-        # A common word's page is read in the queue's order, testing row after row. to_tsvector costs
-        # ~30 µs a row (it re-parses the text), finding a substring ~1 µs, and the planner runs the cheaper
-        # test first: only the rows holding the word are parsed. Written `NOT strpos(…) = 0`, which the
-        # planner guesses true for nearly every row (a LIKE it would guess rare, multiply with the word's
-        # own well-estimated share, and send a 1% word to the GIN index and a sort of all its matches).
-        # It drops no match: a word of letters and digits is one lexeme, a substring of the space-joined
-        # words it was parsed from (both lower-cased). Words with other characters the parser may split:
-        # those are left to the index alone.
-        holds = [~Q(Exact(StrIndex("search_text", Value(word)), 0)) for word in words if word.isalnum()]
-        return Q(*holds, has_words)
+        # plainto_tsquery ANDs the words. A common word's page is read in the queue's order, testing row
+        # after row, and so is its count (up to MATCHES_COUNTED): on the stored vector a test is a look-up.
+        return Q(_HasWords(F("search_text"), Value(" ".join(words))))
     condition = Q()
     for word in words:
         condition &= Q(search_text__icontains=word)
