@@ -16,42 +16,49 @@ import time
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import Max, OuterRef, Subquery, Sum
+from django.db import connection, connections
+from django.utils.dateparse import parse_datetime
 
-from .models import Attachment, Delivery, Message, Subtask, TicketEvent
+from .models import Attachment, Delivery, Message, Subtask, Ticket, TicketEvent
 
 # A page polls every few seconds; someone silent for longer than this has left (closed the tab, lost the line).
 PRESENCE_SECONDS = 12
 TYPING_SECONDS = 6
 
 
-def _latest(model, column="id", aggregate=Max):
-    return Subquery(
-        model.objects.filter(ticket=OuterRef("pk")).order_by().values("ticket").annotate(v=aggregate(column))
-        .values("v")[:1]
-    )
-
-
 def ticket_stamps(tickets) -> dict[int, str]:
-    """Each ticket's change stamp: its version with the newest event, message and attachment and its
-    subtasks' versions. Anything shown on the ticket page changes one of them. One query for all."""
-    rows = tickets.order_by().annotate(
-        last_event=_latest(TicketEvent), last_message=_latest(Message), last_file=_latest(Attachment),
-        subtask_versions=_latest(Subtask, "version", Sum), last_delivery=_last_delivery_change(),
-    ).values_list("pk", "version", "last_event", "last_message", "last_file", "subtask_versions", "last_delivery")
+    """Each ticket's change stamp: its version with the newest event, message and attachment, its
+    subtasks' versions and its replies' latest delivery change. Anything shown on the ticket page changes
+    one of them. One query for all.
+
+    Written as SQL around the ORM's query for `tickets` (which may carry who may see what): the ticket page
+    and every live poll read it, and building its five correlated subqueries through the ORM cost 2 ms of
+    CPU a call, ten times what the database spends on them."""
+    ids = tickets.order_by().values("pk")
+    ids_sql, params = ids.query.get_compiler(ids.db).as_sql()
+    latest = [f"(SELECT MAX(x.id) FROM {_table(model)} x WHERE x.ticket_id = t.id)"
+              for model in (TicketEvent, Message, Attachment)]
+    sql = (
+        f"SELECT t.id, t.version, {', '.join(latest)}, "
+        f"(SELECT SUM(s.version) FROM {_table(Subtask)} s WHERE s.ticket_id = t.id), "
+        # A reply's delivery state (queued -> sent, failed, delivered) is shown on the timeline: its change counts.
+        f"(SELECT MAX(d.updated_at) FROM {_table(Delivery)} d JOIN {_table(Message)} m ON m.id = d.message_id "
+        f"WHERE m.ticket_id = t.id) "
+        f"FROM {_table(Ticket)} t WHERE t.id IN ({ids_sql})"
+    )
+    with connections[ids.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     return {pk: "-".join(_stamp_part(part) for part in parts) for pk, *parts in rows}
 
 
-def _last_delivery_change():
-    # A reply's delivery state (queued -> sent, failed, delivered) is shown on the timeline: its change counts.
-    return Subquery(
-        Delivery.objects.filter(message__ticket=OuterRef("pk")).order_by().values("message__ticket")
-        .annotate(v=Max("updated_at")).values("v")[:1]
-    )
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
 def _stamp_part(part) -> str:
+    if isinstance(part, str):  # a time through SQLite's plain cursor (PostgreSQL's gives a datetime)
+        part = parse_datetime(part)
     if isinstance(part, datetime):
         return str(int(part.timestamp() * 1_000_000))
     return str(part or 0)
@@ -60,9 +67,9 @@ def _stamp_part(part) -> str:
 def desk_stamp() -> str:
     """Whether anything changed anywhere on the desk (queues, inboxes, dashboards): every change of a
     ticket or a subtask writes a timeline event; a customer's message may write none, so it counts too."""
-    tables = [connection.ops.quote_name(model._meta.db_table) for model in (TicketEvent, Message)]
+    maxima = [f"(SELECT MAX(id) FROM {_table(model)})" for model in (TicketEvent, Message)]
     with connection.cursor() as cursor:  # both maxima in one round trip, each read off the primary key's index
-        cursor.execute("SELECT " + ", ".join(f"(SELECT MAX(id) FROM {table})" for table in tables))
+        cursor.execute("SELECT " + ", ".join(maxima))
         return "-".join(str(value or 0) for value in cursor.fetchone())
 
 
