@@ -270,7 +270,7 @@ PAGES = {
     "queue": Page("/?queue=all", "agent", ticket_row, 15),
     "queue-open-supervisor": Page("/?queue=open", "supervisor", ticket_row, 17),  # bulk: assignees, open incidents
     "inbox": Page("/inbox/", "department_staff", subtask_row, 12, "finance"),  # profile, dept, 4 counts, rows, stamp
-    "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 13),  # workload, charts, today, staff, 3 lists
+    "dashboard": Page("/dashboard/", "supervisor", dashboard_row, 14),  # stamp, workload, charts, today, staff, 3 lists
     # The dashboard's "see all" breached list: the queue filtered, sorted by the missed due time (ids read whole)
     "breached-list": Page("/?queue=open&sla_state=breached&ordering=-sla_due_at", "supervisor", breached_row, 17),
     "approvals": Page("/approvals/", "supervisor", approval_row, 6),  # pending, decided

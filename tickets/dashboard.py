@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.db_router import replica_reads
 
+from .live import desk_shared
 from .models import OPEN_STATUSES, RiskLevel, SLAState, Status, Ticket, TicketEvent, TicketType
 from .selectors import ticket_rows
 
@@ -32,11 +33,13 @@ CHART_CACHE_SECONDS = 60
 CHART_CACHE_VERSION = 1  # bump when the cached shape changes
 
 
-def dashboard_figures(*, days: int = 14) -> dict:
+def dashboard_figures(*, days: int = 14, stamp: str = "") -> dict:
+    """`stamp`: the desk's change stamp read before (tickets/live.py): the open tickets' figures are those of
+    exactly that state of the desk, shared by every supervisor's page (desk_shared)."""
     today = timezone.localdate()
     start_of_today = _local_midnight(today)
     open_tickets = Ticket.objects.open()
-    by_status, workload, totals = _open_figures(open_tickets)
+    by_status, workload, totals = _open_figures(open_tickets, stamp)
     charts = _charts(today, days)
     return {
         "by_status": [(Status(s).label, by_status.get(s, 0), s) for s in OPEN_STATUSES],
@@ -71,20 +74,20 @@ def dashboard_figures(*, days: int = 14) -> dict:
     }
 
 
-def _open_figures(open_tickets) -> tuple[dict, list[dict], dict]:
+def _open_figures(open_tickets, stamp: str = "") -> tuple[dict, list[dict], dict]:
     """One pass over open tickets (ticket_open_dash_idx covers every column read), grouped by status and
-    assignee; the by-status counts, the workload table and the breached/at-risk totals are folded from it."""
-    rows = (
-        open_tickets.values("status", "assignee", "assignee__username")
-        .annotate(
+    assignee; the by-status counts, the workload table and the breached/at-risk totals are folded from it.
+    The pass (10 ms of SQL at 30,000 open tickets) is the same for every supervisor: shared per desk state."""
+    def grouped() -> list[dict]:
+        return list(open_tickets.values("status", "assignee", "assignee__username").annotate(
             # Count a column of the index (not id) so PostgreSQL can answer from the index alone.
             n=Count("status"),
             breached=Count("status", filter=Q(sla_state=SLAState.BREACHED)),
             at_risk=Count("status", filter=Q(sla_state=SLAState.WARNING)),
             high_risk=Count("status", filter=Q(risk_level=RiskLevel.HIGH)),
-        )
-        .order_by()
-    )
+        ).order_by())
+
+    rows = desk_shared("dashboard:open", grouped, stamp)
     by_status: dict[str, int] = {}
     totals = {"breached": 0, "at_risk": 0}
     agents: dict[int, dict] = {}

@@ -1,12 +1,9 @@
 """Ticket filters, search and ordering shared by the browser queue and the REST API."""
 
-import time as clock
 from datetime import date, datetime, time, timedelta
 
 import django_filters
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Least
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +14,7 @@ from aftersales.filters import AnyIdFilter, ApiFilterSet
 from aftersales.timezone import shop_timezone
 from customers.models import Platform
 
+from .live import desk_shared
 from .models import OPEN_STATUSES, Category, Channel, Priority, RiskLevel, SLAState, Status, Tag, Ticket, TicketType
 from .search import tickets_search
 
@@ -90,17 +88,15 @@ def queue_counts(tickets: QuerySet[Ticket], user, stamp: str = "") -> dict[str, 
 
 def _queue_groups(tickets: QuerySet[Ticket], stamp: str = "") -> list[tuple]:
     """(status, assignee, escalation level, tickets) of the counted tickets. Over all tickets (what every
-    agent sees) the groups are the same for everyone, so they are taken once per QUEUE_COUNTS_SECONDS for
-    all web processes (shared cache): every agent's page does not group 30,000 open tickets again."""
+    agent sees) the groups are the same for everyone, so they are shared (desk_shared): every agent's page
+    does not group 30,000 open tickets again."""
     def grouped() -> list[tuple]:
         return list(tickets.filter(status__in=QUEUE_COUNTED_STATUSES).order_by()
                     .values_list("status", "assignee_id", "escalation_level").annotate(n=Count("status")))
 
-    seconds = settings.QUEUE_COUNTS_SECONDS
-    if seconds <= 0 or tickets.query.where:  # a narrowed set is someone's own: count it as it is
+    if tickets.query.where:  # a narrowed set is someone's own: count it as it is
         return grouped()
-    key = f"queue:groups:{stamp}" if stamp else f"queue:groups:t{int(clock.time() // seconds)}"
-    return cache.get_or_set(key, grouped, seconds * 2)
+    return desk_shared("queue:groups", grouped, stamp)
 
 
 def _queues_of(status: str, assignee_id: int | None, escalation_level: int, user_id: int) -> list[str]:

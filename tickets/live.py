@@ -13,13 +13,18 @@ Why polling rather than WebSockets or server-sent events: see README "Live updat
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections
 from django.utils.dateparse import parse_datetime
 
 from .models import Attachment, Delivery, Message, Subtask, Ticket, TicketEvent
+
+T = TypeVar("T")
 
 # A page polls every few seconds; someone silent for longer than this has left (closed the tab, lost the line).
 PRESENCE_SECONDS = 12
@@ -71,6 +76,18 @@ def desk_stamp() -> str:
     with connection.cursor() as cursor:  # both maxima in one round trip, each read off the primary key's index
         cursor.execute("SELECT " + ", ".join(maxima))
         return "-".join(str(value or 0) for value in cursor.fetchone())
+
+
+def desk_shared(name: str, compute: Callable[[], T], stamp: str = "") -> T:
+    """compute()'s answer shared by every page and web process (the cache) for one state of the desk:
+    `stamp`, desk_stamp() read before anything the page shows, so a page never shows figures older than
+    itself. Without a stamp, for QUEUE_COUNTS_SECONDS; with that at 0, computed every time. For figures
+    that are the same for everyone who asks (the queue tabs' groups, the dashboard's open tickets)."""
+    seconds = settings.QUEUE_COUNTS_SECONDS
+    if seconds <= 0:
+        return compute()
+    key = f"{name}:{stamp}" if stamp else f"{name}:t{int(time.time() // seconds)}"
+    return cache.get_or_set(key, compute, seconds * 2)
 
 
 def replies_by_others(*, ticket_id: int, user, after_message_id: int) -> list[str]:

@@ -164,6 +164,30 @@ def test_charts_are_cached_but_live_figures_are_not():
 
 
 @pytest.mark.django_db
+def test_open_figures_are_shared_for_one_state_of_the_desk(settings):
+    """With the shared counts on (production), the pass over open tickets is taken once per desk state for
+    every supervisor; a change anywhere on the desk (a timeline event) moves the stamp and it is taken again."""
+    from tickets.live import desk_stamp
+
+    def figures_and_passes():
+        with CaptureQueriesContext(connection) as ctx:
+            figures = dashboard_figures(stamp=desk_stamp())
+        return figures, sum("FILTER (WHERE" in query["sql"] for query in ctx.captured_queries)
+
+    settings.QUEUE_COUNTS_SECONDS = 3600
+    ticket = _ticket(status=Status.NEW, sla_state=SLAState.BREACHED)
+    first, passes = figures_and_passes()
+    assert passes == 1 and first["breached_total"] == 1
+    _ticket(status=Status.NEW, sla_state=SLAState.BREACHED)  # made without an event: the stamp stays
+    second, passes = figures_and_passes()
+    assert passes == 0 and second["breached_total"] == 1
+
+    TicketEvent.objects.create(ticket=ticket, action="sla_breached")  # what every change of a ticket writes
+    third, passes = figures_and_passes()
+    assert passes == 1 and third["breached_total"] == third["open_total"] == 2
+
+
+@pytest.mark.django_db
 def test_cached_charts_are_translated_per_request():
     from django.utils import translation
 
