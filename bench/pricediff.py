@@ -126,8 +126,10 @@ def confirm_and_approve(batch, supervisor):
     from tickets.pricediff.tasks import pricediff_run_task
     from tickets.roles import Role
 
-    delay = pricediff_run_task.delay
-    pricediff_run_task.delay = lambda *args: None
+    # Not run here (the caller times it): with CELERY_TASK_ALWAYS_EAGER a dispatch would run the whole batch
+    # inside the approval. The services queue it through apply_async (aftersales.celery.enqueue).
+    delay, apply_async = pricediff_run_task.delay, pricediff_run_task.apply_async
+    pricediff_run_task.delay = pricediff_run_task.apply_async = lambda *args, **kwargs: None
     try:
         batch = pricediff.pricediff_execute(batch=batch, actor=supervisor)
         if batch.status == PriceDiffBatch.Status.AWAITING_APPROVAL:
@@ -135,7 +137,10 @@ def confirm_and_approve(batch, supervisor):
             approver.groups.add(Group.objects.get(name=Role.SUPERVISOR))
             batch = pricediff.pricediff_decide(batch=batch, actor=approver, approve=True, reason="bench")
     finally:
-        pricediff_run_task.delay = delay
+        pricediff_run_task.delay, pricediff_run_task.apply_async = delay, apply_async
+    batch.refresh_from_db()
+    if batch.processed_rows:
+        raise RuntimeError("the batch ran before it was timed")
     return batch
 
 
