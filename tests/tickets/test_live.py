@@ -113,6 +113,9 @@ def test_a_poll_sees_only_what_its_person_may_see(client, order, people):  # noq
     client.force_login(people["warehouse"])  # no subtask of the warehouse on this ticket
     assert _poll(client, ticket=ticket.pk, stamp="").status_code == 404
     assert presence_others(ticket_id=ticket.pk, user=people["agent"]) == []  # and left no trace
+    client.force_login(make_user("department_staff"))  # of no department yet: may see no ticket at all
+    assert _poll(client, ticket=ticket.pk, stamp="").status_code == 404
+    assert ticket_stamps(Ticket.objects.none()) == {}
     client.force_login(people["agent"])
     response = _poll(client, ticket="abc", stamp="")
     assert response.status_code == 400 and "ticket" in response.json()["errors"]
