@@ -1,7 +1,9 @@
 """Supervisor dashboard figures, aggregated in the database (constant queries, no loops over tickets).
 
 Live figures (open by status, workload, at risk, breached, today's intake) read only open tickets or today's
-rows through the partial indexes on Ticket (tickets/models/ticket.py). The 14-day charts read ~100k rows at
+rows through the partial indexes on Ticket (tickets/models/ticket.py); the pass over open tickets is shared
+by every supervisor's page for one state of the desk (live.desk_shared: never older than the page that shows
+it). The 14-day charts read ~100k rows at
 big-promo rates and need not be to the second: they are cached for CHART_CACHE_SECONDS and the page says
 when they were computed.
 """

@@ -1,5 +1,6 @@
 """The supervisor dashboard at scale (tickets/dashboard.py): the figures it shows, a constant number of
-queries whatever the number of tickets, the 60-second cache of the 14-day charts (live figures stay live),
+queries whatever the number of tickets, the 60-second cache of the 14-day charts (live figures stay live:
+shared only for one state of the desk),
 and on PostgreSQL the indexes of migration 0019 behind each query.
 """
 
