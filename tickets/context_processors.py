@@ -1,37 +1,50 @@
-from django.contrib.auth import get_user_model
-from django.db.models import Func, OuterRef, Subquery
+from django.db import connection
 
 from .models import Delivery, Incident, Notification
 from .outbound.selectors import UNDELIVERED
 from .policies import desk_groups, is_department_staff, is_finance_staff, is_supervisor, sees_full_tickets
 
 
-def _count(queryset) -> Subquery:
-    # SELECT COUNT(*) as a scalar subquery (Func, not Count: no GROUP BY), to read two counts in one query.
-    return Subquery(queryset.order_by().annotate(n=Func("pk", function="COUNT")).values("n")[:1])
+def _count_sql(model, **conditions) -> tuple[str, list]:
+    """SELECT COUNT(*) of `model`'s rows whose fields equal (or, given a tuple, are among) the values."""
+    quote, params, where = connection.ops.quote_name, [], []
+    for name, value in conditions.items():
+        column = quote(model._meta.get_field(name).column)
+        if value is None:
+            where.append(f"{column} IS NULL")
+        elif isinstance(value, tuple):
+            where.append(f"{column} IN ({', '.join(['%s'] * len(value))})")
+            params += value
+        else:
+            where.append(f"{column} = %s")
+            params.append(value)
+    return f"(SELECT COUNT(*) FROM {quote(model._meta.db_table)} WHERE {' AND '.join(where)})", params
 
 
-def _header_counts(user) -> tuple[int, int, int]:
+def _header_counts(user, *, supervisor: bool) -> tuple[int, int, int]:
     """(unread notifications, incidents suggested and not yet confirmed or dismissed, replies not delivered)
-    in one query: the last two only supervisors see, on the incidents and undelivered links."""
-    unread = _count(Notification.objects.filter(recipient_id=OuterRef("pk"), read_at__isnull=True))
-    suggested = _count(Incident.objects.filter(status=Incident.Status.SUGGESTED))
-    undelivered = _count(Delivery.objects.filter(state__in=UNDELIVERED))
-    row = get_user_model().objects.filter(pk=user.pk).values_list(unread, suggested, undelivered).first()
-    return row or (0, 0, 0)
+    in one query: the last two only supervisors see, on the incidents and undelivered links (0 for others).
+    Written as SQL: built through the ORM as three scalar subqueries it cost 1.2 ms of CPU on every page a
+    supervisor opens, ten times what the database spends on it."""
+    counts = [_count_sql(Notification, recipient=user.pk, read_at=None)]
+    if supervisor:
+        counts += [_count_sql(Incident, status=Incident.Status.SUGGESTED.value),
+                   _count_sql(Delivery, state=tuple(str(state) for state in UNDELIVERED))]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(sql for sql, _params in counts),
+                       [param for _sql, params in counts for param in params])
+        row = cursor.fetchone()
+    return (*row, 0, 0)[:3]
 
 
 def desk(request):
     """Header data for every page: role flags, the unread-notification count and, for supervisors, the
-    suggested incidents waiting for them (one query)."""
+    suggested incidents and undelivered replies waiting for them (one query)."""
     user = getattr(request, "user", None)
     if not (user and user.is_authenticated):
         return {}
     supervisor = is_supervisor(user)
-    if supervisor:
-        unread, suggested, undelivered = _header_counts(user)
-    else:
-        unread, suggested, undelivered = user.notifications.filter(read_at__isnull=True).count(), 0, 0
+    unread, suggested, undelivered = _header_counts(user, supervisor=supervisor)
     return {
         "desk_is_supervisor": supervisor,
         "desk_groups": desk_groups(user),
