@@ -21,6 +21,7 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, get_language_info, gettext, ngettext
 from jinja2 import Environment, pass_context
 
+from .fragments import rows_html
 from .templatetags import desk
 
 
@@ -67,7 +68,7 @@ def environment(**options) -> Environment:
     env.globals.update({
         "url": url, "static": static, "id_url": desk.id_url, "sla_badge": desk.sla_badge,
         "filter_options": desk.filter_options, "now_iso": now_iso, "django_include": django_include,
-        "reopened_text": reopened_text, "languages": languages, "language_code": get_language,
+        "reopened_text": reopened_text, "rows_html": rows_html, "languages": languages, "language_code": get_language,
     })
     env.filters.update({
         "format": _format, "date": _date, "short_time": _short_time, "with_id": desk.with_id,

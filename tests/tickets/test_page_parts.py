@@ -1,24 +1,38 @@
-"""Parts of every page written by hand for speed (issue 21) say exactly what Django's own way said: the header's
-counts (one hand-written query) and the SLA badge's time left (read from a memo by whole minutes)."""
+"""Parts of pages made cheaper (issue 21) show exactly what they showed before: the header's counts (one
+hand-written query), the SLA badge's time left (read from a memo by whole minutes) and the queue's rows
+(rendered once for what they show, tickets/fragments.py) and the filter bar's options (kept by their words, a
+whole table's shared for half a minute)."""
 
+import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.conf import settings as settings_module
+from django.core.cache import cache
 from django.db import connection
+from django.forms.models import ModelChoiceIterator
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.timesince import timeuntil
 from django.utils.translation import override
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factories import TicketFactory, make_user
+from tickets import fragments
 from tickets.context_processors import desk
+from tickets.filters import TicketFilter
+from tickets.fragments import rows_html
 from tickets.incidents.models import Incident
-from tickets.models import Delivery, Message, Notification
+from tickets.models import Delivery, Message, Notification, Tag, Ticket
 from tickets.policies import desk_roles
-from tickets.templatetags.desk import time_left
+from tickets.selectors import ticket_rows
+from tickets.sla.stops import ClockStop
+from tickets.templatetags.desk import filter_options, time_left
 
 NOW = datetime(2026, 11, 11, 9, 30, 12, 345678, tzinfo=UTC)
 
@@ -74,3 +88,127 @@ def test_the_header_counts_are_the_orms_in_one_query(rf):
     Incident.objects.filter(status="suggested").update(status="confirmed")
     Delivery.objects.filter(state__in=["dead", "no_channel"]).update(state="delivered")
     assert _header(supervisor, rf) == ((0, 0, 0), 1)
+
+
+# The queue's rows: rendered once for what they show ----------------------------------------------------------
+
+ROW = "tickets/partials/_queue_row.html"
+
+
+def _rows(tickets, **shared):
+    return str(rows_html(tickets, ROW, **shared))
+
+
+def _listed(*tickets):
+    return list(ticket_rows(Ticket.objects.filter(pk__in=[t.pk for t in tickets])).order_by("pk"))
+
+
+@pytest.fixture
+def rows_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_a_row_is_rendered_once_and_a_changed_ticket_is_rendered_again(rows_cache):
+    first, second = TicketFactory(status="new"), TicketFactory(status="new")
+    with mock.patch("django.template.backends.jinja2.Template.render", autospec=True,
+                    side_effect=lambda self, context=None, request=None: f"<tr>{context['t'].pk}:"
+                                                                          f"{context['t'].status}</tr>") as render:
+        assert _rows(_listed(first, second)) == f"<tr>{first.pk}:new</tr><tr>{second.pk}:new</tr>"
+        assert render.call_count == 2
+        assert _rows(_listed(first, second)) == f"<tr>{first.pk}:new</tr><tr>{second.pk}:new</tr>"
+        assert render.call_count == 2  # both rows from the cache
+        Ticket.objects.filter(pk=second.pk).update(status="in_progress")  # no version bump, no event: still seen
+        assert _rows(_listed(first, second)) == f"<tr>{first.pk}:new</tr><tr>{second.pk}:in_progress</tr>"
+        assert render.call_count == 3
+
+
+@pytest.mark.django_db
+def test_rows_follow_the_language_the_minute_the_clock_stop_and_what_is_shared(rows_cache):
+    ticket = TicketFactory(status="new")
+    with override("en"):
+        english = _rows(_listed(ticket))
+    with override("zh-hans"):
+        chinese = _rows(_listed(ticket))
+    assert ">New<" in english and ">新建<" in chinese
+    assert "pick" in _rows(_listed(ticket), bulk=True) and "pick" not in _rows(_listed(ticket), bulk=False)
+
+    seen = []
+    with mock.patch("django.template.backends.jinja2.Template.render", autospec=True,
+                    side_effect=lambda self, context=None, request=None: seen.append(1) or "<tr></tr>"):
+        with mock.patch("tickets.fragments.time.time", return_value=1_800_000_000):
+            _rows(_listed(ticket))
+            _rows(_listed(ticket))
+        assert len(seen) == 1
+        with mock.patch("tickets.fragments.time.time", return_value=1_800_000_060):  # the next minute
+            _rows(_listed(ticket))
+        assert len(seen) == 2
+        listed = _listed(ticket)
+        listed[0].clock_stop = ClockStop(kind="closed", holiday_name="", resumes_at=NOW)
+        with mock.patch("tickets.fragments.time.time", return_value=1_800_000_060):
+            _rows(listed)
+        assert len(seen) == 3
+
+
+@pytest.mark.django_db
+def test_a_changed_row_template_is_a_new_key(rows_cache, tmp_path):
+    ticket = TicketFactory()
+    before = fragments._row_key(_listed(ticket)[0], ("digest-a", "en", "UTC", 1, []))
+    assert before != fragments._row_key(_listed(ticket)[0], ("digest-b", "en", "UTC", 1, []))
+    assert fragments.template_digest(ROW, using="jinja2") == hashlib.sha1(
+        (Path(settings_module.BASE_DIR) / "templates" / "jinja2" / ROW).read_bytes()).hexdigest()[:12]
+
+
+# The filter bar's options ----------------------------------------------------------------------------------
+
+
+def _reference_options(field):
+    """filter_options as it was written before its options were kept (Django's own format_html_join)."""
+    current = field.value()
+    values = current if isinstance(current, list | tuple) else [current]
+    chosen = {str(value) for value in values if value is not None}
+    choices = field.field.choices
+    if isinstance(choices, ModelChoiceIterator):
+        choices = [choices.choice(item) for item in field.field.queryset]
+    return format_html_join("", '<option value="{}"{}>{}</option>', (
+        (value, " selected" if str(value) in chosen else "", label) for value, label in choices if value != ""))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["", "status=new&status=in_progress&priority=P1&tags=<b>&assignee={agent}",
+                                   "type=exchange&ordering=-created_at&channel=email&tags=a%26b"])
+def test_the_filter_bars_options_are_what_the_fields_choices_say(rows_cache, rf, query):
+    agent = make_user("agent", username="opt<agent>")
+    for name in ("<b>", "a&b", "普通"):
+        Tag.objects.create(name=name)
+    request = rf.get("/")
+    request.user = agent
+    for language in ("zh-hans", "en"):
+        with override(language):
+            for _ in range(2):  # the second time from what was kept
+                form = TicketFilter(QueryDict(query.format(agent=agent.pk)), queryset=Ticket.objects.all(),
+                                    request=request).form
+                for field in form:
+                    if field.name not in ("q", "created_after", "created_before"):
+                        assert str(filter_options(field)) == str(_reference_options(field)), field.name
+
+
+@pytest.mark.django_db
+def test_a_new_tag_shows_in_the_bar_once_its_shared_list_is_taken_again(rows_cache, rf):
+    Tag.objects.create(name="旧标签")
+    request = rf.get("/")
+    request.user = make_user("agent", username="opt_tags")
+
+    def tag_options():
+        return str(filter_options(TicketFilter(QueryDict(""), queryset=Ticket.objects.all(), request=request)
+                                  .form["tags"]))
+
+    assert "旧标签" in tag_options()
+    Tag.objects.create(name="新标签")
+    with CaptureQueriesContext(connection) as queries:
+        assert "新标签" not in tag_options()  # shared for MODEL_CHOICES_SECONDS
+    assert len(queries) == 0
+    cache.delete(f"filter-options:tickets.tag:{TicketFilter.base_filters['tags'].extra['to_field_name']}")
+    assert "新标签" in tag_options()

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from django import template
+from django.core.cache import cache
 from django.forms.models import ModelChoiceIterator
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timeuntil
 from django.utils.timezone import template_localtime
@@ -47,10 +48,40 @@ def filter_options(field) -> str:
     values = current if isinstance(current, list | tuple) else [current]
     chosen = {str(value) for value in values if value is not None}
     choices = field.field.choices
-    if isinstance(choices, ModelChoiceIterator):  # one plain SELECT: iterating it opens a server-side cursor
-        choices = [choices.choice(item) for item in field.field.queryset]
-    return format_html_join("", '<option value="{}"{}>{}</option>', (
-        (value, SELECTED if str(value) in chosen else "", label) for value, label in choices if value != ""))
+    if isinstance(choices, ModelChoiceIterator):
+        options = _model_options(field.field)
+    else:  # the same few lists on every page, only the language changing: kept by their words
+        options = _choice_options(tuple((str(value), str(label)) for value, label in choices))
+    return mark_safe("".join(f"{head}{SELECTED if value in chosen else ''}{tail}" for value, head, tail in options))
+
+
+def _options(choices) -> tuple[tuple[str, str, str], ...]:
+    """Each choice as (value, its <option> tag up to where " selected" goes, the rest), escaped."""
+    return tuple((str(value), format_html('<option value="{}"', value), format_html(">{}</option>", label))
+                 for value, label in choices if value != "")
+
+
+@lru_cache(maxsize=256)
+def _choice_options(choices: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    return _options(choices)
+
+
+# A filter's whole table of choices (the desk's people, its tags) is shared this long: someone added shows in the
+# list within it; choosing one filters at once either way (the form checks a value against the table itself).
+MODEL_CHOICES_SECONDS = 30
+
+
+def _model_options(form_field) -> tuple[tuple[str, str, str], ...]:
+    """A model choice field's options (_options). Over a whole table they are the same on every page: shared
+    through the cache (their query and instances cost as much as the bar's other nine selects together)."""
+    def read() -> tuple[tuple[str, str, str], ...]:  # one plain SELECT: iterating `choices` opens a server-side cursor
+        return _options(map(form_field.choices.choice, form_field.queryset))
+
+    queryset = form_field.queryset
+    if queryset.query.where:  # narrowed for this request
+        return read()
+    key = f"filter-options:{queryset.model._meta.label_lower}:{form_field.to_field_name or 'pk'}"
+    return cache.get_or_set(key, read, MODEL_CHOICES_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,6 @@
 """The ticket page and every form on it: reply, classify, override, move, summary, take, assign, hand a
 subtask over, attachments."""
 
-import functools
-import hashlib
 from collections.abc import Callable
 
 from django.conf import settings
@@ -38,6 +36,7 @@ from ..forms import (
     SummaryForm,
     TransitionForm,
 )
+from ..fragments import template_digest
 from ..incidents.services import incidents_of_ticket
 from ..knowledge.views import ticket_suggestions_context
 from ..live import ticket_stamp_for
@@ -89,15 +88,9 @@ TIMELINE_TEMPLATES = (TIMELINE_TEMPLATE, "tickets/partials/_deliveries.html")  #
 TIMELINE_CACHE_SECONDS = 3600
 
 
-@functools.cache
-def _timeline_template_digest() -> str:
-    sources = "".join(get_template(name).template.source for name in TIMELINE_TEMPLATES)
-    return hashlib.sha1(sources.encode()).hexdigest()[:12]
-
-
 def _timeline(ticket: Ticket, stamp: str) -> tuple[str, int]:
     """The timeline's HTML and the newest message on it (where the page's live poll starts)."""
-    key = (f"ticket-timeline:{_timeline_template_digest()}:{ticket.pk}:{stamp}:{get_language()}:"
+    key = (f"ticket-timeline:{template_digest(*TIMELINE_TEMPLATES)}:{ticket.pk}:{stamp}:{get_language()}:"
            f"{timezone.get_current_timezone_name()}")
     cached = cache.get(key)
     if cached is not None:

@@ -1,0 +1,72 @@
+"""Parts of pages rendered once and shared through the cache (issue 21): a ticket's timeline (its change stamp in
+the key, tickets/views/ticket.py) and the rows of a ticket list (the row's own fields in the key, below).
+
+A key always holds the template's digest, so a changed template never serves what the old one rendered."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from pathlib import Path
+
+from django.core.cache import cache
+from django.template.loader import get_template
+from django.utils import timezone
+from django.utils.translation import get_language
+from markupsafe import Markup
+
+from .models import Ticket
+from .selectors import LIST_ROW_FIELDS
+
+# A row's key holds everything it shows, so an entry is never wrong, only unused: this bounds the memory.
+ROW_SECONDS = 300
+
+
+@functools.cache
+def template_digest(*names: str, using: str | None = None) -> str:
+    """The digest of these templates' files (a template and what it includes), read once per process."""
+    sources = b"".join(Path(get_template(name, using=using).origin.name).read_bytes() for name in names)
+    return hashlib.sha1(sources).hexdigest()[:12]
+
+
+def _row_reader(name: str):
+    """How to read a LIST_ROW_FIELDS entry off a listed ticket: a column by its attname (a foreign key's id,
+    never its object), a related field (customer__name) through the row's select_related objects."""
+    if "__" not in name:
+        attname = Ticket._meta.get_field(name).attname
+        return lambda ticket: getattr(ticket, attname)
+    relation, field = name.split("__")
+
+    def read(ticket):
+        related = getattr(ticket, relation)
+        return None if related is None else getattr(related, field)
+    return read
+
+
+_ROW_READERS = [_row_reader(name) for name in LIST_ROW_FIELDS]
+
+
+def rows_html(tickets, template_name: str, **shared) -> Markup:
+    """Each ticket's row of `template_name` (a Jinja2 template given `t` and `shared`) as HTML, each rendered
+    once for what it shows and shared by everyone who lists it: the key is the row's content (the ticket's
+    LIST_ROW_FIELDS, which are all a row may read (tests/test_list_page_queries.py fails if a template reads
+    another), the calendar's clock stop, `shared`), the language, the time zone and the minute (the SLA badge
+    counts the time left in minutes: a row's is at most a minute old, like the page around it). A changed
+    ticket has another key: its old row is never shown."""
+    template = get_template(template_name, using="jinja2")
+    around = (template_digest(template_name, using="jinja2"), get_language(),
+              timezone.get_current_timezone_name(), int(time.time() // 60), sorted(shared.items()))
+    keys = [_row_key(ticket, around) for ticket in tickets]
+    found = cache.get_many(keys)
+    rendered = {key: template.render({"t": ticket, **shared})
+                for key, ticket in zip(keys, tickets, strict=True) if key not in found}
+    if rendered:
+        cache.set_many(rendered, ROW_SECONDS)
+    return Markup("".join(found.get(key) or rendered[key] for key in keys))  # noqa: S704 (rendered by Jinja2)
+
+
+def _row_key(ticket, around: tuple) -> str:
+    # with_clock_stops: the calendar stops the clock now (a frozen dataclass: its repr is its content).
+    content = (around, ticket.pk, [read(ticket) for read in _ROW_READERS], getattr(ticket, "clock_stop", None))
+    return "row:" + hashlib.sha1(repr(content).encode()).hexdigest()
