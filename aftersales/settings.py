@@ -349,6 +349,9 @@ HIGH_RISK_AGENTS_MAY_KEEP = env.bool("HIGH_RISK_AGENTS_MAY_KEEP", default=True)
 ASSIGNMENT_LOAD_SECONDS = env.int("ASSIGNMENT_LOAD_SECONDS", default=10)
 # How often the queue tabs' counts are taken for all agents (shared cache); 0: on every page.
 QUEUE_COUNTS_SECONDS = env.int("QUEUE_COUNTS_SECONDS", default=5)
+# How long a whole table's choices (the desk's people, its tags) are shared by the filter bar and the dashboard's
+# reassign lists: someone added is offered within it; 0: read on every page.
+SHARED_CHOICES_SECONDS = env.int("SHARED_CHOICES_SECONDS", default=30)
 # The most tickets one queue export (CSV, XLSX) holds; a bigger selection is refused with its count.
 QUEUE_EXPORT_MAX_ROWS = env.int("QUEUE_EXPORT_MAX_ROWS", default=50_000)
 if QUEUE_EXPORT_MAX_ROWS < 1:

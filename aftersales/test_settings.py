@@ -29,6 +29,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 # covers the counted-every-few-seconds path with its own setting).
 ASSIGNMENT_LOAD_SECONDS = 0
 QUEUE_COUNTS_SECONDS = 0  # tests count on every page too (tests/perf/test_queue_queries.py covers the cache)
+SHARED_CHOICES_SECONDS = 0  # each test's people and tags (tests/tickets/test_page_parts.py covers the sharing)
 CELERY_TASK_EAGER_PROPAGATES = True
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
 LANGUAGE_CODE = "en"

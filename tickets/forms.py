@@ -197,12 +197,15 @@ def desk_workers():
     ).distinct().order_by("username")
 
 
-class WorkerChoiceField(forms.ModelChoiceField):
+def worker_label(user) -> str:
     """People by the name colleagues know them by, with the login after it."""
+    name = user.get_full_name()
+    return f"{name} ({user.username})" if name else user.username
 
+
+class WorkerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user):
-        name = user.get_full_name()
-        return f"{name} ({user.username})" if name else user.username
+        return worker_label(user)
 
 
 class AssignForm(NamedControls, VersionedForm):

@@ -47,13 +47,17 @@ def _row_reader(name: str):
 _ROW_READERS = [_row_reader(name) for name in LIST_ROW_FIELDS]
 
 
-def rows_html(tickets, template_name: str, **shared) -> Markup:
+def rows_html(tickets, template_name: str, fill: dict[str, str] | None = None, **shared) -> Markup:
     """Each ticket's row of `template_name` (a Jinja2 template given `t` and `shared`) as HTML, each rendered
     once for what it shows and shared by everyone who lists it: the key is the row's content (the ticket's
     LIST_ROW_FIELDS, which are all a row may read (tests/test_list_page_queries.py fails if a template reads
     another), the calendar's clock stop, `shared`), the language, the time zone and the minute (the SLA badge
     counts the time left in minutes: a row's is at most a minute old, like the page around it). A changed
-    ticket has another key: its old row is never shown."""
+    ticket has another key: its old row is never shown.
+
+    What is the page's own (a form's CSRF token) is not in a shared row: the template writes a mark
+    `<!--fill:name-->` where it goes, and each mark is replaced by `fill[name]` (HTML) once the rows are
+    joined."""
     template = get_template(template_name, using="jinja2")
     around = (template_digest(template_name, using="jinja2"), get_language(),
               timezone.get_current_timezone_name(), int(time.time() // 60), sorted(shared.items()))
@@ -63,7 +67,10 @@ def rows_html(tickets, template_name: str, **shared) -> Markup:
                 for key, ticket in zip(keys, tickets, strict=True) if key not in found}
     if rendered:
         cache.set_many(rendered, ROW_SECONDS)
-    return Markup("".join(found.get(key) or rendered[key] for key in keys))  # noqa: S704 (rendered by Jinja2)
+    html = "".join(found.get(key) or rendered[key] for key in keys)
+    for name, value in (fill or {}).items():
+        html = html.replace(f"<!--fill:{name}-->", str(value))
+    return Markup(html)  # noqa: S704 (rendered by Jinja2, `fill` is HTML)
 
 
 def _row_key(ticket, around: tuple) -> str:

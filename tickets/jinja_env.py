@@ -67,8 +67,9 @@ def environment(**options) -> Environment:
     env.install_gettext_callables(gettext, ngettext, newstyle=False)
     env.globals.update({
         "url": url, "static": static, "id_url": desk.id_url, "sla_badge": desk.sla_badge,
-        "filter_options": desk.filter_options, "now_iso": now_iso, "django_include": django_include,
-        "reopened_text": reopened_text, "rows_html": rows_html, "languages": languages, "language_code": get_language,
+        "filter_options": desk.filter_options, "worker_options": desk.worker_options, "rows_html": rows_html,
+        "now_iso": now_iso, "django_include": django_include, "reopened_text": reopened_text, "languages": languages,
+        "language_code": get_language,
     })
     env.filters.update({
         "format": _format, "date": _date, "short_time": _short_time, "with_id": desk.with_id,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from django import template
+from django.conf import settings
 from django.core.cache import cache
 from django.forms.models import ModelChoiceIterator
 from django.urls import reverse
@@ -18,6 +19,7 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from ..forms import desk_workers, worker_label
 from ..models import SLAState
 from ..timeline import event_label as _event_label
 from ..timeline import status_label as _status_label
@@ -66,22 +68,34 @@ def _choice_options(choices: tuple[tuple[str, str], ...]) -> tuple[tuple[str, st
     return _options(choices)
 
 
-# A filter's whole table of choices (the desk's people, its tags) is shared this long: someone added shows in the
-# list within it; choosing one filters at once either way (the form checks a value against the table itself).
-MODEL_CHOICES_SECONDS = 30
+def _shared(key: str, read):
+    """read()'s answer shared through the cache for SHARED_CHOICES_SECONDS (0: read every time). For a whole
+    table's choices: someone added is offered within that time; choosing someone is checked by the form or
+    the action itself, so a stale list never lets a wrong choice through."""
+    seconds = settings.SHARED_CHOICES_SECONDS
+    return cache.get_or_set(key, read, seconds) if seconds > 0 else read()
 
 
 def _model_options(form_field) -> tuple[tuple[str, str, str], ...]:
     """A model choice field's options (_options). Over a whole table they are the same on every page: shared
-    through the cache (their query and instances cost as much as the bar's other nine selects together)."""
+    (_shared; their query and instances cost as much as the bar's other nine selects together)."""
     def read() -> tuple[tuple[str, str, str], ...]:  # one plain SELECT: iterating `choices` opens a server-side cursor
         return _options(map(form_field.choices.choice, form_field.queryset))
 
     queryset = form_field.queryset
     if queryset.query.where:  # narrowed for this request
         return read()
-    key = f"filter-options:{queryset.model._meta.label_lower}:{form_field.to_field_name or 'pk'}"
-    return cache.get_or_set(key, read, MODEL_CHOICES_SECONDS)
+    return _shared(f"filter-options:{queryset.model._meta.label_lower}:{form_field.to_field_name or 'pk'}", read)
+
+
+def worker_options() -> str:
+    """The desk's workers (desk_workers) as <option>s, by the name colleagues know them by: the dashboard's
+    reassign selects take them. Shared like a filter's whole table (_shared)."""
+    def read() -> str:
+        return "".join(head + tail for _value, head, tail in _options(
+            (user.pk, worker_label(user)) for user in desk_workers()))
+
+    return mark_safe(_shared("worker-options", read))  # noqa: S308 (escaped by _options)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from ..filters import QUEUE_LABELS, TicketFilter, queue_counts, queue_filter, qu
 from ..forms import (
     BulkActionForm,
     IntakeForm,
-    desk_workers,
 )
 from ..incidents import services as incidents
 from ..live import desk_stamp
@@ -190,7 +189,7 @@ def dashboard(request):
     lists = {"breached": f"{queue_url}?{urlencode(BREACHED_LIST)}", "at_risk": f"{queue_url}?{urlencode(AT_RISK_LIST)}"}
     figures = dashboard_figures(stamp=desk_stamp())  # the stamp before anything is read
     return render_hot(request, "tickets/dashboard.html",
-                      {"figures": figures, "workers": desk_workers(), "lists": lists})
+                      {"figures": figures, "lists": lists})
 
 
 @require_POST
