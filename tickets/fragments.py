@@ -57,7 +57,7 @@ def rows_html(tickets, template_name: str, fill: dict[str, str] | None = None, *
 
     What is the page's own (a form's CSRF token) is not in a shared row: the template writes a mark
     `<!--fill:name-->` where it goes, and each mark is replaced by `fill[name]` (HTML) once the rows are
-    joined."""
+    joined (a ticket's own words are escaped in the row, so they can never read as a mark)."""
     template = get_template(template_name, using="jinja2")
     around = (template_digest(template_name, using="jinja2"), get_language(),
               timezone.get_current_timezone_name(), int(time.time() // 60), sorted(shared.items()))

@@ -24,10 +24,7 @@ from ..dashboard import AT_RISK_LIST, BREACHED_LIST, dashboard_figures
 from ..expert.forms import SavedViewForm
 from ..expert.selectors import saved_views_for_queue
 from ..filters import QUEUE_LABELS, TicketFilter, queue_counts, queue_filter, queue_from
-from ..forms import (
-    BulkActionForm,
-    IntakeForm,
-)
+from ..forms import BulkActionForm, IntakeForm
 from ..incidents import services as incidents
 from ..live import desk_stamp
 from ..policies import (
