@@ -82,12 +82,13 @@ def desk_stamp() -> str:
         return "-".join(str(value or 0) for value in cursor.fetchone())
 
 
-def desk_shared(name: str, compute: Callable[[], T], stamp: str = "") -> T:
+def desk_shared(name: str, compute: Callable[[], T], stamp: str = "", seconds: int | None = None) -> T:
     """compute()'s answer shared by every page and web process (the cache) for one state of the desk:
     `stamp`, desk_stamp() read before anything the page shows, so a page never shows figures older than
-    itself. Without a stamp, for QUEUE_COUNTS_SECONDS; with that at 0, computed every time. For figures
-    that are the same for everyone who asks (the queue tabs' groups, the dashboard's open tickets)."""
-    seconds = settings.QUEUE_COUNTS_SECONDS
+    itself. Without a stamp, for `seconds` (QUEUE_COUNTS_SECONDS unless given); at 0, computed every time.
+    For figures that are the same for everyone who asks (the queue tabs' groups, the dashboard's open
+    tickets, the filter bar's people and tags)."""
+    seconds = settings.QUEUE_COUNTS_SECONDS if seconds is None else seconds
     if seconds <= 0:
         return compute()
     key = f"{name}:{stamp}" if stamp else f"{name}:t{int(time.time() // seconds)}"

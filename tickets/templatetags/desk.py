@@ -8,7 +8,6 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
-from django.core.cache import cache
 from django.forms.models import ModelChoiceIterator
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ..forms import desk_workers, worker_label
+from ..live import desk_shared
 from ..models import SLAState
 from ..timeline import event_label as _event_label
 from ..timeline import status_label as _status_label
@@ -69,11 +69,10 @@ def _choice_options(choices: tuple[tuple[str, str], ...]) -> tuple[tuple[str, st
 
 
 def _shared(key: str, read):
-    """read()'s answer shared through the cache for SHARED_CHOICES_SECONDS (0: read every time). For a whole
-    table's choices: someone added is offered within that time; choosing someone is checked by the form or
-    the action itself, so a stale list never lets a wrong choice through."""
-    seconds = settings.SHARED_CHOICES_SECONDS
-    return cache.get_or_set(key, read, seconds) if seconds > 0 else read()
+    """A whole table's choices, shared for SHARED_CHOICES_SECONDS (live.desk_shared; 0: read every time):
+    someone added is offered within that time; choosing someone is checked by the form or the action
+    itself, so a stale list never lets a wrong choice through."""
+    return desk_shared(key, read, seconds=settings.SHARED_CHOICES_SECONDS)
 
 
 def _model_options(form_field) -> tuple[tuple[str, str, str], ...]:
