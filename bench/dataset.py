@@ -335,9 +335,10 @@ COLUMNS = {
         "status_changed_at", "first_response_at", "resolved_at", "closed_at", "archived_at", "assignee_id",
         "customer_id", "order_id", "escalation_level", "first_response_due_at", "follow_up_due_at",
         "next_response_due_at", "next_response_started_at", "resolution_due_at", "resolution_started_at",
-        "sla_next_check_at", "sla_paused_at", "sla_paused_seconds", "sla_state", "sla_policy_id", "version",
+        "sla_paused_at", "sla_paused_seconds", "sla_state", "sla_policy_id", "version",
         "platform_deadline_at", "close_outcome", "customer_link_key", "first_response_breached", "reopen_count",
         "resolution_breached", "root_cause", "what_worked", "search_text"),
+    "tickets_slacheck": ("ticket_id", "at"),
     "tickets_ticket_affected_items": ("id", "ticket_id", "orderitem_id"),
     "tickets_ticket_tags": ("id", "ticket_id", "tag_id"),
     "tickets_message": ("id", "direction", "channel", "body", "created_at", "author_id", "ticket_id",
@@ -1658,13 +1659,15 @@ class _ChunkWriter:
             ts(archived_at), str(actor) if actor else N, str(c + 1), N if presale else str(tid), str(escalation),
             ts(dues.get("first_response")), ts(dues.get("follow_up")), ts(dues.get("next_response")),
             ts(next_started if status in OPEN_STATUSES else None), ts(dues.get("resolution")),
-            ts(resolution_started), ts(next_check), ts(paused_at), str(paused_seconds), sla_state,
+            ts(resolution_started), ts(paused_at), str(paused_seconds), sla_state,
             str(policy.id) if policy else N, str(max(1, len(events) - 1)), ts(platform_deadline), close_outcome,
             f"{_mix(tid, plan.seed):016x}" if channel == "customer_link" else "",
             "t" if fr_breached else "f", str(reopens), "t" if res_breached else "f",
             ROOT_CAUSES[category] if archived else "", WHAT_WORKED[tid % len(WHAT_WORKED)] if archived else "",
             search_text,
         )))
+        if next_check is not None:
+            self.rows["tickets_slacheck"].append(f"{tid}\t{ts(next_check)}")
 
     # Pieces ------------------------------------------------------------------------------------------
 

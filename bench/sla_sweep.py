@@ -64,7 +64,7 @@ def populate(total: int, due: int) -> None:
     from customers.models import Customer
     from tickets.models import Priority, Status, Ticket
     from tickets.roles import Role
-    from tickets.sla.models import SLAPolicy
+    from tickets.sla.models import SLACheck, SLAPolicy
 
     User = get_user_model()  # noqa: N806
     agent = User.objects.create_user("bench-agent", email="agent@example.com")
@@ -103,10 +103,11 @@ def populate(total: int, due: int) -> None:
                     resolution_started_at=taken_in,
                     first_response_due_at=taken_in + timedelta(hours=48),
                     resolution_due_at=taken_in + timedelta(days=7),
-                    sla_next_check_at=taken_in + timedelta(hours=24),
                 )
             )
         created = Ticket.objects.bulk_create(rows)
+        SLACheck.objects.bulk_create(SLACheck(ticket=ticket, at=ticket.resolution_started_at + timedelta(hours=24))
+                                     for ticket in created)
         due_ids += [ticket.pk for ticket, is_due in zip(created, due_flags, strict=True) if is_due]
     # created_at is auto_now_add (bulk_create stamps "now"): back-date the due ones.
     Ticket.objects.filter(pk__in=due_ids).update(created_at=old)

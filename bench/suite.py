@@ -818,21 +818,26 @@ class Suite:
         from django.utils import timezone
 
         from bench.pricediff import counting_queries
-        from tickets.models import Ticket
+        from tickets.models import SLACheck, Ticket
         from tickets.sla.sweep import sla_sweep
+
+        def all_due(now):
+            ids = Ticket.objects.open().filter(sla_policy__isnull=False).values_list("pk", flat=True)
+            SLACheck.objects.bulk_create((SLACheck(ticket_id=pk, at=now) for pk in ids), batch_size=5000,
+                                         update_conflicts=True, unique_fields=["ticket"], update_fields=["at"])
 
         catch_up = {}
         if force_all:
             now = timezone.now()
-            Ticket.objects.open().filter(sla_policy__isnull=False).update(sla_next_check_at=now)
+            all_due(now)
             started = time.perf_counter()
             result = sla_sweep(now=now)
             catch_up = {"catch_up_ms": round((time.perf_counter() - started) * 1000, 1),
                         "catch_up_notifications": result.notifications, "catch_up_tickets": result.tickets}
         now = timezone.now()
         if force_all:
-            Ticket.objects.open().filter(sla_policy__isnull=False).update(sla_next_check_at=now)
-        due = Ticket.objects.filter(sla_next_check_at__lte=now).count()
+            all_due(now)
+        due = SLACheck.objects.filter(at__lte=now).count()
         plan_name = "sla_sweep_all" if force_all else "sla_sweep"
         claim: dict = {}
 

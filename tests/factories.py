@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import Customer, Platform
 from orders.models import Order, OrderItem, Product
-from tickets.models import Channel, Department, StaffProfile, Ticket
+from tickets.models import Channel, Department, SLACheck, StaffProfile, Ticket
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -89,8 +89,16 @@ class TicketFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Ticket
+        skip_postgeneration_save = True
 
     number = factory.Sequence(lambda n: f"TF{n:08d}")
     channel = Channel.CHAT
     customer = factory.SubFactory(CustomerFactory)
     description = "收到的衣服尺码不对"
+
+    @factory.post_generation
+    def sla_next_check_at(self, create, extracted, **kwargs):
+        """The next SLA check, when given: a row of its own (SLACheck)."""
+        self.sla_next_check_at = extracted
+        if create and extracted is not None:
+            SLACheck.objects.create(ticket=self, at=extracted)

@@ -5,7 +5,6 @@ from datetime import date, datetime, time, timedelta
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce, Least
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -15,7 +14,19 @@ from aftersales.timezone import shop_timezone
 from customers.models import Platform
 
 from .live import desk_shared
-from .models import OPEN_STATUSES, Category, Channel, Priority, RiskLevel, SLAState, Status, Tag, Ticket, TicketType
+from .models import (
+    OPEN_STATUSES,
+    Category,
+    Channel,
+    Priority,
+    RiskLevel,
+    SLAState,
+    Status,
+    Tag,
+    Ticket,
+    TicketType,
+    ticket_earliest_due,
+)
 from .search import tickets_search
 
 
@@ -146,13 +157,19 @@ class TagNameFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = TagNamesField
 
 
+SLA_DUE_ALIASES = {"sla_next_check_at": "sla_due_at", "-sla_next_check_at": "-sla_due_at"}
+
+
 class TicketOrderingFilter(django_filters.OrderingFilter):
     """The chosen sort, ties broken newest first: priority or an SLA time is shared by many tickets, and
     pages over a sort with ties repeat or skip tickets. The indexes on (priority, created_at) and on each
     time serve the tie-break as an incremental sort."""
 
     def filter(self, qs, value):
-        if value and any(str(v).lstrip("-") == "sla_due_at" for v in value):
+        # "SLA due soonest / latest" (sla_next_check_at, its name kept for links, saved views and API clients)
+        # sorts by the earliest running due time, as the breach orders do.
+        value = [SLA_DUE_ALIASES.get(str(v), v) for v in value or ()]
+        if any(str(v).lstrip("-") == "sla_due_at" for v in value):
             qs = qs.annotate(sla_due_at=ticket_earliest_due())
         qs = super().filter(qs, value)
         if not value:
@@ -160,15 +177,6 @@ class TicketOrderingFilter(django_filters.OrderingFilter):
         chosen = [str(field).lstrip("-") for field in qs.query.order_by]
         fields = [_nulls_last(field) for field in qs.query.order_by]
         return qs.order_by(*fields, *(f"-{tie}" for tie in ("created_at", "id") if tie not in chosen))
-
-
-def ticket_earliest_due():
-    """The earliest of the running due times (Ticket.sla_next_due_at in SQL): the resolution clock runs
-    whenever another does, so each nullable due time falls back to it, and the whole is NULL without a
-    policy. (PostgreSQL's LEAST skips NULLs, SQLite's MIN returns NULL: the fallbacks make both agree.)"""
-    resolution = F("resolution_due_at")
-    return Least(Coalesce("first_response_due_at", resolution), Coalesce("next_response_due_at", resolution),
-                 resolution)
 
 
 def _nulls_last(field):
@@ -201,8 +209,8 @@ class TicketFilter(ApiFilterSet):
     created_after = django_filters.DateFilter(method="created_from", label=_("Created from"))
     created_before = django_filters.DateFilter(method="created_to", label=_("Created to"))
     ordering = TicketOrderingFilter(
-        fields=(("created_at", "created_at"), ("priority", "priority"), ("sla_next_check_at", "sla_next_check_at"),
-                ("updated_at", "updated_at"), ("sla_due_at", "sla_due_at")),
+        fields=(("created_at", "created_at"), ("priority", "priority"), ("updated_at", "updated_at"),
+                ("sla_due_at", "sla_due_at")),
         choices=ORDERING_CHOICES, label=_("Sort"),
     )
 

@@ -26,8 +26,8 @@ from .models import Attachment, Message, Priority, RiskLevel, Status, Tag, Ticke
 from .notes import note
 from .outbound.service import deliveries_plan
 from .search import SEARCH_TEXT_FIELDS, ticket_search_text
-from .sla.bulk import bulk_update_tickets
-from .sla.clock import SLA_FIELDS, SLAContext, sla_after_change, sla_refresh
+from .sla.bulk import bulk_update_tickets, sla_checks_save
+from .sla.clock import SLA_COLUMNS, SLAContext, sla_after_change, sla_refresh
 from .suggestions import CaseFacts, exposure_words_in, suggest
 from .uploads import validate_upload
 from .workflow import Action, ticket_lock_for_write, ticket_transition
@@ -243,6 +243,7 @@ def tickets_start(tickets: list[Ticket], *, actor, owner=None) -> None:
                                   changes={"channel": [None, ticket.channel],
                                            **_apply_suggestions(ticket, repeat_contacts=repeats[ticket.pk])}))
         ticket.resolution_started_at = ticket.created_at
+        ticket.sla_next_check_at = None  # a new row has no check yet (not looked up)
         sla_changes = sla_refresh(ticket, now=now, context=context)
         if sla_changes:
             events.append(event_build(ticket=ticket, actor=actor, action="sla_started", changes=sla_changes,
@@ -258,7 +259,8 @@ def tickets_start(tickets: list[Ticket], *, actor, owner=None) -> None:
         ticket.version += 1
         ticket.updated_at = timezone.now()
     agents.count_picks()
-    bulk_update_tickets(tickets, ["number", *SUGGESTED_FIELDS, *SLA_FIELDS, "assignee", "version", "updated_at"])
+    bulk_update_tickets(tickets, ["number", *SUGGESTED_FIELDS, *SLA_COLUMNS, "assignee", "version", "updated_at"])
+    sla_checks_save(tickets)
     events_record(events)
 
 

@@ -68,7 +68,7 @@ def test_open_figures_workload_and_totals_count_every_open_ticket_not_just_the_l
     for _ in range(3):
         _ticket(status=Status.IN_PROGRESS, assignee=agent, sla_state=SLAState.BREACHED, risk_level=RiskLevel.HIGH)
     for _ in range(4):
-        _ticket(status=Status.NEW, sla_state=SLAState.WARNING)
+        _ticket(status=Status.NEW, sla_state=SLAState.WARNING, sla_next_check_at=timezone.now())
     _ticket(status=Status.WAITING_CUSTOMER, assignee=supervisor)
     _ticket(status=Status.CLOSED, assignee=agent, sla_state=SLAState.BREACHED)  # not open: counted nowhere
 
@@ -87,10 +87,11 @@ def test_open_figures_workload_and_totals_count_every_open_ticket_not_just_the_l
 
 @pytest.mark.django_db
 def test_lists_keep_their_order():
-    late = _ticket(status=Status.IN_PROGRESS, sla_state=SLAState.WARNING)
-    soon = _ticket(status=Status.IN_PROGRESS, sla_state=SLAState.WARNING)
-    Ticket.objects.filter(pk=late.pk).update(sla_next_check_at=timezone.now() + timedelta(hours=2))
-    Ticket.objects.filter(pk=soon.pk).update(sla_next_check_at=timezone.now() + timedelta(hours=1))
+    # At risk: soonest due first, whichever clock is due (the first response's here, the resolution's there).
+    now = timezone.now()
+    late = _ticket(status=Status.IN_PROGRESS, sla_state=SLAState.WARNING, resolution_due_at=now + timedelta(hours=2))
+    soon = _ticket(status=Status.IN_PROGRESS, sla_state=SLAState.WARNING, resolution_due_at=now + timedelta(days=3),
+                   first_response_due_at=now + timedelta(hours=1))
     old = _ticket(status=Status.TRIAGED, sla_state=SLAState.BREACHED, created_days_ago=3)
     new = _ticket(status=Status.TRIAGED, sla_state=SLAState.BREACHED, created_days_ago=1)
     escalated = _ticket(status=Status.TRIAGED, sla_state=SLAState.BREACHED, escalation_level=2, created_days_ago=0)
@@ -258,7 +259,8 @@ def test_dashboard_page_shows_totals_and_when_the_charts_were_computed(agent, su
 
 def test_dashboard_rows_link_their_ticket_and_reassign_from_one_list_of_workers(agent, senior, supervisor, client):
     breached = _ticket(status=Status.IN_PROGRESS, assignee=agent, sla_state=SLAState.BREACHED, escalation_level=2)
-    at_risk = _ticket(status=Status.IN_PROGRESS, assignee=None, sla_state=SLAState.WARNING)
+    at_risk = _ticket(status=Status.IN_PROGRESS, assignee=None, sla_state=SLAState.WARNING,
+                      sla_next_check_at=timezone.now())
     client.force_login(supervisor)
 
     page = client.get("/dashboard/").text
@@ -283,7 +285,7 @@ EXPECTED_INDEXES = {
     # a fragment that only one of the dashboard's queries has -> the index its plan must name
     '"tickets_ticket"."status" AS "status"': "ticket_open_dash_idx",
     '"tickets_ticket"."resolved_at" >=': "ticket_resolved_idx",
-    'BY "tickets_ticket"."sla_next_check_at" ASC': "ticket_open_warning_idx",
+    'AS "sla_due_at"': "ticket_open_warning_due_idx",
     'BY "tickets_ticket"."escalation_level" DESC, "tickets_ticket"."created_at" ASC': "ticket_open_breached_idx",
     'BY "tickets_ticket"."escalation_level" DESC, "tickets_ticket"."created_at" DESC': "ticket_open_escalated_idx",
     'FROM "tickets_ticketevent"': "event_sla_breached_idx",

@@ -33,10 +33,10 @@ from tickets.intake import sign
 from tickets.models import IntakeSource, Notification, RiskLevel, SLAState, Status, Ticket, TicketEvent
 from tickets.notes import note
 from tickets.roles import Role
-from tickets.sla.bulk import bulk_update_tickets, notifications_insert_rows
+from tickets.sla.bulk import bulk_update_tickets, notifications_insert_rows, sla_checks_save
 from tickets.sla.business_time import CalendarHasNoWorkingTime, Schedule
-from tickets.sla.clock import SLA_FIELDS
-from tickets.sla.models import SLAPolicy
+from tickets.sla.clock import SLA_COLUMNS
+from tickets.sla.models import SLACheck, SLAPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -84,9 +84,10 @@ def test_an_intake_costs_the_same_queries_with_3_or_15_busy_agents(source):
     # The webhook: source, the event's INSERT … ON CONFLICT DO NOTHING, its receipt. The worker's batch (of one
     # here; a batch of 200 costs the same statements): claim, buyer, order (look-up, insert, read back), the
     # tickets' INSERT, repeat contacts, SLA (policies with the promo flag, calendar hours and days), the agents,
-    # one UPDATE (number, suggestions, clocks, agent), the events in one INSERT, the intake events' UPDATE;
-    # plus this test's transaction savepoints. It was 19 when the webhook made the ticket itself.
-    assert many <= 22
+    # one UPDATE (number, suggestions, clocks, agent), the next checks in one INSERT, the events in one INSERT,
+    # the intake events' UPDATE; plus this test's transaction savepoints. It was 19 when the webhook made the
+    # ticket itself.
+    assert many <= 23
 
 
 def test_intake_gives_the_ticket_to_the_least_loaded_agent_with_the_same_timeline(source):
@@ -225,10 +226,10 @@ def test_bulk_update_tickets_writes_what_bulk_update_writes_and_leaves_the_versi
     moment = datetime(2026, 11, 11, 0, 0, 0, 123456, tzinfo=UTC)
     tickets[0].sla_policy, tickets[0].sla_state, tickets[0].first_response_due_at = policy, SLAState.BREACHED, moment
     tickets[0].first_response_breached, tickets[0].escalation_level = True, 2
-    tickets[1].sla_policy, tickets[1].sla_next_check_at, tickets[1].sla_paused_seconds = None, None, 3600
-    tickets[2].sla_state, tickets[2].sla_next_check_at = SLAState.WARNING, moment + timedelta(hours=1)
+    tickets[1].sla_policy, tickets[1].sla_paused_seconds = None, 3600
+    tickets[2].sla_state, tickets[2].resolution_due_at = SLAState.WARNING, moment + timedelta(hours=1)
     tickets[2].risk_reasons, tickets[1].priority_reasons = ["威胁曝光", {"repeat": 3}], []  # JSON columns too
-    fields = sorted({*SLA_FIELDS, "escalation_level", "risk_reasons", "priority_reasons"})
+    fields = sorted({*SLA_COLUMNS, "escalation_level", "risk_reasons", "priority_reasons"})
 
     bulk_update_tickets(tickets, fields)
 
@@ -236,6 +237,28 @@ def test_bulk_update_tickets_writes_what_bulk_update_writes_and_leaves_the_versi
         stored = Ticket.objects.get(pk=ticket.pk)
         assert [getattr(stored, f) for f in fields] == [getattr(ticket, f) for f in fields]
         assert stored.version == version
+
+
+def test_the_next_checks_are_stored_as_set_and_gone_where_there_is_none():
+    moment = datetime(2026, 11, 11, 0, 0, 0, 123456, tzinfo=UTC)
+    kept, moved, dropped, added, untouched = (TicketFactory() for _ in range(5))
+    SLACheck.objects.bulk_create(SLACheck(ticket=t, at=moment) for t in (kept, moved, dropped, untouched))
+    kept.sla_next_check_at, moved.sla_next_check_at = moment, moment + timedelta(hours=1, microseconds=7)
+    dropped.sla_next_check_at, added.sla_next_check_at = None, moment - timedelta(days=3)
+
+    sla_checks_save([kept, moved, dropped, added])
+
+    assert dict(SLACheck.objects.values_list("ticket_id", "at")) == {
+        kept.pk: moment, moved.pk: moment + timedelta(hours=1, microseconds=7), added.pk: moment - timedelta(days=3),
+        untouched.pk: moment,
+    }
+    # As read back by a ticket: from its row, from select_related, or None without one.
+    assert Ticket.objects.get(pk=moved.pk).sla_next_check_at == moment + timedelta(hours=1, microseconds=7)
+    assert Ticket.objects.select_related("sla_check").get(pk=added.pk).sla_next_check_at == moment - timedelta(days=3)
+    assert Ticket.objects.get(pk=dropped.pk).sla_next_check_at is None
+    added.sla_next_check_at = None
+    added.refresh_from_db()
+    assert added.sla_next_check_at == moment - timedelta(days=3)
 
 
 EVENT_FIELDS = ("ticket_id", "actor_id", "action", "from_status", "to_status", "changes", "reason", "note")
@@ -308,7 +331,7 @@ def test_sweeping_5_or_40_high_risk_breached_tickets_costs_the_same_queries(sett
 
     def sweep(count: int, day: int) -> int:
         time_machine.move_to(start + timedelta(days=day), tick=False)
-        Ticket.objects.update(sla_next_check_at=None)
+        SLACheck.objects.all().delete()  # earlier tickets stay out of this sweep
         agent = make_user("agent")
         for _ in range(count):
             ticket = services.ticket_create(actor=agent, channel="chat", description="威胁曝光",

@@ -33,7 +33,7 @@ from tests.redis_server import wait_for
 from tickets import services
 from tickets.assignment import ticket_take
 from tickets.models import Message, Notification, Priority, Status, Ticket, TicketEvent
-from tickets.sla.models import SLAPolicy
+from tickets.sla.models import SLACheck, SLAPolicy
 from tickets.tasks import sla_sweep_task
 
 pytestmark = [
@@ -248,12 +248,12 @@ def bulk_overdue_tickets(count: int, assignee) -> list[int]:
                     first_response_due_at=created + timedelta(hours=48),
                     resolution_started_at=created,
                     resolution_due_at=created + timedelta(days=7),
-                    sla_next_check_at=created + timedelta(hours=24),
                 )
                 for i in range(count)
             ),
             batch_size=1000,
         )
+        SLACheck.objects.bulk_create(SLACheck(ticket=t, at=created + timedelta(hours=24)) for t in tickets)
     return [t.pk for t in tickets]
 
 

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.factories import CustomerFactory, make_user
 from tickets import services
 from tickets.assignment import ticket_take
-from tickets.models import Department, Message, Notification, SLAState, Status, Subtask, Ticket, TicketEvent
+from tickets.models import Department, Message, Notification, SLACheck, SLAState, Status, Subtask, Ticket, TicketEvent
 from tickets.sla.mail import notifications_send_emails
 from tickets.sla.subtask_sweep import subtask_sweep
 from tickets.sla.sweep import auto_close_silent_tickets, sla_sweep
@@ -462,7 +462,7 @@ def test_a_claim_older_than_ten_minutes_is_mailed_again(people, clock, mailoutbo
 def sweep_queries(people, clock, count: int, *, start_day: int, hours_later: float) -> int:
     """Take in `count` tickets on `start_day`, move `hours_later` on, sweep; return the sweep's query count."""
     clock(days=start_day)
-    Ticket.objects.update(sla_next_check_at=None)  # earlier tickets stay out of this sweep
+    SLACheck.objects.all().delete()  # earlier tickets stay out of this sweep
     tickets = [new_ticket(people["agent"], assignee=people["agent"]) for _ in range(count)]
     clock(days=start_day, hours=hours_later)
     with CaptureQueriesContext(connection) as queries:
@@ -522,7 +522,7 @@ def test_two_sweeps_at_the_same_moment_notify_as_one(people, clock):
     rounds, per_round = 3, 30
     for round_ in range(rounds):
         clock(days=10 * round_)
-        Ticket.objects.update(sla_next_check_at=None)  # earlier rounds stay out of this one
+        SLACheck.objects.all().delete()  # earlier rounds stay out of this one
         tickets = [new_ticket(agent, assignee=agent) for _ in range(per_round)]
         clock(days=10 * round_, hours=49)
         results = sweeps_at_once(2, batch_size=4)

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from tests.factories import CustomerFactory
 from tickets import services
 from tickets.filters import TicketFilter
-from tickets.models import Ticket
+from tickets.models import SLACheck, Ticket
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -69,8 +69,10 @@ def test_an_impossible_date_is_a_400_and_an_unknown_tag_matches_nothing(supervis
 def test_every_sort_direction_is_offered_and_accepted(agent, ordering):
     first = ticket_at(datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI), agent)
     second = ticket_at(datetime(2026, 6, 2, 9, 0, tzinfo=SHANGHAI), agent)
-    Ticket.objects.filter(pk=first.pk).update(priority="P1", sla_next_check_at=first.created_at)
-    Ticket.objects.filter(pk=second.pk).update(priority="P4", sla_next_check_at=second.created_at)
+    Ticket.objects.filter(pk=first.pk).update(priority="P1")
+    Ticket.objects.filter(pk=second.pk).update(priority="P4")
+    for made in (first, second):
+        SLACheck.objects.update_or_create(ticket=made, defaults={"at": made.created_at})
 
     filterset = TicketFilter({"ordering": ordering}, queryset=Ticket.objects.all(), request=None)
 

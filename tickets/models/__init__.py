@@ -9,13 +9,13 @@ from .choices import (
     Status, TicketType,
 )
 from .people import Department, StaffProfile, Tag
-from .ticket import Message, Ticket, TicketEvent, TicketQuerySet, Versioned
+from .ticket import Message, Ticket, TicketEvent, TicketQuerySet, Versioned, ticket_earliest_due
 from .subtask import Attachment, Subtask, attachment_path
 from .intake import IntakeEvent, IntakeSource, ReplyTemplate
 from .channels import Delivery, InboundMail, Mailbox, OutboxEndpoint
 
 from ..notifications import Notification
-from ..sla.models import BusinessCalendar, CalendarDay, PromoPeriod, SLAPolicy, WorkingInterval
+from ..sla.models import BusinessCalendar, CalendarDay, PromoPeriod, SLACheck, SLAPolicy, WorkingInterval
 from ..followup.models import FollowUp, SatisfactionSurvey
 from ..knowledge.models import KnowledgeArticle
 from ..playbook.models import ApprovalRequest, Solution

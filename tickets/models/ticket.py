@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Least
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.choices import QuickChoiceLabels
@@ -49,6 +50,15 @@ class Versioned(models.Model):
 class TicketQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
+
+
+def ticket_earliest_due():
+    """The earliest of the running due times (Ticket.sla_next_due_at in SQL): the resolution clock runs
+    whenever another does, so each nullable due time falls back to it, and the whole is NULL without a
+    policy. (PostgreSQL's LEAST skips NULLs, SQLite's MIN returns NULL: the fallbacks make both agree.)"""
+    resolution = F("resolution_due_at")
+    return Least(Coalesce("first_response_due_at", resolution), Coalesce("next_response_due_at", resolution),
+                 resolution)
 
 
 class Ticket(QuickChoiceLabels, Versioned):
@@ -125,8 +135,6 @@ class Ticket(QuickChoiceLabels, Versioned):
     # While waiting_customer the clocks stand still; the paused business time is added back on resume.
     sla_paused_at = models.DateTimeField(_("SLA paused at"), null=True, blank=True)
     sla_paused_seconds = models.PositiveIntegerField(_("SLA paused (business seconds)"), default=0)
-    # The earliest moment a warning or breach falls due; the sweep picks tickets where it has passed.
-    sla_next_check_at = models.DateTimeField(_("next SLA check"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     # The closing summary (seed 000, last step): archive needs all three; knowledge articles start from it.
     root_cause = models.TextField(_("root cause"), blank=True)
@@ -185,10 +193,6 @@ class Ticket(QuickChoiceLabels, Versioned):
             models.Index(fields=["sla_state", "-created_at"], name="ticket_sla_state_created_idx"),
             models.Index(fields=["-updated_at"], name="ticket_updated_idx"),  # queue sort "recently updated"
             models.Index(fields=["created_at"], name="ticket_created_idx"),  # reports: tickets of a period
-            models.Index(
-                fields=["sla_next_check_at"], condition=Q(sla_next_check_at__isnull=False),
-                name="ticket_sla_next_check_idx",
-            ),
             # Agent queue (tickets/views.py ticket_queue, the API list): partial indexes over open tickets
             # only. The tab counts read status/assignee/escalation of the open and resolved tickets
             # index-only; the newest-first page (and the API cursor) reads its 50 rows in index order;
@@ -213,10 +217,15 @@ class Ticket(QuickChoiceLabels, Versioned):
                 condition=OPEN_EITHER,
                 name="ticket_open_dash_idx",
             ),
+            # The queue sorted "SLA due soonest" and the dashboard's at-risk list read in this order until the
+            # page is full (the at-risk list from its own: in the open tickets' order the breached come first).
             models.Index(
-                fields=["sla_next_check_at"],
-                condition=OPEN_EITHER & Q(sla_state=SLAState.WARNING),
-                name="ticket_open_warning_idx",
+                ticket_earliest_due().asc(), F("created_at").desc(), F("id").desc(),
+                condition=Q(status__in=OPEN_STATUSES), name="ticket_open_due_idx",
+            ),
+            models.Index(
+                ticket_earliest_due().asc(), F("created_at").desc(), F("id").desc(),
+                condition=OPEN_EITHER & Q(sla_state=SLAState.WARNING), name="ticket_open_warning_due_idx",
             ),
             models.Index(
                 fields=["-escalation_level", "created_at"],
@@ -233,6 +242,31 @@ class Ticket(QuickChoiceLabels, Versioned):
 
     def __str__(self):
         return self.number or f"#{self.pk}"
+
+    # The earliest moment a warning or breach falls due; the sweep picks tickets where it has passed. Stored
+    # in its own narrow row (tickets/sla/models.py SLACheck), not on the ticket: set by the SLA refresh, saved
+    # by sla_checks_save, read from that row when this instance has not set it.
+    @property
+    def sla_next_check_at(self):
+        if "_sla_next_check_at" not in self.__dict__:
+            relation = self._meta.get_field("sla_check")
+            if relation.is_cached(self):  # select_related("sla_check")
+                check = relation.get_cached_value(self)
+                self._sla_next_check_at = check.at if check else None
+            elif self.pk is None:
+                self._sla_next_check_at = None
+            else:
+                model = relation.related_model
+                self._sla_next_check_at = model.objects.filter(ticket_id=self.pk).values_list("at", flat=True).first()
+        return self._sla_next_check_at
+
+    @sla_next_check_at.setter
+    def sla_next_check_at(self, value):
+        self._sla_next_check_at = value
+
+    def refresh_from_db(self, *args, **kwargs):
+        self.__dict__.pop("_sla_next_check_at", None)  # read again from its row, like the fields
+        super().refresh_from_db(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:

@@ -1,4 +1,4 @@
-"""Writing a sweep's rows at once: many tickets' SLA columns, and their notices.
+"""Writing a sweep's rows at once: many tickets' SLA columns, their next checks, and their notices.
 
 Django's bulk_update writes `SET col = CASE WHEN id = 1 THEN … WHEN id = 2 THEN … END` for every
 column, which PostgreSQL evaluates row by row against every branch: for a sweep batch of 500 tickets
@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import JSONField
 from django.utils import timezone
 
-from ..models import Notification, Ticket
+from ..models import Notification, SLACheck, Ticket
 
 
 def bulk_update_tickets(tickets: list[Ticket], fields: list[str]) -> None:
@@ -80,4 +80,29 @@ def notifications_insert_rows(rows: list[tuple[int, str, int, dict, str]]) -> No
             "FROM jsonb_array_elements(%s::jsonb) AS e "
             "ON CONFLICT ON CONSTRAINT notification_once_per_recipient DO NOTHING",
             [now, payload],
+        )
+
+
+def sla_checks_save(tickets: list[Ticket]) -> None:
+    """Store the tickets' next SLA checks as set on them (Ticket.sla_next_check_at): one upsert for those
+    that have one, one delete for those that have none."""
+    scheduled = [(ticket.pk, ticket.sla_next_check_at) for ticket in tickets if ticket.sla_next_check_at]
+    unscheduled = [ticket.pk for ticket in tickets if ticket.sla_next_check_at is None]
+    if unscheduled:
+        SLACheck.objects.filter(ticket_id__in=unscheduled).delete()
+    if not scheduled:
+        return
+    if connection.vendor != "postgresql":
+        SLACheck.objects.bulk_create(
+            [SLACheck(ticket_id=pk, at=at) for pk, at in scheduled],
+            update_conflicts=True, unique_fields=["ticket"], update_fields=["at"],
+        )
+        return
+    payload = json.dumps([(pk, at.isoformat()) for pk, at in scheduled])  # isoformat: to the microsecond
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(SLACheck._meta.db_table)} (ticket_id, at) "
+            "SELECT (e->>0)::bigint, (e->>1)::timestamptz FROM jsonb_array_elements(%s::jsonb) AS e "
+            "ON CONFLICT (ticket_id) DO UPDATE SET at = EXCLUDED.at",
+            [payload],
         )

@@ -1,6 +1,7 @@
 """SLA clocks of one ticket: which policy applies, when each clock falls due, pause and resume.
 
-The due times live on the ticket (the database is the truth). `sla_refresh` recomputes them
+The due times live on the ticket, the next check in a row of its own (SLACheck, written with them by
+sla_save or sla_checks_save); the database is the truth. `sla_refresh` recomputes them
 from their start times, the policy's targets and the business time paused so far; it is
 called inside the transaction of every change that moves them (intake, a message, a status
 change, a classification or priority change, a policy or calendar edit). In business-time
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_noop
 from ..events import event_record
 from ..models import OPEN_STATUSES, SLAState, Status, Ticket
 from ..notes import note
+from .bulk import sla_checks_save
 from .business_time import CalendarHasNoWorkingTime, Schedule
 from .models import BusinessCalendar, PromoPeriod, SLAPolicy
 
@@ -42,14 +44,14 @@ DUE_FIELD = {
     RESOLUTION: "resolution_due_at",
     FOLLOW_UP: "follow_up_due_at",
 }
-SLA_FIELDS = [
+# The SLA columns of the ticket row; with the next check (a row of its own, SLACheck) what a refresh sets.
+SLA_COLUMNS = [
     "sla_policy",
     "sla_state",
     "first_response_due_at",
     "next_response_due_at",
     "resolution_due_at",
     "follow_up_due_at",
-    "sla_next_check_at",
     "next_response_started_at",
     "resolution_started_at",
     "sla_paused_at",
@@ -57,6 +59,7 @@ SLA_FIELDS = [
     "first_response_breached",
     "resolution_breached",
 ]
+SLA_FIELDS = [*SLA_COLUMNS, "sla_next_check_at"]
 # The ticket facts a policy matches on, in the order SLAContext.policy_for keys them.
 MATCHED_FACTS = ("priority", "ticket_type", "channel", "customer_tier", "platform")
 # A clock that ran past its due marks the ticket for good (reports count SLA compliance from these).
@@ -324,7 +327,7 @@ def sla_on_status_change(ticket: Ticket, *, from_status: str, actor, now: dateti
         ticket.resolution_started_at, ticket.sla_paused_seconds = now, 0
         events.append(("sla_started", note("Reopened: the resolution clock starts again.")))
     changes = sla_refresh(ticket, now=now, context=context)
-    ticket.save(update_fields=SLA_FIELDS)
+    sla_save(ticket)
     for action, reason in events:
         event_record(
             ticket=ticket, actor=actor, action=action, reason=reason, changes=changes if action != "sla_paused" else {}
@@ -337,5 +340,11 @@ def sla_after_change(ticket: Ticket, *, actor, reason: str = "", action: str = "
     """Recompute after intake, a message or a classification and save; a timeline event when dues moved."""
     changes = sla_refresh(ticket)
     if changes:
-        ticket.save(update_fields=[*SLA_FIELDS, "updated_at"])
+        sla_save(ticket, also=["updated_at"])
         event_record(ticket=ticket, actor=actor, action=action, changes=changes, reason=reason)
+
+
+def sla_save(ticket: Ticket, *, also: list[str] = ()) -> None:
+    """Save what a refresh set: the ticket's SLA columns (and `also`) and its next check."""
+    ticket.save(update_fields=[*SLA_COLUMNS, *also])
+    sla_checks_save([ticket])

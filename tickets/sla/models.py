@@ -85,6 +85,27 @@ class CalendarDay(models.Model):
         return f"{self.date} {self.get_kind_display()}"
 
 
+class SLACheck(models.Model):
+    """When the SLA sweep next looks at a ticket (its next warning, breach or follow-up moment): a row per
+    ticket that has one, read and written as Ticket.sla_next_check_at. Not a column of the ticket: the sweep
+    moves it for every ticket it looks at, and on the ticket row each such move rewrote the row in all the
+    ticket's indexes (the column was indexed, so no update was HOT); here it is a narrow row with one index."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="sla_check",
+        verbose_name=_("ticket"),
+    )
+    at = models.DateTimeField(_("next SLA check"))
+
+    class Meta:
+        verbose_name = _("next SLA check")
+        verbose_name_plural = _("next SLA checks")
+        indexes = [models.Index(fields=["at"], name="slacheck_at_idx")]
+
+    def __str__(self):
+        return f"{self.ticket_id} @ {self.at:%Y-%m-%d %H:%M}"
+
+
 class PromoPeriod(models.Model):
     """A big-promo period (双十一, 618...): policies marked for big promo apply only inside one."""
 

@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from ..events import event_build, events_record
 from ..models import OPEN_STATUSES, Status, Ticket
-from .clock import SLA_FIELDS, ScheduleCache, SLAContext, sla_refresh
+from .bulk import sla_checks_save
+from .clock import SLA_COLUMNS, ScheduleCache, SLAContext, sla_refresh
 
 BATCH = 1000
 
@@ -18,7 +19,9 @@ def sla_refresh_open_tickets(*, actor=None, reason: str = "") -> int:
     context = SLAContext.load(now, ScheduleCache())
     changed = 0
     queryset = (
-        Ticket.objects.filter(status__in=[*OPEN_STATUSES, Status.RESOLVED]).select_related("customer").order_by("pk")
+        Ticket.objects.filter(status__in=[*OPEN_STATUSES, Status.RESOLVED])
+        .select_related("customer", "sla_check")
+        .order_by("pk")
     )
     last_pk = 0
     while batch := list(queryset.filter(pk__gt=last_pk)[:BATCH]):
@@ -31,7 +34,8 @@ def sla_refresh_open_tickets(*, actor=None, reason: str = "") -> int:
                 events.append(
                     event_build(ticket=ticket, actor=actor, action="sla_recomputed", changes=changes, reason=reason)
                 )
-        Ticket.objects.bulk_update(moved, SLA_FIELDS)
+        Ticket.objects.bulk_update(moved, SLA_COLUMNS)
+        sla_checks_save(moved)
         events_record(events)
         changed += len(moved)
     return changed

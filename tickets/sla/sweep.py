@@ -5,7 +5,9 @@ crash: each batch claims its tickets with SELECT … FOR UPDATE SKIP LOCKED insi
 transaction, so two sweeps never hold the same ticket, and a worker killed mid-batch rolls
 the batch back for the next sweep to redo. Every notice carries a dedupe key that is unique
 per recipient, so a moment already notified is never notified again. Queries per batch are
-constant: the claim (which loads the batch too), one look-up of known keys, and bulk writes.
+constant: the claim (which loads the batch too), the notices already sent and the departments holding
+(for the tickets with a moment passed), and bulk writes: notices, events, the tickets whose SLA columns
+moved (few: a ticket's next check, which moves every time, is a narrow row of its own, SLACheck).
 
 Subtasks falling due: subtask_sweep.py; mailing the notices: mail.py.
 """
@@ -30,8 +32,8 @@ from ..events import event_record, event_row, events_record_rows
 from ..models import Message, Notification, RiskLevel, Status, Subtask, Ticket
 from ..notes import note
 from ..roles import Role
-from .bulk import bulk_update_tickets, notifications_insert_rows
-from .clock import FOLLOW_UP, SLA_FIELDS, ScheduleCache, SLAContext, refresh_with_checks
+from .bulk import bulk_update_tickets, notifications_insert_rows, sla_checks_save
+from .clock import FOLLOW_UP, SLA_COLUMNS, ScheduleCache, SLAContext, refresh_with_checks
 
 MAX_ESCALATION = 2
 
@@ -66,12 +68,13 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> 
 
 # What a sweep reads of a ticket (sla_refresh, running_clocks, the checks): a batch loads these columns only.
 SWEPT_FIELDS = (
-    *SLA_FIELDS,
+    *SLA_COLUMNS,
     "status", "priority", "type", "channel", "customer", "assignee", "risk_level", "escalation_level",
     "created_at", "first_response_at", "resolved_at", "followed_up_at", "platform_deadline_at",
 )
-# What a sweep may change on a ticket: compared before and after, and only what moved is written.
-WRITTEN_FIELDS = (*SLA_FIELDS, "escalation_level")
+# What a sweep may change on a ticket row: compared before and after, and only what moved is written (most
+# often nothing: the next check, which always moves, has a row of its own).
+WRITTEN_FIELDS = (*SLA_COLUMNS, "escalation_level")
 
 
 @transaction.atomic
@@ -79,14 +82,19 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
     tickets = _claim_tickets(now, batch_size)
     if not tickets:
         return False
-    ids = [ticket.pk for ticket in tickets]
-    known_keys = set(Notification.objects.filter(ticket_id__in=ids).values_list("dedupe_key", flat=True))
-    holders = _departments_holding(ids)
-    notifications, events, changed, changed_fields = [], [], [], set()
     written = [Ticket._meta.get_field(name).attname for name in WRITTEN_FIELDS]
-    for ticket in tickets:
-        before = [getattr(ticket, attname) for attname in written]
-        checks = refresh_with_checks(ticket, now=now, context=context)
+    befores = [[getattr(ticket, attname) for attname in written] for ticket in tickets]
+    checked = [(ticket, refresh_with_checks(ticket, now=now, context=context)) for ticket in tickets]
+    # Most tickets of a batch are only rescheduled (the next check was a moment that since moved); the
+    # notices already sent and the departments holding are read for those with a moment passed only.
+    due = [ticket.pk for ticket, checks in checked
+           if any(moment <= now for _clock, moments in checks or () for _percent, moment in moments)]
+    known_keys, holders = set(), {}
+    if due:
+        known_keys = set(Notification.objects.filter(ticket_id__in=due).values_list("dedupe_key", flat=True))
+        holders = _departments_holding(due)
+    notifications, events, changed, changed_fields = [], [], [], set()
+    for (ticket, checks), before in zip(checked, befores, strict=True):
         _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notifications, events, result)
         moved = {name for name, attname, old in zip(WRITTEN_FIELDS, written, before, strict=True)
                  if getattr(ticket, attname) != old}
@@ -97,17 +105,19 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
     # making and saving ~4 model instances of each per ticket.
     notifications_insert_rows(notifications)
     events_record_rows(events)
-    # Only the tickets and columns that moved, in one statement.
+    # Only the tickets and columns that moved, in one statement; every ticket's next check in one more.
     bulk_update_tickets(changed, sorted(changed_fields))
+    sla_checks_save(tickets)
     result.tickets += len(tickets)
     result.notifications += len(notifications)
     return True
 
 
 def _claim_tickets(now, batch_size) -> list[Ticket]:
-    """Claim the batch (row locks, SKIP LOCKED: another sweep takes the next ones) and load it in the same
-    statement: its tickets with the SWEPT_FIELDS and their customer's tier and platform (what a policy
-    matches on). Their policy is not loaded: the refresh matches it again from the context.
+    """Claim the batch (row locks, SKIP LOCKED: another sweep takes the next ones)
+    and load it in the same statement: its tickets with the SWEPT_FIELDS and their customer's tier and
+    platform (what a policy matches on). Their policy is not loaded: the refresh matches it again from the
+    context.
 
     Built from plain rows rather than through Ticket.objects.only(): for a deferred load Django looks
     every one of the ~60 fields up in the list of loaded ones, per row, and builds the customer the same
@@ -115,15 +125,16 @@ def _claim_tickets(now, batch_size) -> list[Ticket]:
     other fields load on access."""
     attnames = [Ticket._meta.get_field(name).attname for name in SWEPT_FIELDS]
     rows = (
-        Ticket.objects.select_for_update(skip_locked=True, of=("self",))  # the customer row stays unlocked
-        .filter(sla_next_check_at__lte=now)
-        .order_by("sla_next_check_at")
-        .values_list("pk", *attnames, "customer__tier", "customer__platform")[:batch_size]
+        # The ticket rows are locked (who changes a ticket's clocks holds its lock), not the customer's.
+        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(sla_check__at__lte=now)
+        .order_by("sla_check__at")
+        .values_list("pk", "sla_check__at", *attnames, "customer__tier", "customer__platform")[:batch_size]
     )
     db = rows.db
     tickets = []
-    for pk, *values, tier, platform in rows:
-        ticket = _instance(Ticket, db, pk, **dict(zip(attnames, values, strict=True)))
+    for pk, check_at, *values, tier, platform in rows:
+        ticket = _instance(Ticket, db, pk, _sla_next_check_at=check_at, **dict(zip(attnames, values, strict=True)))
         if ticket.customer_id is not None:
             ticket._state.fields_cache["customer"] = _instance(
                 Customer, db, ticket.customer_id, tier=tier, platform=platform
