@@ -144,6 +144,25 @@ def test_first_response_warns_once_per_threshold_then_breaches_to_assignee_and_e
     assert ticket.sla_next_check_at == T0 + RESOLUTION / 2
 
 
+def test_a_sweep_that_only_reschedules_leaves_the_ticket_row_alone(people, clock):
+    """A check that falls due before any moment has passed (an early look, as after a policy edit) only moves
+    the next check, a row of its own: the ticket row, its version and its indexes are not written."""
+    agent = people["agent"]
+    ticket = new_ticket(agent, assignee=agent)
+    SLACheck.objects.filter(ticket=ticket).update(at=T0 + timedelta(hours=1))
+    clock(hours=2)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = sla_sweep()
+
+    assert result.tickets == 1 and notices(ticket) == []
+    assert [q["sql"] for q in queries if q["sql"].startswith('UPDATE "tickets_ticket"')] == []
+    assert SLACheck.objects.get(ticket=ticket).at == T0 + FIRST_RESPONSE / 2
+    stored = Ticket.objects.get(pk=ticket.pk)
+    assert (stored.version, stored.updated_at) == (ticket.version, ticket.updated_at)
+    assert stored.sla_state == SLAState.ON_TRACK
+
+
 def test_running_the_sweep_again_now_or_later_adds_nothing(people, clock):
     agent = people["agent"]
     ticket = new_ticket(agent, assignee=agent)

@@ -1,6 +1,6 @@
 """The queue's and the API's date and tag filters: shop days as timestamp ranges, tags without repeats."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,10 +8,10 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, TicketFactory
 from tickets import services
 from tickets.filters import TicketFilter
-from tickets.models import SLACheck, Ticket
+from tickets.models import SLACheck, Status, Ticket
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -71,8 +71,6 @@ def test_every_sort_direction_is_offered_and_accepted(agent, ordering):
     second = ticket_at(datetime(2026, 6, 2, 9, 0, tzinfo=SHANGHAI), agent)
     Ticket.objects.filter(pk=first.pk).update(priority="P1")
     Ticket.objects.filter(pk=second.pk).update(priority="P4")
-    for made in (first, second):
-        SLACheck.objects.update_or_create(ticket=made, defaults={"at": made.created_at})
 
     filterset = TicketFilter({"ordering": ordering}, queryset=Ticket.objects.all(), request=None)
 
@@ -82,6 +80,23 @@ def test_every_sort_direction_is_offered_and_accepted(agent, ordering):
     if ordering.startswith("-"):  # the first is older, more urgent, due sooner and untouched longer
         expected.reverse()
     assert list(filterset.qs.values_list("number", flat=True)) == expected
+
+
+def test_sla_due_soonest_is_the_earliest_running_due_time_with_the_clockless_last(agent):
+    now = timezone.now()
+    later = TicketFactory(status=Status.IN_PROGRESS, resolution_due_at=now + timedelta(hours=3))
+    # Its resolution is days off, its first response due within the hour: that is when it falls due.
+    sooner = TicketFactory(status=Status.IN_PROGRESS, resolution_due_at=now + timedelta(days=5),
+                           first_response_due_at=now + timedelta(hours=1))
+    # The next check (a warning moment well before either) plays no part in the order.
+    SLACheck.objects.create(ticket=later, at=now - timedelta(minutes=5))
+    clockless = TicketFactory(status=Status.IN_PROGRESS)  # no policy: no due time, last either way
+
+    def ordered(ordering):
+        return list(TicketFilter({"ordering": ordering}, queryset=Ticket.objects.all(), request=None).qs)
+
+    assert ordered("sla_next_check_at") == ordered("sla_due_at") == [sooner, later, clockless]
+    assert ordered("-sla_next_check_at") == ordered("-sla_due_at") == [later, sooner, clockless]
 
 
 def test_the_filter_bar_shows_what_is_chosen_and_only_that(agent, client):
