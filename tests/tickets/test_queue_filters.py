@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from tests.factories import CustomerFactory, TicketFactory
 from tickets import services
 from tickets.filters import TicketFilter
-from tickets.models import SLACheck, Status, Ticket
+from tickets.models import SLACheck, SLAState, Status, Ticket
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -82,7 +82,7 @@ def test_every_sort_direction_is_offered_and_accepted(agent, ordering):
     assert list(filterset.qs.values_list("number", flat=True)) == expected
 
 
-def test_sla_due_soonest_is_the_earliest_running_due_time_with_the_clockless_last(agent):
+def test_sla_due_soonest_is_the_earliest_running_due_time_with_the_paused_and_clockless_last(agent):
     now = timezone.now()
     later = TicketFactory(status=Status.IN_PROGRESS, resolution_due_at=now + timedelta(hours=3))
     # Its resolution is days off, its first response due within the hour: that is when it falls due.
@@ -90,13 +90,17 @@ def test_sla_due_soonest_is_the_earliest_running_due_time_with_the_clockless_las
                            first_response_due_at=now + timedelta(hours=1))
     # The next check (a warning moment well before either) plays no part in the order.
     SLACheck.objects.create(ticket=later, at=now - timedelta(minutes=5))
-    clockless = TicketFactory(status=Status.IN_PROGRESS)  # no policy: no due time, last either way
+    # Waiting on the customer no clock runs down, whatever due time it stopped at; without a policy there is none:
+    # both last either way (newest first among them, as every sort breaks its ties).
+    paused = TicketFactory(status=Status.WAITING_CUSTOMER, sla_state=SLAState.PAUSED,
+                           resolution_due_at=now - timedelta(hours=1))
+    clockless = TicketFactory(status=Status.IN_PROGRESS)
 
     def ordered(ordering):
         return list(TicketFilter({"ordering": ordering}, queryset=Ticket.objects.all(), request=None).qs)
 
-    assert ordered("sla_next_check_at") == ordered("sla_due_at") == [sooner, later, clockless]
-    assert ordered("-sla_next_check_at") == ordered("-sla_due_at") == [later, sooner, clockless]
+    assert ordered("sla_next_check_at") == ordered("sla_due_at") == [sooner, later, clockless, paused]
+    assert ordered("-sla_next_check_at") == ordered("-sla_due_at") == [later, sooner, clockless, paused]
 
 
 def test_the_filter_bar_shows_what_is_chosen_and_only_that(agent, client):

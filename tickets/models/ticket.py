@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.utils.translation import gettext_lazy as _
 
@@ -55,10 +55,15 @@ class TicketQuerySet(models.QuerySet):
 def ticket_earliest_due():
     """The earliest of the running due times (Ticket.sla_next_due_at in SQL): the resolution clock runs
     whenever another does, so each nullable due time falls back to it, and the whole is NULL without a
-    policy. (PostgreSQL's LEAST skips NULLs, SQLite's MIN returns NULL: the fallbacks make both agree.)"""
+    policy, and while paused (waiting on the customer no clock runs down, so the ticket is not "due").
+    (PostgreSQL's LEAST skips NULLs, SQLite's MIN returns NULL: the fallbacks make both agree.)"""
     resolution = F("resolution_due_at")
-    return Least(Coalesce("first_response_due_at", resolution), Coalesce("next_response_due_at", resolution),
-                 resolution)
+    return Case(
+        When(sla_state=SLAState.PAUSED, then=Value(None)),
+        default=Least(Coalesce("first_response_due_at", resolution), Coalesce("next_response_due_at", resolution),
+                      resolution),
+        output_field=models.DateTimeField(),
+    )
 
 
 class Ticket(QuickChoiceLabels, Versioned):
