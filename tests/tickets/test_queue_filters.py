@@ -1,17 +1,20 @@
 """The queue's and the API's date and tag filters: shop days as timestamp ranges, tags without repeats."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from tests.factories import CustomerFactory, TicketFactory
 from tickets import services
 from tickets.filters import TicketFilter
-from tickets.models import SLACheck, SLAState, Status, Ticket
+from tickets.models import SLACheck, SLAState, Status, Ticket, ticket_earliest_due
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -101,6 +104,28 @@ def test_sla_due_soonest_is_the_earliest_running_due_time_with_the_paused_and_cl
 
     assert ordered("sla_next_check_at") == ordered("sla_due_at") == [sooner, later, clockless, paused]
     assert ordered("-sla_next_check_at") == ordered("-sla_due_at") == [later, sooner, clockless, paused]
+
+
+def test_the_due_time_sorted_on_is_the_countdowns_and_none_while_paused():
+    """ticket_earliest_due (SQL, both databases) against Ticket.sla_next_due_at (Python, the lists' countdown)."""
+    moment = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC))
+    # The resolution clock runs whenever another does: without it there is no due time at all.
+    dues = st.one_of(st.just((None, None, None)), st.tuples(st.none() | moment, st.none() | moment, moment))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.tuples(st.sampled_from(list(SLAState)), dues), min_size=1, max_size=4))
+    def check(rows):
+        with transaction.atomic():
+            made = [TicketFactory(status=Status.IN_PROGRESS, sla_state=state, first_response_due_at=first,
+                                  next_response_due_at=following, resolution_due_at=resolution)
+                    for state, (first, following, resolution) in rows]
+            read = dict(Ticket.objects.filter(pk__in=[t.pk for t in made])
+                        .annotate(due=ticket_earliest_due()).values_list("pk", "due"))
+            transaction.set_rollback(True)
+        for ticket in made:
+            assert read[ticket.pk] == (None if ticket.sla_state == SLAState.PAUSED else ticket.sla_next_due_at)
+
+    check()
 
 
 def test_the_filter_bar_shows_what_is_chosen_and_only_that(agent, client):

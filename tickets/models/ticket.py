@@ -53,9 +53,9 @@ class TicketQuerySet(models.QuerySet):
 
 
 def ticket_earliest_due():
-    """The earliest of the running due times (Ticket.sla_next_due_at in SQL): the resolution clock runs
-    whenever another does, so each nullable due time falls back to it, and the whole is NULL without a
-    policy, and while paused (waiting on the customer no clock runs down, so the ticket is not "due").
+    """The earliest of the running due times (Ticket.sla_next_due_at in SQL, but NULL while paused: waiting on
+    the customer no clock runs down, so a sort by it puts the ticket with those without a policy). The
+    resolution clock runs whenever another does, so each nullable due time falls back to it.
     (PostgreSQL's LEAST skips NULLs, SQLite's MIN returns NULL: the fallbacks make both agree.)"""
     resolution = F("resolution_due_at")
     return Case(
