@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from aftersales.db_router import replica_reads
 
 from .live import desk_shared
-from .models import OPEN_STATUSES, RiskLevel, SLAState, Status, Ticket, TicketEvent, TicketType, ticket_earliest_due
+from .models import OPEN_STATUSES, RiskLevel, SLAState, Status, Ticket, TicketEvent, TicketType
 from .selectors import ticket_rows
 
 logger = logging.getLogger(__name__)
@@ -57,9 +57,7 @@ def dashboard_figures(*, days: int = 14, stamp: str = "") -> dict:
         # Each list walks a partial index in the list's order and stops at LIST_LIMIT: breached and escalated
         # their own (ticket_open_breached/escalated_idx), at risk its own by due time (ticket_open_warning_due_idx,
         # the order of the queue sorted "SLA due soonest"). Read here, not when the template first looks at them.
-        "at_risk": list(ticket_rows(open_tickets.filter(sla_state=SLAState.WARNING)).annotate(
-            sla_due_at=ticket_earliest_due()
-        ).order_by(F("sla_due_at").asc(nulls_last=True), "-created_at", "-id")[:LIST_LIMIT]),
+        "at_risk": list(ticket_rows(open_tickets.filter(sla_state=SLAState.WARNING)).due_soonest()[:LIST_LIMIT]),
         "breached": list(ticket_rows(open_tickets.filter(sla_state=SLAState.BREACHED)).order_by(
             "-escalation_level", "created_at"
         )[:LIST_LIMIT]),

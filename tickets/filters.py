@@ -180,7 +180,7 @@ class TicketOrderingFilter(django_filters.OrderingFilter):
 
 
 def _nulls_last(field):
-    # Tickets without a due time (no SLA policy) go last in either direction, as on every database.
+    # Tickets without a due time (no SLA policy, or paused) go last in either direction, as on every database.
     if isinstance(field, str) and field.lstrip("-") == "sla_due_at":
         return F("sla_due_at").desc(nulls_last=True) if field.startswith("-") else F("sla_due_at").asc(nulls_last=True)
     return field

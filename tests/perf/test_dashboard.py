@@ -68,7 +68,7 @@ def test_open_figures_workload_and_totals_count_every_open_ticket_not_just_the_l
     for _ in range(3):
         _ticket(status=Status.IN_PROGRESS, assignee=agent, sla_state=SLAState.BREACHED, risk_level=RiskLevel.HIGH)
     for _ in range(4):
-        _ticket(status=Status.NEW, sla_state=SLAState.WARNING, sla_next_check_at=timezone.now())
+        _ticket(status=Status.NEW, sla_state=SLAState.WARNING)
     _ticket(status=Status.WAITING_CUSTOMER, assignee=supervisor)
     _ticket(status=Status.CLOSED, assignee=agent, sla_state=SLAState.BREACHED)  # not open: counted nowhere
 
@@ -259,8 +259,7 @@ def test_dashboard_page_shows_totals_and_when_the_charts_were_computed(agent, su
 
 def test_dashboard_rows_link_their_ticket_and_reassign_from_one_list_of_workers(agent, senior, supervisor, client):
     breached = _ticket(status=Status.IN_PROGRESS, assignee=agent, sla_state=SLAState.BREACHED, escalation_level=2)
-    at_risk = _ticket(status=Status.IN_PROGRESS, assignee=None, sla_state=SLAState.WARNING,
-                      sla_next_check_at=timezone.now())
+    at_risk = _ticket(status=Status.IN_PROGRESS, assignee=None, sla_state=SLAState.WARNING)
     client.force_login(supervisor)
 
     page = client.get("/dashboard/").text

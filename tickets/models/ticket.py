@@ -51,6 +51,13 @@ class TicketQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
 
+    def due_soonest(self):
+        """Soonest due first (ticket_earliest_due), the paused and clockless last, ties newest first: the order
+        of ticket_open_due_idx and ticket_open_warning_due_idx."""
+        return self.annotate(sla_due_at=ticket_earliest_due()).order_by(
+            F("sla_due_at").asc(nulls_last=True), "-created_at", "-id"
+        )
+
 
 def ticket_earliest_due():
     """The earliest of the running due times (Ticket.sla_next_due_at in SQL, but NULL while paused: waiting on
@@ -64,6 +71,11 @@ def ticket_earliest_due():
                       resolution),
         output_field=models.DateTimeField(),
     )
+
+
+def ticket_due_order():
+    """TicketQuerySet.due_soonest() as an index's expressions (PostgreSQL's ascending index holds NULLs last)."""
+    return ticket_earliest_due().asc(), F("created_at").desc(), F("id").desc()
 
 
 class Ticket(QuickChoiceLabels, Versioned):
@@ -224,13 +236,10 @@ class Ticket(QuickChoiceLabels, Versioned):
             ),
             # The queue sorted "SLA due soonest" and the dashboard's at-risk list read in this order until the
             # page is full (the at-risk list from its own: in the open tickets' order the breached come first).
+            models.Index(*ticket_due_order(), condition=Q(status__in=OPEN_STATUSES), name="ticket_open_due_idx"),
             models.Index(
-                ticket_earliest_due().asc(), F("created_at").desc(), F("id").desc(),
-                condition=Q(status__in=OPEN_STATUSES), name="ticket_open_due_idx",
-            ),
-            models.Index(
-                ticket_earliest_due().asc(), F("created_at").desc(), F("id").desc(),
-                condition=OPEN_EITHER & Q(sla_state=SLAState.WARNING), name="ticket_open_warning_due_idx",
+                *ticket_due_order(), condition=OPEN_EITHER & Q(sla_state=SLAState.WARNING),
+                name="ticket_open_warning_due_idx",
             ),
             models.Index(
                 fields=["-escalation_level", "created_at"],

@@ -340,11 +340,11 @@ def sla_after_change(ticket: Ticket, *, actor, reason: str = "", action: str = "
     """Recompute after intake, a message or a classification and save; a timeline event when dues moved."""
     changes = sla_refresh(ticket)
     if changes:
-        sla_save(ticket, also=["updated_at"])
+        sla_save(ticket, also=("updated_at",))
         event_record(ticket=ticket, actor=actor, action=action, changes=changes, reason=reason)
 
 
-def sla_save(ticket: Ticket, *, also: list[str] = ()) -> None:
+def sla_save(ticket: Ticket, *, also: tuple[str, ...] = ()) -> None:
     """Save what a refresh set: the ticket's SLA columns (and `also`) and its next check."""
     ticket.save(update_fields=[*SLA_COLUMNS, *also])
     sla_checks_save([ticket])

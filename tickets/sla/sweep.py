@@ -114,10 +114,10 @@ def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
 
 
 def _claim_tickets(now, batch_size) -> list[Ticket]:
-    """Claim the batch (row locks, SKIP LOCKED: another sweep takes the next ones)
-    and load it in the same statement: its tickets with the SWEPT_FIELDS and their customer's tier and
-    platform (what a policy matches on). Their policy is not loaded: the refresh matches it again from the
-    context.
+    """Claim the batch, the tickets whose next check has passed (row locks, SKIP LOCKED: another sweep takes
+    the next ones), and load it in the same statement: its tickets with the SWEPT_FIELDS, their next check
+    and their customer's tier and platform (what a policy matches on). Their policy is not loaded: the
+    refresh matches it again from the context.
 
     Built from plain rows rather than through Ticket.objects.only(): for a deferred load Django looks
     every one of the ~60 fields up in the list of loaded ones, per row, and builds the customer the same
@@ -125,7 +125,7 @@ def _claim_tickets(now, batch_size) -> list[Ticket]:
     other fields load on access."""
     attnames = [Ticket._meta.get_field(name).attname for name in SWEPT_FIELDS]
     rows = (
-        # The ticket rows are locked (who changes a ticket's clocks holds its lock), not the customer's.
+        # The ticket rows are locked, as an agent's change locks them, not the customer's or the check's.
         Ticket.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(sla_check__at__lte=now)
         .order_by("sla_check__at")
@@ -134,7 +134,8 @@ def _claim_tickets(now, batch_size) -> list[Ticket]:
     db = rows.db
     tickets = []
     for pk, check_at, *values, tier, platform in rows:
-        ticket = _instance(Ticket, db, pk, _sla_next_check_at=check_at, **dict(zip(attnames, values, strict=True)))
+        ticket = _instance(Ticket, db, pk, **dict(zip(attnames, values, strict=True)))
+        ticket.sla_next_check_at = check_at
         if ticket.customer_id is not None:
             ticket._state.fields_cache["customer"] = _instance(
                 Customer, db, ticket.customer_id, tier=tier, platform=platform
