@@ -809,22 +809,28 @@ class Suite:
 
     def sla_sweep(self, *, force_all: bool = False) -> dict:
         """One sweep as the dataset stands (what fell due since it was built), or, with force_all, with
-        every open ticket under a policy due at once: the big-promo worst case, each one checked.
+        every open ticket that has a check due at once: the big-promo worst case, each one checked.
 
-        The dataset holds no notification rows, so the first forced sweep also sends every warning and
-        breach notice its tickets ever earned (a catch-up, timed and reported apart); the figure is the
-        second forced sweep, where each open ticket is checked and rescheduled as in steady state."""
+        Before each forced sweep every open ticket is refreshed as a policy edit does (untimed): its check
+        and plan written as the desk writes them (the dataset's checks have no plan; a ticket with a moment
+        passed gets a check now, a paused one none). The dataset holds no notification rows, so the first
+        forced sweep also sends every warning and breach notice its tickets ever earned (a catch-up, timed
+        and reported apart); the figure is the second forced sweep, where each open ticket's check is due
+        and its moments are read from its plan. A third, with the plans dropped, is what a big-promo start
+        or end costs, when every plan is recomputed (reported apart too)."""
         from django.db import connection, transaction
         from django.utils import timezone
 
         from bench.pricediff import counting_queries
         from tickets.models import SLACheck, Ticket
+        from tickets.sla.services import sla_refresh_open_tickets
         from tickets.sla.sweep import sla_sweep
 
-        def all_due(now):
-            ids = Ticket.objects.open().filter(sla_policy__isnull=False).values_list("pk", flat=True)
-            SLACheck.objects.bulk_create((SLACheck(ticket_id=pk, at=now) for pk in ids), batch_size=5000,
-                                         update_conflicts=True, unique_fields=["ticket"], update_fields=["at"])
+        def all_due(now, *, drop_plans=False):
+            # As after a policy edit: a check (and plan) for every open ticket with a moment passed or to come.
+            sla_refresh_open_tickets()
+            checks = SLACheck.objects.filter(ticket__in=Ticket.objects.open())
+            checks.update(at=now, **({"plan": None} if drop_plans else {}))
 
         catch_up = {}
         if force_all:
@@ -864,6 +870,13 @@ class Suite:
             started = time.perf_counter()
             result = sla_sweep(now=now)
             wall = (time.perf_counter() - started) * 1000
+        if force_all:
+            now = timezone.now()
+            all_due(now, drop_plans=True)
+            started = time.perf_counter()
+            recomputed = sla_sweep(now=now)
+            figures.update(recompute_all_ms=round((time.perf_counter() - started) * 1000, 1),
+                           recompute_all_tickets=recomputed.tickets)
         return {**figures, "p50_ms": round(wall, 1), "p95_ms": round(wall, 1), "wall_ms": round(wall, 1),
                 "queries": queries["n"], "tickets_swept": result.tickets, "batches": result.batches,
                 "notifications": result.notifications, "runs": 1}
@@ -1154,6 +1167,9 @@ def _notes(name: str, r: dict) -> str:
                      f"{r.get('batches')} batches, {r.get('notifications')} notices")
         if "catch_up_ms" in r:
             notes.append(f"first forced sweep {r['catch_up_ms'] / 1000:.1f} s, {r['catch_up_notifications']} notices")
+        if "recompute_all_ms" in r:
+            notes.append(f"every plan recomputed (a promo starts) {r['recompute_all_ms'] / 1000:.1f} s, "
+                         f"{r['recompute_all_tickets']} tickets")
     elif name == "pricediff_preview":
         notes.append(f"{r.get('rows')} rows, {r.get('rows_per_s')} rows/s; phases {r.get('phases_s')}")
     elif name == "pricediff_run":

@@ -366,6 +366,27 @@ def test_a_policy_edit_moves_the_due_times_of_open_tickets_and_leaves_closed_one
     assert closed.events.count() == closed_events
 
 
+def test_a_policy_edit_recomputes_any_number_of_open_tickets_in_the_same_queries_and_writes_their_plans(
+    policies, clock, agent
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.models import SLACheck
+
+    def refresh(tickets: int, minutes: int) -> int:
+        for _ in range(tickets):
+            new_ticket(agent)
+        SLAPolicy.objects.filter(pk=policies["normal"].pk).update(resolution_minutes=minutes)
+        with CaptureQueriesContext(connection) as queries:
+            assert sla_refresh_open_tickets(actor=agent, reason="SLA policy edited") == Ticket.objects.count()
+        return len(queries)
+
+    assert refresh(2, 8 * 60) == refresh(10, 9 * 60)  # not a query per ticket (the policy each had, say)
+    plans = SLACheck.objects.values_list("plan", flat=True)
+    assert {datetime.fromisoformat(plan["clocks"][-1][2]) for plan in plans} == {due(MONDAY_10, 9 * 60)}
+
+
 def test_the_state_goes_from_on_track_to_warning_to_breached_as_business_time_passes(policies, clock, agent):
     ticket = new_ticket(agent)
     target = NORMAL["first_response"]

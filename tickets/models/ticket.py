@@ -278,6 +278,10 @@ class Ticket(QuickChoiceLabels, Versioned):
     def sla_next_check_at(self, value):
         self._sla_next_check_at = value
 
+    # What the sweep will find at the coming moments (tickets/sla/clock.py sla_plan), saved with the next check:
+    # set by the SLA refresh. None: not computed here, and a check saved without one is recomputed when due.
+    sla_plan = None
+
     def refresh_from_db(self, *args, **kwargs):
         self.__dict__.pop("_sla_next_check_at", None)  # read again from its row, like the fields
         super().refresh_from_db(*args, **kwargs)

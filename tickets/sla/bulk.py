@@ -83,26 +83,31 @@ def notifications_insert_rows(rows: list[tuple[int, str, int, dict, str]]) -> No
         )
 
 
-def sla_checks_save(tickets: list[Ticket]) -> None:
-    """Store the tickets' next SLA checks as set on them (Ticket.sla_next_check_at): one upsert for those
-    that have one, one delete for those that have none."""
-    scheduled = [(ticket.pk, ticket.sla_next_check_at) for ticket in tickets if ticket.sla_next_check_at]
+def sla_checks_save(tickets: list[Ticket], *, plans: bool = True) -> None:
+    """Store the tickets' next SLA checks as set on them (Ticket.sla_next_check_at) with their plans
+    (Ticket.sla_plan; `plans=False`: the next check only, for tickets whose plan stands): one upsert for
+    those that have a check, one delete for those that have none."""
+    scheduled = [ticket for ticket in tickets if ticket.sla_next_check_at]
     unscheduled = [ticket.pk for ticket in tickets if ticket.sla_next_check_at is None]
     if unscheduled:
         SLACheck.objects.filter(ticket_id__in=unscheduled).delete()
     if not scheduled:
         return
+    fields = ["at", "plan"] if plans else ["at"]
     if connection.vendor != "postgresql":
         SLACheck.objects.bulk_create(
-            [SLACheck(ticket_id=pk, at=at) for pk, at in scheduled],
-            update_conflicts=True, unique_fields=["ticket"], update_fields=["at"],
+            [SLACheck(ticket_id=ticket.pk, at=ticket.sla_next_check_at, plan=ticket.sla_plan) for ticket in scheduled],
+            update_conflicts=True, unique_fields=["ticket"], update_fields=fields,
         )
         return
-    payload = json.dumps([(pk, at.isoformat()) for pk, at in scheduled])  # isoformat: to the microsecond
+    # isoformat: to the microsecond; a plan is a JSON document of its own (None: SQL NULL, as Django stores it).
+    payload = json.dumps([(ticket.pk, ticket.sla_next_check_at.isoformat(), ticket.sla_plan if plans else None)
+                          for ticket in scheduled])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(SLACheck._meta.db_table)} (ticket_id, at) "
-            "SELECT (e->>0)::bigint, (e->>1)::timestamptz FROM jsonb_array_elements(%s::jsonb) AS e "
-            "ON CONFLICT (ticket_id) DO UPDATE SET at = EXCLUDED.at",
+            f"INSERT INTO {connection.ops.quote_name(SLACheck._meta.db_table)} (ticket_id, at, plan) "
+            "SELECT (e->>0)::bigint, (e->>1)::timestamptz, nullif(e->2, 'null') "
+            "FROM jsonb_array_elements(%s::jsonb) AS e "
+            f"ON CONFLICT (ticket_id) DO UPDATE SET {', '.join(f'{f} = EXCLUDED.{f}' for f in fields)}",
             [payload],
         )

@@ -14,10 +14,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists
+from django.db.models import Exists, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -100,6 +100,8 @@ class SLAContext:
     policies: list[SLAPolicy]
     promo_on: bool
     schedules: ScheduleCache
+    # The next big-promo start or end: the policy a ticket matches may change then (its plan's recheck).
+    promo_next: datetime | None = None
     # Tickets sharing priority, type, channel, tier and platform share a policy: a batch matches each once.
     matches: dict[tuple, SLAPolicy | None] = dataclasses.field(default_factory=dict, repr=False)
 
@@ -107,14 +109,22 @@ class SLAContext:
     def load(cls, now: datetime | None = None, schedules: ScheduleCache | None = None) -> SLAContext:
         now = now or timezone.now()
         promo = PromoPeriod.objects.filter(starts_at__lte=now, ends_at__gt=now)
-        # Whether a promo runs rides along on the policies' query (one round trip less on every intake).
+        starts = PromoPeriod.objects.filter(starts_at__gt=now).order_by("starts_at").values("starts_at")[:1]
+        ends = PromoPeriod.objects.filter(ends_at__gt=now).order_by("ends_at").values("ends_at")[:1]
+        # Whether a promo runs, and when one next starts or ends, ride along on the policies' query (one round
+        # trip less on every intake).
         policies = list(
-            SLAPolicy.objects.filter(is_active=True).select_related("calendar").annotate(promo_on=Exists(promo))
+            SLAPolicy.objects.filter(is_active=True).select_related("calendar")
+            .annotate(promo_on=Exists(promo), promo_start=Subquery(starts), promo_end=Subquery(ends))
         )
+        if not policies:  # no policy, no clock: nothing to plan
+            return cls(policies=[], promo_on=promo.exists(), schedules=schedules or ScheduleCache())
+        boundaries = [moment for moment in (policies[0].promo_start, policies[0].promo_end) if moment is not None]
         return cls(
             policies=policies,
-            promo_on=policies[0].promo_on if policies else promo.exists(),
+            promo_on=policies[0].promo_on,
             schedules=schedules or ScheduleCache(),
+            promo_next=min(boundaries, default=None),
         )
 
     def policy_for(self, ticket: Ticket) -> SLAPolicy | None:
@@ -220,12 +230,12 @@ def check_moments(clock: Clock, policy: SLAPolicy, schedule: Schedule) -> list[t
 
 
 def sla_refresh(ticket: Ticket, *, now: datetime | None = None, context: SLAContext | None = None) -> dict:
-    """Recompute the ticket's policy, due times, state and next check in place; return the changes
+    """Recompute the ticket's policy, due times, state, next check and plan in place; return the changes
     ({field: [old, new]}) so the caller can save them and put them on the timeline."""
     now = now or timezone.now()
     context = context or SLAContext.load(now)
     before = {field: getattr(ticket, field) for field in SLA_FIELDS}
-    refresh_with_checks(ticket, now=now, context=context)
+    sla_recompute(ticket, now=now, context=context)
     return {
         field: [_plain(before[field]), _plain(getattr(ticket, field))]
         for field in SLA_FIELDS
@@ -237,16 +247,14 @@ def sla_refresh(ticket: Ticket, *, now: datetime | None = None, context: SLACont
 Checks = list[tuple[Clock, list[tuple[int, datetime]]]]
 
 
-def refresh_with_checks(ticket: Ticket, *, now: datetime, context: SLAContext) -> Checks | None:
-    """sla_refresh without the list of changes, returning the running clocks and their check moments
-    instead (None without a policy): the sweep works from the same ones instead of computing every
-    moment again, and compares the columns it writes itself."""
+def sla_recompute(ticket: Ticket, *, now: datetime, context: SLAContext) -> None:
+    """sla_refresh without the list of changes (the sweep compares the columns it writes itself)."""
     was_running = {kind for kind in BREACH_FLAG if getattr(ticket, DUE_FIELD[kind]) is not None}
     policy = context.policy_for(ticket)
     ticket.sla_policy = policy
     for field in DUE_FIELD.values():
         setattr(ticket, field, None)
-    ticket.sla_next_check_at = None
+    ticket.sla_next_check_at = ticket.sla_plan = None
     clocks = []
     if policy is not None:
         schedule = context.schedule(policy)
@@ -270,8 +278,61 @@ def refresh_with_checks(ticket: Ticket, *, now: datetime, context: SLAContext) -
         if ticket.sla_state != SLAState.PAUSED and moments:
             # A moment already passed may not have been notified yet: let the next sweep look now.
             past = [m for m in moments if m <= now]
-            ticket.sla_next_check_at = now if past else min(moments)
-    return checks
+            upcoming = [*moments, context.promo_next] if context.promo_next else moments
+            ticket.sla_next_check_at = now if past else min(upcoming)
+            ticket.sla_plan = sla_plan(policy, checks, context.promo_next)
+
+
+# Moments in a plan are whole microseconds since the epoch: exact, and compared without making datetimes.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_us(moment: datetime) -> int:
+    return (moment - EPOCH) // MICROSECOND
+
+
+def from_epoch_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+def sla_plan(policy: SLAPolicy, checks: Checks, recheck_at: datetime | None) -> dict:
+    """What the sweep will do at the ticket's coming moments, stored with its next check (SLACheck.plan) so
+    the sweep need not recompute the clocks: the policy; for each running clock its kind, its start (as the
+    notices' dedupe keys quote it, in UTC) and due time (as the notices show it), and the (percent, moment)
+    of its warnings and breach in order; and `recheck`, the next big-promo start or end, when the policy
+    itself may change and the sweep recomputes the ticket. Whatever else moves the clocks (a message, a
+    status, a classification, a policy or calendar edit) refreshes the ticket and writes a new plan."""
+    return {
+        "policy": policy.pk,
+        "recheck": epoch_us(recheck_at) if recheck_at else None,
+        "clocks": [
+            [clock.kind, clock.started_at.astimezone(UTC).isoformat(), clock.due_at.isoformat(),
+             [[percent, epoch_us(moment)] for percent, moment in moments]]
+            for clock, moments in checks
+        ],
+    }
+
+
+# What plan_advance sets.
+ADVANCED_FIELDS = ("sla_state", "first_response_breached", "resolution_breached")
+
+
+def plan_advance(ticket: Ticket, plan: dict, now_us: int) -> None:
+    """Set the SLA state and breach flags as a refresh would at `now_us` (the ticket is running: a paused
+    one has no plan), from the plan's moments (a clock's are in order: its first warning first, its breach
+    last). What _state and _flag_breaches compute from the clocks; a test holds the two equal."""
+    state = SLAState.ON_TRACK
+    for kind, _started, _due, moments in plan["clocks"]:
+        if kind == FOLLOW_UP:
+            continue
+        if moments[-1][1] <= now_us:
+            state = SLAState.BREACHED
+            if kind in BREACH_FLAG:
+                setattr(ticket, BREACH_FLAG[kind], True)
+        elif moments[0][1] <= now_us and state != SLAState.BREACHED:
+            state = SLAState.WARNING
+    ticket.sla_state = state
 
 
 def _state(ticket, checks: Checks, policy, schedule, now) -> str:

@@ -86,8 +86,9 @@ class CalendarDay(models.Model):
 
 
 class SLACheck(models.Model):
-    """When the SLA sweep next looks at a ticket (its next warning, breach or follow-up moment): a row per
-    ticket that has one, read and written as Ticket.sla_next_check_at. Not a column of the ticket: the sweep
+    """When the SLA sweep next looks at a ticket (its next warning, breach or follow-up moment) and what it
+    will find then: a row per ticket that has one, read and written as Ticket.sla_next_check_at and
+    Ticket.sla_plan. Not a column of the ticket: the sweep
     moves it for every ticket it looks at, and on the ticket row each such move rewrote the row in all the
     ticket's indexes (the column was indexed, so no update was HOT); here it is a narrow row with one index."""
 
@@ -96,6 +97,9 @@ class SLACheck(models.Model):
         verbose_name=_("ticket"),
     )
     at = models.DateTimeField(_("next SLA check"))
+    # What the sweep does at each coming moment, as the last refresh computed it (sla_plan in clock.py): the
+    # sweep reads its moments from here instead of recomputing the ticket's clocks. Empty: recompute.
+    plan = models.JSONField(_("SLA plan"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("next SLA check")

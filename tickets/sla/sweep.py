@@ -33,7 +33,17 @@ from ..models import Message, Notification, RiskLevel, Status, Subtask, Ticket
 from ..notes import note
 from ..roles import Role
 from .bulk import bulk_update_tickets, notifications_insert_rows, sla_checks_save
-from .clock import FOLLOW_UP, SLA_COLUMNS, ScheduleCache, SLAContext, refresh_with_checks
+from .clock import (
+    ADVANCED_FIELDS,
+    FOLLOW_UP,
+    SLA_COLUMNS,
+    ScheduleCache,
+    SLAContext,
+    epoch_us,
+    from_epoch_us,
+    plan_advance,
+    sla_recompute,
+)
 
 MAX_ESCALATION = 2
 
@@ -66,82 +76,150 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> 
     return result
 
 
-# What a sweep reads of a ticket (sla_refresh, running_clocks, the checks): a batch loads these columns only.
-SWEPT_FIELDS = (
+# What the claim reads of a ticket: what its notices and escalation need and what its moments move.
+CLAIMED_FIELDS = ("status", "sla_policy", "assignee", "risk_level", "escalation_level", *ADVANCED_FIELDS)
+# What a recompute reads of a ticket (sla_refresh, running_clocks): the tickets without a plan load these too.
+RECOMPUTED_FIELDS = (
     *SLA_COLUMNS,
     "status", "priority", "type", "channel", "customer", "assignee", "risk_level", "escalation_level",
     "created_at", "first_response_at", "resolved_at", "followed_up_at", "platform_deadline_at",
 )
-# What a sweep may change on a ticket row: compared before and after, and only what moved is written (most
-# often nothing: the next check, which always moves, has a row of its own).
-WRITTEN_FIELDS = (*SLA_COLUMNS, "escalation_level")
 
 
 @transaction.atomic
 def _sweep_batch(*, now, batch_size, supervisors, context, result) -> bool:
     tickets = _claim_tickets(now, batch_size)
-    if not tickets:
+    if tickets is None:
         return False
-    written = [Ticket._meta.get_field(name).attname for name in WRITTEN_FIELDS]
-    befores = [[getattr(ticket, attname) for attname in written] for ticket in tickets]
-    checked = [(ticket, refresh_with_checks(ticket, now=now, context=context)) for ticket in tickets]
-    # Most tickets of a batch are only rescheduled (the next check was a moment that since moved); the
-    # notices already sent and the departments holding are read for those with a moment passed only.
-    due = [ticket.pk for ticket, checks in checked
-           if any(moment <= now for _clock, moments in checks or () for _percent, moment in moments)]
-    known_keys, holders = set(), {}
+    now_us = epoch_us(now)
+    # Most tickets' plans stand: their moments are read from the check row, no clock is computed. The others
+    # (no plan yet, or a big-promo start or end passed, which may change their policy) are loaded and recomputed.
+    stale = [ticket for ticket in tickets if not _plan_stands(ticket, now_us)]
+    recomputed = _load_for_recompute(stale)
+    tickets = [recomputed.get(ticket.pk, ticket) for ticket in tickets]
+    written = {ticket.pk: RECOMPUTED_WRITTEN if ticket.pk in recomputed else PLANNED_WRITTEN for ticket in tickets}
+    befores = {ticket.pk: [getattr(ticket, attname) for _name, attname in written[ticket.pk]] for ticket in tickets}
+    for ticket in tickets:
+        if ticket.pk in recomputed:
+            sla_recompute(ticket, now=now, context=context)
+        else:
+            plan_advance(ticket, ticket.sla_plan, now_us)
+    # The notices already sent are read for the tickets with a moment passed only, and the departments holding
+    # for those with a breach not yet notified (most moments a catch-up passes were notified before).
+    due = [ticket.pk for ticket in tickets if ticket.sla_plan is not None and _passed(ticket.sla_plan, now_us)]
+    known_keys = set()
     if due:
         known_keys = set(Notification.objects.filter(ticket_id__in=due).values_list("dedupe_key", flat=True))
-        holders = _departments_holding(due)
-    notifications, events, changed, changed_fields = [], [], [], set()
-    for (ticket, checks), before in zip(checked, befores, strict=True):
-        _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notifications, events, result)
-        moved = {name for name, attname, old in zip(WRITTEN_FIELDS, written, before, strict=True)
+    breaching = [ticket.pk for ticket in tickets if ticket.sla_plan is not None
+                 and any(key not in known_keys for key in _breach_keys(ticket, ticket.sla_plan, now_us))]
+    holders = _departments_holding(breaching) if breaching else {}
+    notifications, events = [], []
+    changed = {True: ([], set()), False: ([], set())}  # recomputed or not: their instances hold different fields
+    for ticket in tickets:
+        _check_ticket(ticket, now_us, supervisors, known_keys, holders, notifications, events, result)
+        moved = {name for (name, attname), old in zip(written[ticket.pk], befores[ticket.pk], strict=True)
                  if getattr(ticket, attname) != old}
         if moved:
-            changed.append(ticket)
+            changed_tickets, changed_fields = changed[ticket.pk in recomputed]
+            changed_tickets.append(ticket)
             changed_fields |= moved
     # Notices and events as plain rows, one statement each: what the batch costs in Python was mostly
     # making and saving ~4 model instances of each per ticket.
     notifications_insert_rows(notifications)
     events_record_rows(events)
-    # Only the tickets and columns that moved, in one statement; every ticket's next check in one more.
-    bulk_update_tickets(changed, sorted(changed_fields))
-    sla_checks_save(tickets)
+    # Only the tickets and columns that moved; the next checks, with the new plans of the recomputed.
+    for changed_tickets, changed_fields in changed.values():
+        bulk_update_tickets(changed_tickets, sorted(changed_fields))
+    sla_checks_save(list(recomputed.values()))
+    sla_checks_save([ticket for ticket in tickets if ticket.pk not in recomputed], plans=False)
     result.tickets += len(tickets)
     result.notifications += len(notifications)
     return True
 
 
-def _claim_tickets(now, batch_size) -> list[Ticket]:
-    """Claim the batch, the tickets whose next check has passed (row locks, SKIP LOCKED: another sweep takes
-    the next ones), and load it in the same statement: its tickets with the SWEPT_FIELDS, their next check
-    and their customer's tier and platform (what a policy matches on). Their policy is not loaded: the
-    refresh matches it again from the context.
+def _names(*fields):
+    return tuple((name, Ticket._meta.get_field(name).attname) for name in fields)
 
-    Built from plain rows rather than through Ticket.objects.only(): for a deferred load Django looks
-    every one of the ~60 fields up in the list of loaded ones, per row, and builds the customer the same
-    way, which took longer than the clocks themselves. The instances are as only() makes them: the
-    other fields load on access."""
-    attnames = [Ticket._meta.get_field(name).attname for name in SWEPT_FIELDS]
-    rows = (
-        # The ticket rows are locked, as an agent's change locks them, not the customer's or the check's.
+
+# What a sweep may change on a ticket (compared before and after: only what moved is written), by name and
+# attname: as it went through its plan, or recomputed.
+PLANNED_WRITTEN = _names(*ADVANCED_FIELDS, "escalation_level")
+RECOMPUTED_WRITTEN = _names(*SLA_COLUMNS, "escalation_level")
+
+
+def _plan_stands(ticket: Ticket, now_us: int) -> bool:
+    plan = ticket.sla_plan
+    return (plan is not None and plan["policy"] == ticket.sla_policy_id
+            and (plan["recheck"] is None or plan["recheck"] > now_us) and ticket.status != Status.WAITING_CUSTOMER)
+
+
+def _passed(plan: dict, now_us: int) -> bool:
+    return any(moment <= now_us for _kind, _started, _due, moments in plan["clocks"] for _percent, moment in moments)
+
+
+def _notice_key(ticket, plan, kind, percent, started) -> str:
+    # Keyed on the clock's start and policy, not its due time: a pause moves the due time but must not
+    # repeat a notice already sent; a restarted clock (reopen) or a new policy may.
+    return f"{kind}:{percent}:{started}:{plan['policy']}:{ticket.pk}"
+
+
+def _breach_keys(ticket, plan, now_us):
+    for kind, started, _due, moments in plan["clocks"]:
+        percent, moment = moments[-1]
+        if kind != FOLLOW_UP and moment <= now_us:
+            yield _notice_key(ticket, plan, kind, percent, started)
+
+
+def _claim_tickets(now, batch_size) -> list[Ticket] | None:
+    """Claim the batch, the tickets whose next check has passed (row locks, SKIP LOCKED: another sweep takes
+    the next ones), then load it: its tickets with the CLAIMED_FIELDS, their next check and its plan.
+
+    Loaded in a second statement: the claim's snapshot may predate another sweep's commit of the same
+    tickets (it released them as the claim reached them), and only the ticket rows are locked (as an agent's
+    change locks them; every writer of a check holds its ticket's lock), so a check is read again once its
+    ticket is held, and a ticket no longer due is left out. Built from plain rows rather than through
+    Ticket.objects.only(): for a deferred load Django looks every one of the ~60 fields up in the list of
+    loaded ones, per row. The instances are as only() makes them: the other fields load on access."""
+    claimed = list(
         Ticket.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(sla_check__at__lte=now)
         .order_by("sla_check__at")
-        .values_list("pk", "sla_check__at", *attnames, "customer__tier", "customer__platform")[:batch_size]
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    if not claimed:
+        return None
+    attnames = [Ticket._meta.get_field(name).attname for name in CLAIMED_FIELDS]
+    rows = (
+        Ticket.objects.filter(pk__in=claimed, sla_check__at__lte=now)
+        .values_list("pk", "sla_check__at", "sla_check__plan", *attnames)
     )
     db = rows.db
     tickets = []
-    for pk, check_at, *values, tier, platform in rows:
+    for pk, check_at, plan, *values in rows:
         ticket = _instance(Ticket, db, pk, **dict(zip(attnames, values, strict=True)))
-        ticket.sla_next_check_at = check_at
+        ticket.sla_next_check_at, ticket.sla_plan = check_at, plan
+        tickets.append(ticket)
+    return tickets
+
+
+def _load_for_recompute(tickets: list[Ticket]) -> dict[int, Ticket]:
+    """The claimed tickets (locked already) with what a recompute reads, and their customer's tier and
+    platform (what a policy matches on)."""
+    if not tickets:
+        return {}
+    attnames = [Ticket._meta.get_field(name).attname for name in RECOMPUTED_FIELDS]
+    rows = Ticket.objects.filter(pk__in=[ticket.pk for ticket in tickets]).values_list(
+        "pk", *attnames, "customer__tier", "customer__platform"
+    )
+    db = rows.db
+    loaded = {}
+    for pk, *values, tier, platform in rows:
+        ticket = loaded[pk] = _instance(Ticket, db, pk, **dict(zip(attnames, values, strict=True)))
         if ticket.customer_id is not None:
             ticket._state.fields_cache["customer"] = _instance(
                 Customer, db, ticket.customer_id, tier=tier, platform=platform
             )
-        tickets.append(ticket)
-    return tickets
+    return loaded
 
 
 def _instance(model, db, pk, **values):
@@ -166,28 +244,29 @@ def _departments_holding(ticket_ids) -> dict[int, list[tuple[str, str, str]]]:
     return holders
 
 
-def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notifications, events, result):
-    """Notify and escalate for the moments of `checks` (the clocks sla_refresh just computed) that passed."""
-    policy = ticket.sla_policy
-    if policy is None:
+def _check_ticket(ticket, now_us, supervisors, known_keys, holders, notifications, events, result):
+    """Notify and escalate for the moments of the ticket's plan that passed; its next check is the first to come."""
+    plan = ticket.sla_plan
+    if plan is None:  # no policy, nothing running, or paused: nothing to look at
+        ticket.sla_next_check_at = None
         return
     high_risk = ticket.risk_level == RiskLevel.HIGH
-    for clock, moments in checks:
+    future = [plan["recheck"]] if plan["recheck"] is not None else []
+    for kind, started, due, moments in plan["clocks"]:
         last_warning = max((p for p, _ in moments if p < 100), default=None)
         for percent, moment in moments:
-            if moment > now:
+            if moment > now_us:
+                future.append(moment)
                 continue
-            # Keyed on the clock's start and policy, not its due time: a pause moves the due time but
-            # must not repeat a notice already sent; a restarted clock (reopen) or a new policy may.
-            key = f"{clock.kind}:{percent}:{clock.started_at.isoformat()}:{policy.pk}:{ticket.pk}"
+            key = _notice_key(ticket, plan, kind, percent, started)
             if key in known_keys:
                 continue
             known_keys.add(key)
-            data = {"clock": clock.kind, "percent": percent, "due_at": clock.due_at.isoformat()}
-            if clock.kind == FOLLOW_UP:
-                kind, recipients, action = Notification.Kind.FOLLOW_UP_DUE, [ticket.assignee_id], "follow_up_due"
+            data = {"clock": kind, "percent": percent, "due_at": due}
+            if kind == FOLLOW_UP:
+                notice, recipients, action = Notification.Kind.FOLLOW_UP_DUE, [ticket.assignee_id], "follow_up_due"
             elif percent == 100:
-                kind, recipients, action = (
+                notice, recipients, action = (
                     Notification.Kind.SLA_BREACH, [ticket.assignee_id, *supervisors], "sla_breached"
                 )
                 held = holders.get(ticket.pk, [])
@@ -195,36 +274,23 @@ def _check_ticket(ticket, checks, now, supervisors, known_keys, holders, notific
                 if held:  # the notice's sentence names them in the reader's language (tickets/notification_text.py)
                     data["held_by_names"] = [[name, name_en] for _code, name, name_en in held]
             else:
-                kind, recipients, action = Notification.Kind.SLA_WARNING, [ticket.assignee_id], "sla_warning"
+                notice, recipients, action = Notification.Kind.SLA_WARNING, [ticket.assignee_id], "sla_warning"
                 if ticket.assignee_id is None:
                     recipients = supervisors  # nobody on it yet: the supervisors must hear of it
             for recipient in dict.fromkeys(r for r in recipients if r is not None):
-                notifications.append((recipient, kind, ticket.pk, data, key))
-            events.append(
-                event_row(
-                    ticket_id=ticket.pk,
-                    action=action,
-                    changes={"sla": [None, data]},
-                    reason=_reason(clock.kind, percent, tuple(data.get("held_by", ()))),
-                )
-            )
+                notifications.append((recipient, notice, ticket.pk, data, key))
+            reason = _reason(kind, percent, tuple(data.get("held_by", ())))
+            events.append(event_row(ticket_id=ticket.pk, action=action, changes={"sla": [None, data]}, reason=reason))
             # Escalate at breach; high-risk tickets one step earlier, at the last warning.
-            escalates = clock.kind != FOLLOW_UP and (percent == 100 or (high_risk and percent == last_warning))
+            escalates = kind != FOLLOW_UP and (percent == 100 or (high_risk and percent == last_warning))
             if escalates and ticket.escalation_level < MAX_ESCALATION:
                 old = ticket.escalation_level
                 ticket.escalation_level += 1
                 result.escalations += 1
-                events.append(
-                    event_row(
-                        ticket_id=ticket.pk,
-                        action="escalated",
-                        changes={"escalation_level": [old, ticket.escalation_level]},
-                        reason=_reason(clock.kind, percent, tuple(data.get("held_by", ()))),
-                    )
-                )
-    # Everything up to now is handled: wait for the next future moment.
-    future = [moment for _, moments in checks for _, moment in moments if moment > now]
-    ticket.sla_next_check_at = min(future) if future and ticket.status != Status.WAITING_CUSTOMER else None
+                events.append(event_row(ticket_id=ticket.pk, action="escalated",
+                                        changes={"escalation_level": [old, ticket.escalation_level]}, reason=reason))
+    # Everything up to now is handled: wait for the next moment to come.
+    ticket.sla_next_check_at = from_epoch_us(min(future)) if future else None
 
 
 CLOCK_LABELS = {
