@@ -234,14 +234,15 @@ def _instance(model, db, pk, **values):
 
 
 def _departments_holding(ticket_ids) -> dict[int, list[tuple[str, str, str]]]:
-    """Departments (code, name, English name) with active subtasks per ticket: a breach while they hold the
-    case is theirs too."""
-    holders: dict[int, list[tuple[str, str, str]]] = {}
+    """Departments (code, name, English name) with active subtasks per ticket, each once however many subtasks
+    it holds: a breach while they hold the case is theirs too."""
+    holders: dict[int, dict[tuple[str, str, str], None]] = {}
     for ticket_id, *department in Subtask.objects.filter(
         ticket_id__in=ticket_ids, status__in=Subtask.ACTIVE_STATUSES
-    ).values_list("ticket_id", "department__code", "department__name", "department__name_en"):
-        holders.setdefault(ticket_id, []).append(tuple(department))
-    return holders
+    ).order_by("department__code").values_list("ticket_id", "department__code", "department__name",
+                                               "department__name_en"):
+        holders.setdefault(ticket_id, {})[tuple(department)] = None
+    return {ticket_id: list(departments) for ticket_id, departments in holders.items()}
 
 
 def _check_ticket(ticket, now_us, supervisors, known_keys, holders, notifications, events, result):
