@@ -1,7 +1,8 @@
 """SLA clocks of one ticket: which policy applies, when each clock falls due, pause and resume.
 
-The due times live on the ticket, the next check in a row of its own (SLACheck, written with them by
-sla_save or sla_checks_save); the database is the truth. `sla_refresh` recomputes them
+The due times live on the ticket, the next check and the plan (what the sweep will find at each coming
+moment) in a row of their own (SLACheck, written with them by sla_save or sla_checks_save); the
+database is the truth. `sla_refresh` recomputes them
 from their start times, the policy's targets and the business time paused so far; it is
 called inside the transaction of every change that moves them (intake, a message, a status
 change, a classification or priority change, a policy or calendar edit). In business-time

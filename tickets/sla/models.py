@@ -88,9 +88,9 @@ class CalendarDay(models.Model):
 class SLACheck(models.Model):
     """When the SLA sweep next looks at a ticket (its next warning, breach or follow-up moment) and what it
     will find then: a row per ticket that has one, read and written as Ticket.sla_next_check_at and
-    Ticket.sla_plan. Not a column of the ticket: the sweep
-    moves it for every ticket it looks at, and on the ticket row each such move rewrote the row in all the
-    ticket's indexes (the column was indexed, so no update was HOT); here it is a narrow row with one index."""
+    Ticket.sla_plan. Not a column of the ticket: the sweep moves it for every ticket it looks at, and on the
+    ticket row each such move rewrote the row in all the ticket's indexes (the column was indexed, so no
+    update was HOT); here it is a narrow row with one index."""
 
     ticket = models.OneToOneField(
         "tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="sla_check",

@@ -4,10 +4,13 @@ Run every minute by Celery beat (tickets/tasks.py), safe to run twice at once or
 crash: each batch claims its tickets with SELECT … FOR UPDATE SKIP LOCKED inside one
 transaction, so two sweeps never hold the same ticket, and a worker killed mid-batch rolls
 the batch back for the next sweep to redo. Every notice carries a dedupe key that is unique
-per recipient, so a moment already notified is never notified again. Queries per batch are
-constant: the claim (which loads the batch too), the notices already sent and the departments holding
-(for the tickets with a moment passed), and bulk writes: notices, events, the tickets whose SLA columns
-moved (few: a ticket's next check, which moves every time, is a narrow row of its own, SLACheck).
+per recipient, so a moment already notified is never notified again. What fell due is read from
+each ticket's plan (SLACheck.plan, written by every refresh: tickets/sla/clock.py sla_plan), not
+recomputed; a ticket without one, or past a big-promo start or end, is recomputed. Queries per batch
+are constant: the claim and the batch's load, the load of the tickets to recompute, the notices
+already sent (for the tickets with a moment passed) and the departments holding (for those with a
+breach not yet notified), and bulk writes: notices, events, the tickets whose SLA columns moved (few:
+a ticket's next check, which moves every time, is a narrow row of its own), the next checks.
 
 Subtasks falling due: subtask_sweep.py; mailing the notices: mail.py.
 """
