@@ -1,12 +1,14 @@
 """Every page a person uses, at a 390 px phone and a 1440 px desk, in zh-Hans: nothing wider than the
-window (no sideways scroll) and, on the phone, every control at least 40 px tall to tap. Agent, supervisor
-and warehouse each walk their own pages. Screenshots: artifacts/e2e/widths/<width>/<role>-<page>.png."""
+window (no sideways scroll), nothing spilling out of its card (a wide table scrolls inside it) and, on
+the phone, every control at least 40 px tall to tap. Agent, supervisor and warehouse each walk their own
+pages. Screenshots: artifacts/e2e/widths/<width>/<role>-<page>.png."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, make_user
+from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, ProductFactory, make_user
 from tests.web.conftest import speaks
 from tests.web.test_e2e_browser import pytestmark as browser_marks  # noqa: F401  (the same skips and marks)
 from tickets import services, subtasks
@@ -29,6 +31,13 @@ SMALL_TARGETS = f"""() => [...document.querySelectorAll('{TARGETS}')]
   .map(e => (e.id || e.name || e.className || e.tagName) + ' ' + Math.round(e.getBoundingClientRect().height))"""
 
 
+# Cards whose content is wider than they are (it spills over the card's edge or under its neighbour).
+SPILLING_CARDS = """() => [...document.querySelectorAll('main .card')]
+  .filter(c => c.getBoundingClientRect().width > 0 && c.scrollWidth > c.clientWidth + 1)
+  .map(c => (c.id || (c.querySelector('h1, h2') || c).textContent.trim().slice(0, 30))
+            + ' ' + c.scrollWidth + '>' + c.clientWidth)"""
+
+
 def _seed():
     agent = make_user("agent", username="xiaowu")
     supervisor = make_user("supervisor", username="zhuguan")
@@ -38,7 +47,10 @@ def _seed():
         user.save(update_fields=["password"])
     speaks("zh-hans", agent, supervisor, warehouse)
     order = OrderFactory(customer=CustomerFactory(name="周先生"))
-    OrderItemFactory(order=order)
+    # a real catalogue's long name and SKU (the demo's tablet spilled out of the order card at a desk's width)
+    OrderItemFactory(order=order, product=ProductFactory(name="11英寸平板电脑 M11 8+128G 深空灰 官方标配",
+                                                         sku="PB-M11-128-GRY"), unit_price=Decimal("2399.00"),
+                     paid_amount=Decimal("2399.00"))
     ticket = services.ticket_create(actor=agent, channel="phone", description="收到的电水壶底座有裂纹，要求换新",
                                     order=order, affected_items=list(order.items.all()), type="exchange",
                                     category="product_quality")
@@ -84,7 +96,7 @@ def test_every_page_fits_the_window_and_has_tappable_controls(browser_db, live_s
     base = live_server.url
     folder = SHOTS / str(width)
     folder.mkdir(parents=True, exist_ok=True)
-    too_wide, too_small = {}, {}
+    too_wide, too_small, spilling = {}, {}, {}
     for role, paths in role_pages(ticket, subtask).items():
         context = browser.new_context(viewport={"width": width, "height": 844 if width == PHONE else 900})
         page = context.new_page()
@@ -98,6 +110,8 @@ def test_every_page_fits_the_window_and_has_tappable_controls(browser_db, live_s
             scroll_width = page.evaluate("document.documentElement.scrollWidth")
             if scroll_width > width:
                 too_wide[f"{role} {path}"] = scroll_width
+            if cards := page.evaluate(SPILLING_CARDS):
+                spilling[f"{role} {path}"] = cards
             if width == PHONE:
                 small = page.evaluate(SMALL_TARGETS)
                 if small:
@@ -105,4 +119,5 @@ def test_every_page_fits_the_window_and_has_tappable_controls(browser_db, live_s
         context.close()
 
     assert not too_wide, f"wider than {width} px: {too_wide}"
+    assert not spilling, f"content wider than its card: {spilling}"
     assert not too_small, f"controls under {TAP} px tall: {too_small}"
