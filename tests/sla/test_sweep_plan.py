@@ -167,8 +167,9 @@ def act(ticket, what, agent):
         pass  # not from this status: the history goes on without it
 
 
-@pytest.mark.django_db(transaction=False)
 def test_a_sweep_through_the_plans_does_what_recomputing_the_clocks_does(people, time_machine):
+    """Each sweep of a random history run twice, rolled back in between: as it comes (through the plans) and
+    with the due tickets' plans dropped (recomputed, the refresh's own rules); then once for real."""
     agent = people["agent"]
 
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
