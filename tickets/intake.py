@@ -356,11 +356,13 @@ def intake_events_process(*, batch_size: int = INTAKE_BATCH_SIZE, ids: list[int]
 @transaction.atomic
 def _batch_process(*, batch_size: int, ids: list[int] | None) -> int:
     pending = IntakeEvent.objects.filter(state=IntakeEvent.State.PENDING)
+    # The events alone are locked (of self): their source, joined below, is shared by every event of a shop,
+    # and a worker skipping locked rows would skip them all while another worker held a batch.
     if ids is not None:
         # Asked for by a request (a chat line on a case still pending): wait for a worker holding it.
-        claim = pending.filter(pk__in=ids).select_for_update()
+        claim = pending.filter(pk__in=ids).select_for_update(of=("self",))
     else:
-        claim = pending.select_for_update(skip_locked=True)
+        claim = pending.select_for_update(skip_locked=True, of=("self",))
     events = list(claim.select_related("source").order_by("pk")[:batch_size])
     if not events:
         return 0

@@ -136,7 +136,7 @@ def _before_queue(delivery: Delivery) -> None:
 def _claim(delivery_id: int) -> tuple[Delivery | None, str]:
     """Lock the row and mark it sending (committed before the slow send), or say why not."""
     with transaction.atomic():
-        delivery = (Delivery.objects.select_for_update().select_related("message__ticket__customer")
+        delivery = (Delivery.objects.select_for_update(of=("self",)).select_related("message__ticket__customer")
                     .filter(pk=delivery_id).first())
         if delivery is None:
             return None, "missing"
@@ -254,7 +254,8 @@ def deliveries_retry_due(*, now=None) -> int:
 def delivery_resend(*, delivery: Delivery, actor) -> Delivery:
     """A supervisor sends a dead or not-configured delivery again, once its channel is set up: a fresh round of
     attempts with the same idempotency key. ValidationError when it cannot go (and nothing changes)."""
-    delivery = Delivery.objects.select_for_update().select_related("message__ticket__customer").get(pk=delivery.pk)
+    delivery = (Delivery.objects.select_for_update(of=("self",)).select_related("message__ticket__customer")
+                .get(pk=delivery.pk))
     if delivery.state not in (State.DEAD, State.NO_CHANNEL):
         raise ValidationError(_("Only an undelivered reply can be sent again."))
     recipient, reason = _readiness(delivery.channel, delivery.message)
