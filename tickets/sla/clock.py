@@ -265,23 +265,28 @@ def sla_recompute(ticket: Ticket, *, now: datetime, context: SLAContext) -> None
             # A calendar saved before its hours were filled in must not block intake: no SLA until it is.
             logger.warning("SLA policy %s uses calendar %s without working time", policy, policy.calendar)
             policy = ticket.sla_policy = None
-    checks = None
     if policy is None:
         ticket.sla_state = SLAState.NONE
+        return
+    _flag_breaches(ticket, clocks, was_running, policy, schedule, now)
+    if not clocks:
+        ticket.sla_state = SLAState.NONE
+        return
+    checks = [(clock, check_moments(clock, policy, schedule)) for clock in clocks]
+    for clock, _moments in checks:
+        setattr(ticket, DUE_FIELD[clock.kind], clock.due_at)
+    if ticket.status == Status.WAITING_CUSTOMER:
+        ticket.sla_state = SLAState.PAUSED
+        return
+    # The running ticket's state is read from its plan, by the rule the sweep applies to a stored plan.
+    plan = ticket.sla_plan = sla_plan(policy, checks, context.promo_next)
+    ticket.sla_state = plan_state(plan, epoch_us(now))
+    moments = [moment for _clock, clock_moments in checks for _percent, moment in clock_moments]
+    # A moment already passed may not have been notified yet: let the next sweep look now.
+    if any(moment <= now for moment in moments):
+        ticket.sla_next_check_at = now
     else:
-        _flag_breaches(ticket, clocks, was_running, policy, schedule, now)
-        checks = [(clock, check_moments(clock, policy, schedule)) for clock in clocks]
-        moments = []
-        for clock, clock_moments in checks:
-            setattr(ticket, DUE_FIELD[clock.kind], clock.due_at)
-            moments += [moment for _, moment in clock_moments]
-        ticket.sla_state = _state(ticket, checks, policy, schedule, now)
-        if ticket.sla_state != SLAState.PAUSED and moments:
-            # A moment already passed may not have been notified yet: let the next sweep look now.
-            past = [m for m in moments if m <= now]
-            upcoming = [*moments, context.promo_next] if context.promo_next else moments
-            ticket.sla_next_check_at = now if past else min(upcoming)
-            ticket.sla_plan = sla_plan(policy, checks, context.promo_next)
+        ticket.sla_next_check_at = min([*moments, context.promo_next] if context.promo_next else moments)
 
 
 # Moments in a plan are whole microseconds since the epoch: exact, and compared without making datetimes.
@@ -319,44 +324,28 @@ def sla_plan(policy: SLAPolicy, checks: Checks, recheck_at: datetime | None) -> 
 ADVANCED_FIELDS = ("sla_state", "first_response_breached", "resolution_breached")
 
 
-def plan_advance(ticket: Ticket, plan: dict, now_us: int) -> None:
-    """Set the SLA state and breach flags as a refresh would at `now_us` (the ticket is running: a paused
-    one has no plan), from the plan's moments (a clock's are in order: its first warning first, its breach
-    last). What _state and _flag_breaches compute from the clocks; a test holds the two equal."""
+def plan_state(plan: dict, now_us: int) -> str:
+    """The SLA state of a running ticket at `now_us` from its plan's moments (a clock's are in order: its first
+    warning first, its breach last): breached once a response or resolution clock's due time passed, warning
+    once one passed its first warning. The follow-up clock only falls due: it sets no state."""
     state = SLAState.ON_TRACK
     for kind, _started, _due, moments in plan["clocks"]:
         if kind == FOLLOW_UP:
             continue
         if moments[-1][1] <= now_us:
-            state = SLAState.BREACHED
-            if kind in BREACH_FLAG:
-                setattr(ticket, BREACH_FLAG[kind], True)
-        elif moments[0][1] <= now_us and state != SLAState.BREACHED:
+            return SLAState.BREACHED
+        if moments[0][1] <= now_us:
             state = SLAState.WARNING
-    ticket.sla_state = state
+    return state
 
 
-def _state(ticket, checks: Checks, policy, schedule, now) -> str:
-    if not checks:
-        return SLAState.NONE
-    if ticket.status == Status.WAITING_CUSTOMER:
-        return SLAState.PAUSED
-    sla_checks = [(c, moments) for c, moments in checks if c.kind != FOLLOW_UP]
-    if any(c.due_at <= now for c, _ in sla_checks):
-        return SLAState.BREACHED
-    first_warning = min(policy.warning_thresholds, default=None)
-    if first_warning and any(_moment(c, moments, schedule, first_warning) <= now for c, moments in sla_checks):
-        return SLAState.WARNING
-    return SLAState.ON_TRACK
-
-
-def _moment(clock: Clock, moments: list[tuple[int, datetime]], schedule: Schedule, percent: int) -> datetime:
-    """When `percent` of the clock is used: taken from its check moments when computed there already."""
-    if percent != 100:
-        for p, moment in moments:
-            if p == percent:
-                return moment
-    return clock.moment_at(schedule, percent)
+def plan_advance(ticket: Ticket, plan: dict, now_us: int) -> None:
+    """Set the SLA state and breach flags as a refresh would at `now_us` (the ticket is running: a paused
+    one has no plan); the flags as _flag_breaches sets them for running clocks, which a test holds equal."""
+    ticket.sla_state = plan_state(plan, now_us)
+    for kind, _started, _due, moments in plan["clocks"]:
+        if kind in BREACH_FLAG and moments[-1][1] <= now_us:
+            setattr(ticket, BREACH_FLAG[kind], True)
 
 
 def _plain(value):
