@@ -165,10 +165,6 @@ class Clock:
     paused_seconds: int
     due_at: datetime
 
-    def moment_at(self, schedule: Schedule, percent: int) -> datetime:
-        """When `percent` of the target is used (pauses deducted)."""
-        return schedule.add(self.started_at, self.target_seconds * percent / 100 + self.paused_seconds)
-
 
 def running_clocks(ticket: Ticket, policy: SLAPolicy, schedule: Schedule) -> list[Clock]:
     """The clocks running for the ticket as it is now (none while closed or archived)."""
