@@ -4,10 +4,11 @@ import re
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from customers.models import Customer
 from orders.models import Order, OrderItem, Product
-from tickets.models import Category, Channel, Message, Status, Subtask, Ticket, TicketEvent, TicketType
+from tickets.models import Category, Channel, Message, SLAState, Status, Subtask, Ticket, TicketEvent, TicketType
 
 DEMO_USERNAMES = (
     "agent", "agent2", "senior", "supervisor", "warehouse", "finance", "logistics", "tech", "admin",
@@ -114,3 +115,20 @@ def test_refuses_to_run_with_debug_off_unless_allowed(settings):
 
     assert not get_user_model().objects.exists()
     assert not Ticket.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_opens_with_todays_sla_states():
+    """The demo's tickets are built with their clocks in the past: the first page must not show a ticket
+    whose due time passed days ago as on track ("0 minutes" in green) until the beat's first sweep."""
+    seed("--allow-production")
+    now = timezone.now()
+    running = Ticket.objects.open().exclude(sla_state__in=[SLAState.PAUSED, SLAState.NONE])
+    stale = [
+        (ticket.number, ticket.sla_state) for ticket in running
+        if ticket.sla_state != SLAState.BREACHED and any(
+            due is not None and due <= now
+            for due in (ticket.first_response_due_at, ticket.next_response_due_at, ticket.resolution_due_at))
+    ]
+    assert not stale
+    assert running.filter(sla_state=SLAState.BREACHED).exists()

@@ -27,6 +27,7 @@ from tickets.models import Message, Subtask, Ticket, TicketEvent
 from tickets.reply_catalog import reply_catalog_load
 from tickets.sla.holidays import calendar_import_official_days, official_years
 from tickets.sla.models import BusinessCalendar
+from tickets.sla.sweep import sla_sweep
 
 
 class Command(DemoBuilder, BaseCommand):
@@ -57,6 +58,10 @@ class Command(DemoBuilder, BaseCommand):
             orders = self._seed_orders(customers, products)
             created, skipped = self._seed_tickets(users, customers, orders)
             self.articles = demo_articles_load(author=users["supervisor"])
+        if created:
+            # Each demo ticket was built with its clock in the past: one sweep now, so the first pages show
+            # today's SLA states (and their notices) instead of waiting for the beat's first sweep.
+            sla_sweep()
         self._report(created, skipped)
 
     # Output -------------------------------------------------------------------------------
