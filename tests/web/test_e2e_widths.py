@@ -48,9 +48,9 @@ def _seed():
     speaks("zh-hans", agent, supervisor, warehouse)
     order = OrderFactory(customer=CustomerFactory(name="周先生"))
     # a real catalogue's long name and SKU (the demo's tablet spilled out of the order card at a desk's width)
-    OrderItemFactory(order=order, product=ProductFactory(name="11英寸平板电脑 M11 8+128G 深空灰 官方标配",
-                                                         sku="PB-M11-128-GRY"), unit_price=Decimal("2399.00"),
-                     paid_amount=Decimal("2399.00"))
+    OrderItemFactory(order=order, product=ProductFactory(name="智能恒温电水壶 1.7L 304不锈钢 双层防烫 官方标配",
+                                                         sku="KT-17L-304-WHT"), unit_price=Decimal("239.00"),
+                     paid_amount=Decimal("239.00"))
     ticket = services.ticket_create(actor=agent, channel="phone", description="收到的电水壶底座有裂纹，要求换新",
                                     order=order, affected_items=list(order.items.all()), type="exchange",
                                     category="product_quality")
