@@ -46,7 +46,7 @@ def _seed():
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])
     speaks("zh-hans", agent, supervisor, warehouse)
-    order = OrderFactory(customer=CustomerFactory(name="周先生"))
+    order = OrderFactory(customer=CustomerFactory(name="周先生"), paid_amount=Decimal("239.00"))
     # a real catalogue's long name and SKU (the demo's tablet spilled out of the order card at a desk's width)
     OrderItemFactory(order=order, product=ProductFactory(name="智能恒温电水壶 1.7L 304不锈钢 双层防烫 官方标配",
                                                          sku="KT-17L-304-WHT"), unit_price=Decimal("239.00"),
