@@ -88,13 +88,21 @@ TEMPLATES = [
             ],
         },
     },
-    # The hot pages' bodies (the queue, the dashboard, the ticket page): tickets/jinja_env.py says why.
+    # The hot pages (the queue, the dashboard, the ticket page) and the desk's shell: tickets/jinja_env.py says why.
     {
         "NAME": "jinja2",
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "tickets.jinja_env.environment"},
+        "OPTIONS": {
+            "environment": "tickets.jinja_env.environment",
+            "context_processors": [  # what the shell reads (the backend adds the request)
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tickets.context_processors.desk",
+                "tickets.context_processors.csrf_once",
+            ],
+        },
     },
 ]
 

@@ -9,10 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 
 from .states import ActionRefused, StaleVersion
 
@@ -33,12 +31,10 @@ def role_required(may_enter: Callable) -> Callable:
     return decorator
 
 
-def render_hot(request, template_name: str, context: dict, *, status: int = 200, **shell_context) -> HttpResponse:
-    """A hot page: its body rendered by the Jinja2 engine (templates/jinja2/<template_name>), set into the
-    Django template of the same name, which keeps base.html: `{% block content %}{{ body }}{% endblock %}`.
-    The shell gets the body's context too, so that tests and tools reading a response's context see it."""
-    body = mark_safe(render_to_string(template_name, context, request, using="jinja2"))  # escaped by Jinja2
-    return render(request, template_name, {**context, **shell_context, "body": body}, status=status)
+def render_hot(request, template_name: str, context: dict, *, status: int = 200) -> HttpResponse:
+    """A hot page, rendered by the Jinja2 engine (templates/jinja2/<template_name>, which extends the desk's
+    shell, templates/jinja2/base.html): tickets/jinja_env.py says why."""
+    return render(request, template_name, context, status=status, using="jinja2")
 
 
 def attempt(request, action: Callable, success: str) -> bool:

@@ -4,7 +4,7 @@
 
 Requests the page once (through the view, which must render with aftersales.web.render_hot) to capture its
 context, then renders it alternately with the Django templates of the old commit (`git show`, a Django engine
-of their own) and with the current Jinja2 body in its Django shell, and prints the least and the median CPU of
+of their own) and with the current Jinja2 page in its Jinja2 shell, and prints the least and the median CPU of
 each. The least is what a busy machine inflates least; the same context makes the difference the templates'.
 """
 
@@ -59,9 +59,9 @@ def main(argv=None) -> int:
     captured = {}
     render_hot = web.render_hot
 
-    def capture(request, template_name, context, *, status=200, **shell):
-        captured.update(request=request, name=template_name, context=context, shell=shell)
-        return render_hot(request, template_name, context, status=status, **shell)
+    def capture(request, template_name, context, *, status=200):
+        captured.update(request=request, name=template_name, context=context)
+        return render_hot(request, template_name, context, status=status)
 
     for module in [m for m in sys.modules.values() if getattr(m, "render_hot", None) is render_hot]:
         module.render_hot = capture
@@ -75,14 +75,14 @@ def main(argv=None) -> int:
     old_engine = DjangoTemplates({**engine, "NAME": "old", "DIRS": [old_root / "templates"],
                                   "OPTIONS": {**engine.get("OPTIONS", {})}})
     old_template = old_engine.get_template(captured["name"])
-    request, context, shell = captured["request"], captured["context"], captured["shell"]
+    request, context = captured["request"], captured["context"]
     translation.activate(args.language)
 
     def old():
-        return old_template.render({**context, **shell}, request).encode()
+        return old_template.render(context, request).encode()
 
     def new():
-        return render_hot(request, captured["name"], context, **shell).content
+        return render_hot(request, captured["name"], context).content
 
     times = {old: [], new: []}
     for run in range(args.runs):
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
             started = time.process_time()
             render()
             times[render].append((time.process_time() - started) * 1000)
-    for label, render in (("old Django templates", old), ("Jinja2 body + Django shell", new)):
+    for label, render in (("old Django templates", old), ("Jinja2 page and shell", new)):
         print(f"{args.path} as {args.username}, {label}: {min(times[render]):.2f} ms least, "
               f"{statistics.median(times[render]):.2f} ms p50 CPU ({len(render()):,} bytes)")
     return 0

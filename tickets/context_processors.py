@@ -1,4 +1,7 @@
 from django.db import connection
+from django.middleware.csrf import get_token
+from django.utils.functional import SimpleLazyObject
+from django.utils.html import format_html
 
 from .models import Delivery, Incident, Notification
 from .outbound.selectors import UNDELIVERED
@@ -55,3 +58,11 @@ def desk(request):
         "desk_suggested_incidents": suggested,
         "desk_undelivered": undelivered,
     }
+
+
+def csrf_once(request):
+    """The CSRF token and its hidden field for a Jinja2 page, masked once a page: the backend's own are masked
+    afresh at every use (a page with a dozen forms masked the token a dozen times)."""
+    token = SimpleLazyObject(lambda: get_token(request))
+    return {"csrf_token": token, "csrf_input": SimpleLazyObject(
+        lambda: format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token))}

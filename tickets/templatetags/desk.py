@@ -9,6 +9,7 @@ from functools import lru_cache
 from django import template
 from django.conf import settings
 from django.forms.models import ModelChoiceIterator
+from django.template import engines
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -167,3 +168,45 @@ def sla_badge(ticket) -> str:
         badge += format_html('<br><small class="sla-stopped">{}</small>',
                              _("clock stopped: %(why)s, resumes %(resumes)s") % {"why": stop.why, "resumes": resumes})
     return badge
+
+
+class _PartNode(template.Node):
+    def __init__(self, name: str, nodelist):
+        self.name, self.nodelist = name, nodelist
+
+    def render(self, context) -> str:
+        return ""  # rendered by the {% jinja %} around it, into the Jinja2 template's context
+
+
+class _JinjaNode(template.Node):
+    def __init__(self, template_name: str, nodelist):
+        self.template_name, self.nodelist = template_name, nodelist
+
+    def render(self, context) -> str:
+        parts = {part.name: part.nodelist.render(context) for part in self.nodelist.get_nodes_by_type(_PartNode)}
+        jinja = engines["jinja2"].env.get_template(self.template_name)
+        return mark_safe(jinja.render({**context.flatten(), **parts}))  # escaped by Jinja2
+
+
+@register.tag
+def jinja(parser, token):
+    """`{% jinja "base.html" %}{% part shell_title %}…{% endpart %}…{% endjinja %}`: a Jinja2 template
+    (templates/jinja2/) rendered with this template's context and each part's HTML as a variable. How a
+    Django page gets the desk's one shell, which the hot pages (Jinja2) extend; a part may hold Django
+    `{% block %}`s for the pages extending this one to fill."""
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError('{% jinja "template.html" %} takes one template name')
+    nodelist = parser.parse(("endjinja",))
+    parser.delete_first_token()
+    return _JinjaNode(bits[1][1:-1], nodelist)
+
+
+@register.tag
+def part(parser, token):
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError("{% part name %} takes one variable name")
+    nodelist = parser.parse(("endpart",))
+    parser.delete_first_token()
+    return _PartNode(bits[1], nodelist)

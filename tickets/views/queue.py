@@ -74,7 +74,8 @@ def ticket_queue(request):
         "saved_views": saved_views_for_queue(user=request.user, visible=visible, current=_view_query(query, queue)),
         "saved_view_form": SavedViewForm(initial={"query": _view_query(query, queue)}),
         "is_supervisor": is_supervisor(request.user),
-    }, live={"stamp": stamp, "page": request.get_full_path()})
+        "live": {"stamp": stamp, "page": request.get_full_path()},
+    })
 
 
 def _view_query(query, queue: str) -> str:
