@@ -7,12 +7,14 @@ the solution, the refunds.
 
 import re
 
+from django.conf import settings
 from django.db.models import Case, IntegerField, Q, Sum, Value, When
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from orders.models import Order, Refund
 
+from .live import desk_shared
 from .models import ReplyTemplate, Ticket
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -128,3 +130,12 @@ def templates_for(ticket: Ticket, language: str = "zh-hans"):
                             output_field=IntegerField()))
         .order_by("rank", "name")
     )
+
+
+
+def templates_offered(ticket: Ticket, language: str) -> list[ReplyTemplate]:
+    """templates_for's list as the ticket page offers it: shared by every page of the same type, category and
+    language for SHARED_CHOICES_SECONDS (live.desk_shared), so a template edited in the admin is offered
+    within that time. What a reply sends is what the agent sent, so a stale list never sends a wrong text."""
+    return desk_shared(f"reply-templates:{language}:{ticket.type}:{ticket.category}",
+                       lambda: list(templates_for(ticket, language)), seconds=settings.SHARED_CHOICES_SECONDS)

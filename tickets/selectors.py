@@ -135,8 +135,10 @@ def subtasks_overdue(*, now=None, department_id: int | None = None) -> QuerySet[
 
 
 def customer_recent_tickets(customer_id: int, *, exclude_id: int | None = None, limit: int = 5) -> list[Ticket]:
-    """The customer's last tickets (for the intake lookup and the ticket page's customer panel)."""
-    return list(Ticket.objects.filter(customer_id=customer_id).exclude(pk=exclude_id).order_by("-created_at")[:limit])
+    """The customer's last tickets (for the intake lookup and the ticket page's customer panel): the number,
+    status and date they show, not a ticket's ~60 columns."""
+    tickets = Ticket.objects.filter(customer_id=customer_id).exclude(pk=exclude_id)
+    return list(tickets.only("number", "status", "created_at").order_by("-created_at")[:limit])
 
 
 def orders_with_history(number: str) -> list:

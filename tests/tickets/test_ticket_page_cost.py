@@ -3,6 +3,7 @@ opened, the timeline is rendered once per change of the ticket and shared, and t
 with the timeline."""
 
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -145,3 +146,37 @@ def test_the_page_reads_the_same_queries_whatever_the_timeline_holds(client, peo
         services.message_add(ticket=ticket, actor=people["agent"], direction=Message.Direction.NOTE, body=f"第{n}条")
         services.message_add(ticket=ticket, actor=None, direction=Message.Direction.INBOUND, body=f"客户{n}")
     assert queries() == few
+
+
+def test_what_the_page_offers_from_the_catalogue_is_shared_for_a_while(client, people, ticket, settings):
+    """Reply templates, macros and suggested articles are the same on every page of the same kind of ticket:
+    read once and shared for SHARED_CHOICES_SECONDS (a page then reads none of their tables); a new one is
+    offered from the next window on."""
+    from tickets.expert.models import Macro
+    from tickets.knowledge.models import KnowledgeArticle
+    from tickets.models import ReplyTemplate
+
+    settings.SHARED_CHOICES_SECONDS = 30
+    ReplyTemplate.objects.create(name="漏水说明", body="{customer_name}您好，杯子漏水可换新。", language="zh-hans")
+    Macro.objects.create(name="请寄回检测", body="您好，请寄回检测。")
+    KnowledgeArticle.objects.create(
+        title="杯子漏水怎么办", body="杯子漏水：换新。", language="zh-hans", category="logistics",
+        ticket_type="exchange", status=KnowledgeArticle.Status.PUBLISHED, published_at=timezone.now(),
+        author=people["agent"])
+    client.force_login(people["agent"])
+    client.cookies["django_language"] = "zh-hans"
+    catalogue = ("tickets_replytemplate", "tickets_macro", "tickets_knowledgearticle")
+
+    with mock.patch("tickets.live.time.time", return_value=1_800_000_000):  # a 30 s window's first moment
+        first = _page(client, ticket)
+        assert all(name in first for name in ("漏水说明", "请寄回检测", "杯子漏水怎么办"))
+        ReplyTemplate.objects.create(name="新的模板", body="您好", language="zh-hans")
+        Macro.objects.create(name="新的宏", body="您好")
+        with CaptureQueriesContext(connection) as captured:
+            second = _page(client, ticket)
+        read = " ".join(query["sql"] for query in captured.captured_queries)
+        assert not [table for table in catalogue if table in read]
+        assert "漏水说明" in second and "新的模板" not in second and "新的宏" not in second
+    with mock.patch("tickets.live.time.time", return_value=1_800_000_030):  # the next window
+        third = _page(client, ticket)
+    assert "新的模板" in third and "新的宏" in third

@@ -4,10 +4,12 @@ import hashlib
 import time as clock
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import QueryDict
 
 from ..filters import TicketFilter, queue_filter, queue_from
+from ..live import desk_shared
 from .forms import view_query_pairs
 from .models import Macro, SavedView
 from .policies import can_manage_saved_view, saved_views_visible_to
@@ -48,3 +50,10 @@ def _count(view: SavedView, *, user, visible) -> int | None:
 
 def macros_for_agents():
     return Macro.objects.select_related("subtask_department").order_by("name")
+
+
+def macros_offered() -> list[Macro]:
+    """The macros a ticket page offers, shared by every page for SHARED_CHOICES_SECONDS (live.desk_shared):
+    a macro edited is offered within that time; applying one reads it afresh (MacroApplyForm), so a stale
+    list never applies a deleted or changed macro as it was."""
+    return desk_shared("macros", lambda: list(macros_for_agents()), seconds=settings.SHARED_CHOICES_SECONDS)

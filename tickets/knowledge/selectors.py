@@ -4,10 +4,14 @@ Access is not decided here: views and the API narrow these querysets with
 `tickets.knowledge.policies.articles_visible_to` (or use `faq_articles` for the public page).
 """
 
+import hashlib
+
+from django.conf import settings
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
+from ..live import desk_shared
 from ..models import Category, ReplyTemplate, Ticket
 from ..replies import templates_for
 from .models import KnowledgeArticle
@@ -78,9 +82,13 @@ def faq_by_category(*, language: str, query: str = "") -> list[tuple[str, str, l
 KEYWORD_TEXT_CHARS = 2_000
 
 
+def _keyword_text(ticket: Ticket) -> str:
+    return f"{ticket.symptom}\n{ticket.description}"[:KEYWORD_TEXT_CHARS]
+
+
 def _ticket_keywords(ticket: Ticket) -> list[str]:
     # Kept on the instance: the ticket page asks twice (articles, templates) and jieba's TF-IDF is not free.
-    text = f"{ticket.symptom}\n{ticket.description}"[:KEYWORD_TEXT_CHARS]
+    text = _keyword_text(ticket)
     cached = getattr(ticket, "_keywords", None)
     if cached is None or cached[0] != text:
         ticket._keywords = cached = (text, keywords_of(text))
@@ -106,7 +114,18 @@ def _same_kind(ticket: Ticket):
 def articles_similar_to(*, ticket: Ticket, language: str, limit: int = 5) -> list[KnowledgeArticle]:
     """Published articles for the agent on a ticket page: the same category and type first, then by
     how many of the ticket's keywords (jieba TF-IDF over the customer's words and the symptom) they
-    hold. One query; each row carries `excerpt` (the text's first characters) for the list."""
+    hold. One query; each row carries `excerpt` (the text's first characters) for the list.
+
+    Shared by every page of a ticket with the same words, category, type and language for
+    SHARED_CHOICES_SECONDS (live.desk_shared): an article published is suggested within that time, and a
+    ticket page spares the keyword extraction and the query."""
+    key = (f"kb-suggested:{language}:{ticket.category}:{ticket.type}:{limit}:"
+           f"{hashlib.sha1(_keyword_text(ticket).encode()).hexdigest()}")
+    return desk_shared(key, lambda: _articles_similar_to(ticket, language, limit),
+                       seconds=settings.SHARED_CHOICES_SECONDS)
+
+
+def _articles_similar_to(ticket: Ticket, language: str, limit: int) -> list[KnowledgeArticle]:
     words = _indexed_forms(_ticket_keywords(ticket))
     candidates = Q()
     if words:

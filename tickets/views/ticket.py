@@ -21,7 +21,7 @@ from customers.masking import mask_phone
 
 from .. import assignment, services, subtasks
 from ..expert.forms import MacroApplyForm
-from ..expert.selectors import macros_for_agents
+from ..expert.selectors import macros_offered
 from ..expert.services import macro_apply
 from ..forms import (
     AssignForm,
@@ -53,7 +53,7 @@ from ..policies import (
     ticket_contact_for,
     ticket_get_for_user,
 )
-from ..replies import render_reply, reply_placeholders, templates_for
+from ..replies import render_reply, reply_placeholders, templates_offered
 from ..selectors import (
     customer_recent_tickets,
     ticket_changes_by_others,
@@ -114,7 +114,7 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
     show_pii = sees_unmasked_pii(request.user)
     previous = customer_recent_tickets(ticket.customer_id, exclude_id=ticket.pk) if show_pii else []
     placeholders = reply_placeholders(ticket, request.user) if editable else {}
-    templates = list(templates_for(ticket, request.LANGUAGE_CODE)) if editable else []
+    templates = templates_offered(ticket, request.LANGUAGE_CODE) if editable else []
     reply_templates = [{"name": t.name, "body": render_reply(t.body, placeholders)} for t in templates]
     context = {
         "ticket": ticket,
@@ -135,7 +135,7 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
         "priority_reasons": reason_labels(ticket.priority_reasons),
         "risk_reasons": reason_labels(ticket.risk_reasons),
         "reply_form": ReplyForm(),
-        "macros": list(macros_for_agents()) if editable else [],
+        "macros": macros_offered() if editable else [],
         "reply_templates": reply_templates,
         "follow_up_form": FollowUpForm(),
         "subtask_rows": _subtasks_with_files(ticket),
