@@ -82,3 +82,16 @@ def test_the_customers_page_has_the_language_menu_in_the_shells_words(client):
     html = client.get(link, headers={"accept-language": "en"}).content.decode()
     assert 'id="language-switch"' in html and '<option value="en" selected>English</option>' in html
     assert 'action="/i18n/setlang/"' in html and 'name="csrfmiddlewaretoken"' in html
+
+
+def test_a_hot_page_prints_nothing_of_the_shells_django_parts_even_in_debug(rf):
+    """DEBUG's Jinja2 prints an undefined variable as itself ({{ shell_scripts }} at the foot of every hot page,
+    seen on make run's ticket page); the shell's parts for Django pages are not defined on a hot page."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.template import engines
+    from jinja2 import DebugUndefined
+
+    env = engines["jinja2"].env.overlay(undefined=DebugUndefined)
+    page = env.from_string('{% extends "base.html" %}{% block content %}<p>body</p>{% endblock %}')
+    html = page.render({"request": rf.get("/"), "user": AnonymousUser(), "csrf_token": "token"})
+    assert "<p>body</p>" in html and "{{" not in html and "shell_" not in html
