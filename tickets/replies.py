@@ -132,7 +132,6 @@ def templates_for(ticket: Ticket, language: str = "zh-hans"):
     )
 
 
-
 def templates_offered(ticket: Ticket, language: str) -> list[ReplyTemplate]:
     """templates_for's list as the ticket page offers it: shared by every page of the same type, category and
     language for SHARED_CHOICES_SECONDS (live.desk_shared), so a template edited in the admin is offered
