@@ -91,8 +91,19 @@ def desk_shared(name: str, compute: Callable[[], T], stamp: str = "", seconds: i
     seconds = settings.QUEUE_COUNTS_SECONDS if seconds is None else seconds
     if seconds <= 0:
         return compute()
-    key = f"{name}:{stamp}" if stamp else f"{name}:t{int(time.time() // seconds)}"
+    key = f"{name}:{stamp}" if stamp else _window_key(name, seconds)
     return cache.get_or_set(key, compute, seconds * 2)
+
+
+def desk_shared_forget(name: str, seconds: int) -> None:
+    """Drop what desk_shared keeps for `name` in this window (no stamp), so the next page computes it afresh:
+    a change made on the desk itself is seen at once, not at the next window."""
+    if seconds > 0:
+        cache.delete(_window_key(name, seconds))
+
+
+def _window_key(name: str, seconds: int) -> str:
+    return f"{name}:t{int(time.time() // seconds)}"
 
 
 def replies_by_others(*, ticket_id: int, user, after_message_id: int) -> list[str]:

@@ -180,3 +180,24 @@ def test_what_the_page_offers_from_the_catalogue_is_shared_for_a_while(client, p
     with mock.patch("tickets.live.time.time", return_value=1_800_000_030):  # the next window
         third = _page(client, ticket)
     assert "新的模板" in third and "新的宏" in third
+
+
+def test_a_macro_the_supervisor_saves_or_deletes_shows_on_the_next_ticket_page(client, people, ticket, settings,
+                                                                           django_capture_on_commit_callbacks):
+    """The shared macro list is forgotten when a macro is saved or deleted on the desk: the supervisor who has
+    just written one finds it on the ticket, not half a minute later."""
+    from tickets.expert.models import Macro
+
+    settings.SHARED_CHOICES_SECONDS = 30
+    client.force_login(people["supervisor"])
+    with mock.patch("tickets.live.time.time", return_value=1_800_000_000):  # one window throughout
+        assert "请拍照片" not in _page(client, ticket)  # the list is now shared, without it
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/macros/", {"name": "请拍照片", "body": "您好，请拍一张照片。", "action": "",
+                                                "tags": "", "subtask_kind": "", "subtask_description": ""})
+        assert response.status_code == 302
+        assert "请拍照片" in _page(client, ticket)
+        macro = Macro.objects.get(name="请拍照片")
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(f"/macros/{macro.pk}/delete/").status_code == 302
+        assert "请拍照片" not in _page(client, ticket)

@@ -52,8 +52,11 @@ def macros_for_agents():
     return Macro.objects.select_related("subtask_department").order_by("name")
 
 
+MACROS_OFFERED = "macros"
+
+
 def macros_offered() -> list[Macro]:
-    """The macros a ticket page offers, shared by every page for SHARED_CHOICES_SECONDS (live.desk_shared):
-    a macro edited is offered within that time; applying one reads it afresh (MacroApplyForm), so a stale
-    list never applies a deleted or changed macro as it was."""
-    return desk_shared("macros", lambda: list(macros_for_agents()), seconds=settings.SHARED_CHOICES_SECONDS)
+    """The macros a ticket page offers, shared by every page for SHARED_CHOICES_SECONDS (live.desk_shared).
+    Saving or deleting one on the macros page forgets the shared list (services.macro_save, macro_delete), so
+    the supervisor sees the change on the next ticket page; applying one reads it afresh (MacroApplyForm)."""
+    return desk_shared(MACROS_OFFERED, lambda: list(macros_for_agents()), seconds=settings.SHARED_CHOICES_SECONDS)

@@ -1,6 +1,7 @@
 """Writes of the expert agent's tools: applying a macro (all or nothing), saving and managing views, and the
 supervisor's macros."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -8,6 +9,7 @@ from django.utils.translation import gettext as _
 from customers.masking import mask_name
 
 from ..events import event_record
+from ..live import desk_shared_forget
 from ..models import Message, Ticket
 from ..policies import can_edit_ticket, is_supervisor
 from ..replies import render_reply, reply_placeholders
@@ -16,6 +18,7 @@ from ..subtasks import subtask_create
 from ..workflow import TransitionRefused, available_actions, refusal_reason, ticket_lock_for_write
 from ..workflow import ticket_transition as workflow_transition
 from .models import Macro, SavedView
+from .selectors import MACROS_OFFERED
 
 
 @transaction.atomic
@@ -71,6 +74,7 @@ def macro_save(*, actor, macro: Macro | None = None, name: str, body: str, actio
             macro.save()
     except IntegrityError:
         raise ValidationError({"name": _("A macro with this name already exists.")}) from None
+    _forget_macros_offered()
     return macro
 
 
@@ -78,6 +82,12 @@ def macro_save(*, actor, macro: Macro | None = None, name: str, body: str, actio
 def macro_delete(*, actor, macro: Macro) -> None:
     _ensure_macro_manager(actor)
     macro.delete()
+    _forget_macros_offered()
+
+
+def _forget_macros_offered() -> None:
+    # After the commit: forgotten before it, a ticket page could keep the old list again for the window.
+    transaction.on_commit(lambda: desk_shared_forget(MACROS_OFFERED, settings.SHARED_CHOICES_SECONDS))
 
 
 # Saved views ---------------------------------------------------------------------------------------------
