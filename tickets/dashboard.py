@@ -57,13 +57,14 @@ def dashboard_figures(*, days: int = 14, stamp: str = "") -> dict:
         # Each list walks a partial index in the list's order and stops at LIST_LIMIT: breached and escalated
         # their own (ticket_open_breached/escalated_idx), at risk its own by due time (ticket_open_warning_due_idx,
         # the order of the queue sorted "SLA due soonest"). Read here, not when the template first looks at them.
-        "at_risk": list(ticket_rows(open_tickets.filter(sla_state=SLAState.WARNING)).due_soonest()[:LIST_LIMIT]),
-        "breached": list(ticket_rows(open_tickets.filter(sla_state=SLAState.BREACHED)).order_by(
+        "at_risk": ticket_rows(open_tickets.filter(sla_state=SLAState.WARNING).due_soonest()[:LIST_LIMIT]),
+        "breached": ticket_rows(open_tickets.filter(sla_state=SLAState.BREACHED).order_by(
             "-escalation_level", "created_at"
         )[:LIST_LIMIT]),
-        "escalated_or_high_risk": list(ticket_rows(
+        "escalated_or_high_risk": ticket_rows(
             open_tickets.filter(Q(escalation_level__gt=0) | Q(risk_level=RiskLevel.HIGH))
-        ).order_by("-escalation_level", "-created_at")[:LIST_LIMIT]),
+            .order_by("-escalation_level", "-created_at")[:LIST_LIMIT]
+        ),
         "chart": {
             "days": charts["days"],
             # Labels are translated per request: the cache holds type codes, shared by every language.

@@ -16,8 +16,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from markupsafe import Markup
 
-from .models import Ticket
-from .selectors import LIST_ROW_FIELDS
+from .selectors import ListedTicket
 
 # A row's key holds everything it shows, so an entry is never wrong, only unused: this bounds the memory.
 ROW_SECONDS = 300
@@ -30,30 +29,14 @@ def template_digest(*names: str, using: str | None = None) -> str:
     return hashlib.sha1(sources).hexdigest()[:12]
 
 
-def _row_reader(name: str):
-    """How to read a LIST_ROW_FIELDS entry off a listed ticket: a column by its attname (a foreign key's id,
-    never its object), a related field (customer__name) through the row's select_related objects."""
-    if "__" not in name:
-        attname = Ticket._meta.get_field(name).attname
-        return lambda ticket: getattr(ticket, attname)
-    relation, field = name.split("__")
-
-    def read(ticket):
-        related = getattr(ticket, relation)
-        return None if related is None else getattr(related, field)
-    return read
-
-
-_ROW_READERS = [_row_reader(name) for name in LIST_ROW_FIELDS]
-
-
-def rows_html(tickets, template_name: str, fill: dict[str, str] | None = None, **shared) -> Markup:
-    """Each ticket's row of `template_name` (a Jinja2 template given `t` and `shared`) as HTML, each rendered
-    once for what it shows and shared by everyone who lists it: the key is the row's content (the ticket's
-    LIST_ROW_FIELDS, which are all a row may read (tests/test_list_page_queries.py fails if a template reads
-    another), the calendar's clock stop, `shared`), the language, the time zone and the minute (the SLA badge
-    counts the time left in minutes: a row's is at most a minute old, like the page around it). A changed
-    ticket has another key: its old row is never shown.
+def rows_html(tickets: list[ListedTicket], template_name: str, fill: dict[str, str] | None = None,
+              **shared) -> Markup:
+    """Each listed ticket's row of `template_name` (a Jinja2 template given the Ticket as `t`, and `shared`) as
+    HTML, each rendered once for what it shows and shared by everyone who lists it: the key is the row's
+    content (its columns as read, which are all a row may read (tests/test_list_page_queries.py fails if a
+    template reads another), the calendar's clock stop, `shared`), the language, the time zone and the minute
+    (the SLA badge counts the time left in minutes: a row's is at most a minute old, like the page around it).
+    A changed ticket has another key: its old row is never shown. Only a row not found is built into a Ticket.
 
     What is the page's own (a form's CSRF token) is not in a shared row: the template writes a mark
     `<!--fill:name-->` where it goes, and each mark is replaced by `fill[name]` (HTML) once the rows are
@@ -61,10 +44,10 @@ def rows_html(tickets, template_name: str, fill: dict[str, str] | None = None, *
     template = get_template(template_name, using="jinja2")
     around = (template_digest(template_name, using="jinja2"), get_language(),
               timezone.get_current_timezone_name(), int(time.time() // 60), sorted(shared.items()))
-    keys = [_row_key(ticket, around) for ticket in tickets]
+    keys = [_row_key(listed, around) for listed in tickets]
     found = cache.get_many(keys)
-    rendered = {key: template.render({"t": ticket, **shared})
-                for key, ticket in zip(keys, tickets, strict=True) if key not in found}
+    rendered = {key: template.render({"t": listed.ticket(), **shared})
+                for key, listed in zip(keys, tickets, strict=True) if key not in found}
     if rendered:
         cache.set_many(rendered, ROW_SECONDS)
     html = "".join(found.get(key) or rendered[key] for key in keys)
@@ -73,7 +56,7 @@ def rows_html(tickets, template_name: str, fill: dict[str, str] | None = None, *
     return Markup(html)  # noqa: S704 (rendered by Jinja2, `fill` is HTML)
 
 
-def _row_key(ticket, around: tuple) -> str:
+def _row_key(listed: ListedTicket, around: tuple) -> str:
     # with_clock_stops: the calendar stops the clock now (a frozen dataclass: its repr is its content).
-    content = (around, ticket.pk, [read(ticket) for read in _ROW_READERS], getattr(ticket, "clock_stop", None))
+    content = (around, tuple(listed), listed.clock_stop)
     return "row:" + hashlib.sha1(repr(content).encode()).hexdigest()

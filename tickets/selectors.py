@@ -1,6 +1,9 @@
 """Reads of tickets with their related rows fetched up front (constant queries per page)."""
 
+from collections import namedtuple
+
 from django.core.paginator import Page, Paginator
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -17,19 +20,52 @@ def ticket_list(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
 
 
 # What a row of a ticket list shows (the queue, the dashboard's lists): the number, the SLA clocks, the
-# labels, and the customer's, order's and assignee's names. A ticket has ~60 columns, its texts among them:
-# reading only these makes a page of rows a third cheaper to load. A template that shows another column
-# would read it once per row: the pinned query counts (tests/test_list_page_queries.py) fail if so.
+# labels, and the customer's, order's and assignee's names. A row template that shows another column would
+# read it once per row: the pinned query counts (tests/test_list_page_queries.py) fail if so.
 LIST_ROW_FIELDS = (
     "number", "status", "type", "priority", "risk_level", "created_at",
     "sla_state", "sla_policy", "first_response_due_at", "next_response_due_at", "resolution_due_at",
     "escalation_level", "customer__name", "customer__platform", "order__external_number", "assignee__username",
 )
+_LIST_ROW_RELATIONS = {"customer": ("name", "platform"), "order": ("external_number",), "assignee": ("username",)}
+# A listed ticket's columns: its own (a foreign key by its id) and its relations' as `relation__field`.
+LIST_ROW_COLUMNS = ("id", "customer_id", "order_id", "assignee_id", *(
+    name if "__" in name else Ticket._meta.get_field(name).attname for name in LIST_ROW_FIELDS))
 
 
-def ticket_rows(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """Tickets as a list row shows them (LIST_ROW_FIELDS), with their customer, order and assignee."""
-    return ticket_list(queryset).only(*LIST_ROW_FIELDS)
+class ListedTicket(namedtuple("ListedTicketColumns", LIST_ROW_COLUMNS)):
+    """A ticket as a list row shows it: its LIST_ROW_COLUMNS as read, a tuple. A row found rendered in the
+    cache (tickets/fragments.py: the values are its key) is never built into a Ticket with its customer,
+    order and assignee, four model instances that cost a page of 50 rows more than reading them; `ticket()`
+    builds them for a row that is rendered. The SLA column's clock stop is set on it (with_clock_stops)."""
+
+    clock_stop = None
+    pk = property(lambda self: self.id)
+    sla_next_due_at = Ticket.sla_next_due_at  # the same rule, read off the same columns
+
+    def ticket(self, using: str = DEFAULT_DB_ALIAS) -> Ticket:
+        """The Ticket with only these columns loaded (any other is read on first use, as with only()) and its
+        customer, order and assignee, as select_related would have set them."""
+        columns = self._asdict()
+        ticket = _loaded(Ticket, using, {name: value for name, value in columns.items() if "__" not in name})
+        for relation, fields in _LIST_ROW_RELATIONS.items():
+            related_id = columns[f"{relation}_id"]
+            setattr(ticket, relation, None if related_id is None else _loaded(
+                Ticket._meta.get_field(relation).related_model, using,
+                {"id": related_id, **{field: columns[f"{relation}__{field}"] for field in fields}}))
+        ticket.clock_stop = self.clock_stop
+        return ticket
+
+
+def _loaded(model, using: str, values: dict):
+    """`model` as the database gave these columns (Model.from_db: the others deferred), in the model's order."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    return model.from_db(using, names, [values[name] for name in names])
+
+
+def ticket_rows(queryset: QuerySet[Ticket]) -> list[ListedTicket]:
+    """Tickets as a list row shows them (LIST_ROW_FIELDS), in the queryset's order."""
+    return [ListedTicket._make(values) for values in queryset.values_list(*LIST_ROW_COLUMNS)]
 
 
 # A filtered or searched list of at most this many tickets is read whole, ids only: its length is the
@@ -79,8 +115,8 @@ def ticket_page(ids: QuerySet, *, number, per_page: int, known_count: int | None
         paginator = Paginator(head if len(head) <= WHOLE_LIST_IDS else ids, per_page)
     page = paginator.get_page(number)
     page_ids = list(page.object_list)
-    rows = ticket_rows(Ticket.objects.filter(pk__in=page_ids)).order_by().in_bulk()  # page_ids hold the order
-    page.object_list = [rows[pk] for pk in page_ids if pk in rows]
+    rows = {row.id: row for row in ticket_rows(Ticket.objects.filter(pk__in=page_ids).order_by())}
+    page.object_list = [rows[pk] for pk in page_ids if pk in rows]  # page_ids hold the order
     return page
 
 

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.forms.models import ModelChoiceIterator
 from django.http import QueryDict
+from django.template.loader import get_template
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.html import escape, format_html_join
@@ -102,7 +103,7 @@ def _rows(tickets, **shared):
 
 
 def _listed(*tickets):
-    return list(ticket_rows(Ticket.objects.filter(pk__in=[t.pk for t in tickets])).order_by("pk"))
+    return ticket_rows(Ticket.objects.filter(pk__in=[t.pk for t in tickets]).order_by("pk"))
 
 
 @pytest.fixture
@@ -167,6 +168,38 @@ def test_a_changed_row_template_renders_its_rows_again(rows_cache):
         with mock.patch("tickets.fragments.template_digest", return_value="edited"):  # the file changed
             _rows(_listed(ticket))
         assert render.call_count == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("template", [ROW, "tickets/partials/_dashboard_row.html"])
+def test_a_listed_ticket_renders_its_row_as_the_ticket_read_whole_does(rows_cache, template):
+    agent = make_user("agent", username="row<agent>")
+    whole_tickets = [TicketFactory(status="in_progress", assignee=agent, escalation_level=1),
+                     TicketFactory(status="new", order=None, assignee=None)]
+    listed = _listed(*whole_tickets)
+    with CaptureQueriesContext(connection) as built:
+        tickets = [row.ticket() for row in listed]
+        drawn = [get_template(template, using="jinja2").render({"t": t}) for t in tickets]
+    assert len(built.captured_queries) == 0  # everything the row shows was read with the list
+    for ticket, html in zip(Ticket.objects.select_related("customer", "order", "assignee").filter(
+            pk__in=[t.pk for t in whole_tickets]).order_by("pk"), drawn, strict=True):
+        assert html == get_template(template, using="jinja2").render({"t": ticket})
+    assert tickets[1].order is None and tickets[1].assignee is None and "row&lt;agent&gt;" in drawn[0]
+    with CaptureQueriesContext(connection) as deferred:
+        assert tickets[0].description == whole_tickets[0].description  # not listed: read on first use
+    assert len(deferred.captured_queries) == 1
+
+
+@pytest.mark.django_db
+def test_a_row_found_rendered_is_not_built_into_a_ticket(rows_cache):
+    listed = _listed(TicketFactory(), TicketFactory())
+    with mock.patch("tickets.fragments.ListedTicket.ticket", autospec=True,
+                    side_effect=lambda row: Ticket.objects.select_related("customer", "order", "assignee").get(
+                        pk=row.pk)) as built:
+        first = _rows(listed)
+        assert built.call_count == 2
+        assert _rows(_listed(*listed)) == first
+        assert built.call_count == 2  # the second list was only read: both rows came from the cache
 
 
 # The filter bar's options ----------------------------------------------------------------------------------
