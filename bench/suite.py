@@ -61,6 +61,9 @@ os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
 os.environ["QUEUE_COUNTS_SECONDS"] = "0"
 
 from bench import http_load, processes  # noqa: E402
+from bench.inprocess import UNTHROTTLED  # noqa: E402
+
+os.environ.update(UNTHROTTLED)
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 # gunicorn's cache (throttle counters, presence): REDIS_URL when set, else a database of its own on loopback.
@@ -452,9 +455,7 @@ def gunicorn_env(url: str, static_root: str, var_dir: str) -> dict:
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
-        "THROTTLE_ANON": "1000000/minute",
-        "THROTTLE_USER": "1000000/minute",
-        "THROTTLE_INTAKE": "1000000/minute",
+        **UNTHROTTLED,
         "LOG_LEVEL": "WARNING",
         "STATIC_ROOT": static_root,
         "AFTERSALES_VAR_DIR": var_dir,
