@@ -93,18 +93,20 @@ def sees_unmasked_pii(user) -> bool:
 def customer_contact_for(user, customer: Customer) -> dict[str, str]:
     """The customer's name, phone, email, account (platform account), address and the agents' notes
     as this viewer may see them: the one place a customer is masked, for pages, the API and exports."""
-    contact = {"name": customer.name, "phone": customer.phone, "email": customer.email,
-               "account": customer.platform_account, "address": customer.address, "notes": customer.notes}
-    if sees_unmasked_pii(user) or _is_the_shop(customer):
+    return contact_seen_by(user, platform=customer.platform, name=customer.name, phone=customer.phone,
+                           email=customer.email, account=customer.platform_account, address=customer.address,
+                           notes=customer.notes)
+
+
+def contact_seen_by(user, *, platform: str, **contact: str) -> dict[str, str]:
+    """customer_contact_for of a customer read as values: the contact fields given (name, phone, email,
+    account, address, notes), in full or masked (the others masked empty) for this viewer."""
+    # The shop files its own work under itself (a price-difference batch's payment ticket, which finance
+    # works): not a person, so nothing to hide. The unique (platform, account) constraint makes this row
+    # the shop's own, never a buyer's.
+    if sees_unmasked_pii(user) or (platform == Platform.OTHER and contact.get("account") == SHOP_ACCOUNT):
         return contact
     return contact_masked(**contact)
-
-
-def _is_the_shop(customer: Customer) -> bool:
-    # The shop files its own work under itself (a price-difference batch's payment ticket, which
-    # finance works): not a person, so nothing to hide. The unique (platform, account) constraint
-    # makes this row the shop's own, never a buyer's.
-    return customer.platform == Platform.OTHER and customer.platform_account == SHOP_ACCOUNT
 
 
 def ticket_contact_for(user, ticket: Ticket) -> dict[str, str]:

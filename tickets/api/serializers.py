@@ -8,7 +8,7 @@ from customers.models import Customer, Platform
 from orders.models import Order, OrderItem
 
 from ..models import Attachment, Message, Ticket, TicketEvent
-from ..policies import customer_contact_for
+from ..policies import contact_seen_by
 from ..suggestions import reason_labels
 from ..workflow import MANUAL_ACTIONS, available_actions
 from .customers import CustomerContactMixin
@@ -62,33 +62,34 @@ class TicketListSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    # What a list reads (its view passes these to QuerySet.only()): the ticket's own fields above, the
-    # order's number, the assignee's name, and the customer whole (masking reads its every contact field).
-    # A ticket has ~60 columns, its texts among them: a page of 50 loads in half the time.
+    # What a list reads (its view asks QuerySet.values() for these): the ticket's own fields above, the
+    # customer's name, platform, account and tier, the order's number and the assignee's name. A page of 50
+    # read as values, not as a Ticket, Customer, Order and User each, is read and written in half the time.
     COLUMNS = (*(name for name in Meta.fields if name not in ("customer", "order_number", "assignee")),
-               "customer", "order__external_number", "assignee__username")
+               "customer_id", "customer__name", "customer__platform", "customer__platform_account",
+               "customer__tier", "order__external_number", "assignee__username")
 
-    def to_representation(self, ticket):
-        """What the declared fields above write (the schema is made from them), written out directly:
-        through DRF's fields one by one, serialising a page of 50 tickets cost more than reading it.
-        tests/api/test_ticket_list_shape.py holds the two to the same output."""
-        customer = ticket.customer
-        contact = customer_contact_for(getattr(self.context.get("request"), "user", None), customer)
+    def to_representation(self, row):
+        """What the declared fields above write (the schema is made from them), written out directly from a
+        row of COLUMNS: through DRF's fields one by one, serialising a page of 50 tickets cost more than
+        reading it. tests/api/test_ticket_list_shape.py holds the two to the same output."""
+        contact = contact_seen_by(getattr(self.context.get("request"), "user", None),
+                                  platform=row["customer__platform"], name=row["customer__name"],
+                                  account=row["customer__platform_account"])
         zone = timezone.get_current_timezone()
         return {
-            "id": ticket.id, "number": ticket.number, "status": ticket.status, "type": ticket.type,
-            "category": ticket.category, "priority": ticket.priority, "risk_level": ticket.risk_level,
-            "responsibility": ticket.responsibility, "channel": ticket.channel,
-            "customer": {"id": customer.id, "name": contact["name"], "platform": customer.platform,
-                         "platform_account": contact["account"], "tier": customer.tier},
-            "order_number": ticket.order.external_number if ticket.order_id else None,
-            "assignee": ticket.assignee.username if ticket.assignee_id else None,
-            "created_at": _iso_time(ticket.created_at, zone), "updated_at": _iso_time(ticket.updated_at, zone),
-            "sla_state": ticket.sla_state, "escalation_level": ticket.escalation_level,
-            "first_response_due_at": _iso_time(ticket.first_response_due_at, zone),
-            "next_response_due_at": _iso_time(ticket.next_response_due_at, zone),
-            "resolution_due_at": _iso_time(ticket.resolution_due_at, zone),
-            "version": ticket.version,
+            "id": row["id"], "number": row["number"], "status": row["status"], "type": row["type"],
+            "category": row["category"], "priority": row["priority"], "risk_level": row["risk_level"],
+            "responsibility": row["responsibility"], "channel": row["channel"],
+            "customer": {"id": row["customer_id"], "name": contact["name"], "platform": row["customer__platform"],
+                         "platform_account": contact["account"], "tier": row["customer__tier"]},
+            "order_number": row["order__external_number"], "assignee": row["assignee__username"],
+            "created_at": _iso_time(row["created_at"], zone), "updated_at": _iso_time(row["updated_at"], zone),
+            "sla_state": row["sla_state"], "escalation_level": row["escalation_level"],
+            "first_response_due_at": _iso_time(row["first_response_due_at"], zone),
+            "next_response_due_at": _iso_time(row["next_response_due_at"], zone),
+            "resolution_due_at": _iso_time(row["resolution_due_at"], zone),
+            "version": row["version"],
         }
 
 

@@ -51,7 +51,7 @@ class TicketViewSet(
 
     def get_queryset(self):
         tickets = ticket_list(tickets_visible_to(self.request.user))
-        return tickets.only(*TicketListSerializer.COLUMNS) if self.action == "list" else tickets
+        return tickets.values(*TicketListSerializer.COLUMNS) if self.action == "list" else tickets
 
     def get_serializer_class(self):
         if self.action == "create":
