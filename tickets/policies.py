@@ -24,7 +24,7 @@ from orders.models import Order
 
 from .models import ApprovalRequest, Incident, Subtask, Ticket
 from .roles import Role
-from .selectors import ticket_detail
+from .selectors import ticket_detail, ticket_for_page
 
 AGENT_ROLES = frozenset({Role.AGENT, Role.SENIOR_AGENT})
 
@@ -184,6 +184,14 @@ def ticket_get_for_user(*, user, ticket_id, for_write: bool = False) -> Ticket:
     if for_write and not can_edit_ticket(user, ticket):
         raise PermissionDenied
     return ticket
+
+
+def ticket_get_for_page(*, user, ticket_id) -> Ticket:
+    """ticket_get_for_user for the ticket page to show: its lists read only where they have rows (ticket_for_page)."""
+    try:
+        return ticket_for_page(tickets_visible_to(user), ticket_id)
+    except (Ticket.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
 
 
 # Subtasks --------------------------------------------------------------------------------------

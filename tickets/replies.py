@@ -16,6 +16,7 @@ from orders.models import Order, Refund
 
 from .live import desk_shared
 from .models import ReplyTemplate, Ticket
+from .selectors import has_rows
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -75,6 +76,8 @@ def _solution_summary(solution, product: str) -> str:
 
 
 def _refund_amount(ticket: Ticket) -> str:
+    if not has_rows(ticket, "refunds"):
+        return ""
     totals = Refund.objects.filter(ticket=ticket).exclude(status=Refund.Status.FAILED).aggregate(
         paid=Sum("amount", filter=Q(status=Refund.Status.PAID)), all=Sum("amount"),
     )
@@ -86,7 +89,8 @@ def reply_placeholders(ticket: Ticket, agent) -> dict[str, str]:
     items = list(ticket.affected_items.all())
     product = items[0].product.name if items else ticket.product_model
     order = ticket.order if ticket.order_id else None
-    replacement = ticket.shipments.exclude(tracking_number="").order_by("-created_at", "-id").first()
+    replacement = ticket.shipments.exclude(tracking_number="").order_by("-created_at", "-id").first() if has_rows(
+        ticket, "shipments") else None
     # The agreed solution, else the latest proposed one; from the ticket page's prefetched solutions.
     solution = min((s for s in ticket.solutions.all() if s.status != "withdrawn"),
                    key=lambda s: (s.status != "confirmed", -s.created_at.timestamp(), -s.pk), default=None)

@@ -3,7 +3,7 @@
 from collections import namedtuple
 
 from django.core.paginator import Page, Paginator
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -120,23 +120,79 @@ def ticket_page(ids: QuerySet, *, number, per_page: int, known_count: int | None
     return page
 
 
+def _page_prefetches() -> dict[str, Prefetch]:
+    return {
+        "subtasks": Prefetch("subtasks", queryset=Subtask.objects.select_related("department", "assignee")),
+        "solutions": Prefetch("solutions"),
+        "affected_items": Prefetch("affected_items", queryset=OrderItem.objects.select_related("product")),
+        "attachments": Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
+    }
+
+
 def ticket_detail(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
     """A ticket with what its page shows beside the timeline (ticket_timeline reads that, when it is not cached)."""
-    return ticket_list(queryset).select_related("sla_policy").prefetch_related(
-        Prefetch("subtasks", queryset=Subtask.objects.select_related("department", "assignee")),
-        "solutions",
-        Prefetch("affected_items", queryset=OrderItem.objects.select_related("product")),
-        Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
-    )
+    return ticket_list(queryset).select_related("sla_policy").prefetch_related(*_page_prefetches().values())
+
+
+# The ticket's lists its page shows (each the name the ticket reads it by), asked at once which have rows.
+TICKET_PAGE_LISTS = ("subtasks", "solutions", "affected_items", "attachments", "surveys", "follow_ups",
+                     "incidents", "refunds", "shipments")
+
+
+def ticket_for_page(queryset: QuerySet[Ticket], ticket_id: int) -> Ticket:
+    """The ticket as ticket_detail reads it, its lists read only where they have rows: which have is asked
+    first, in one query (ticket_lists_present), and an empty list is known empty without a query of its own.
+    An open case has few yet (no survey, follow-up or refund before it is resolved): most of the ten
+    queries a page would read them in find nothing. `ticket.lists_present` names them for what the page
+    reads after the ticket (has_rows). Raises Ticket.DoesNotExist (or ValueError) as QuerySet.get does."""
+    present = ticket_lists_present(int(ticket_id))
+    prefetches = _page_prefetches()
+    ticket = ticket_list(queryset).select_related("sla_policy").prefetch_related(
+        *(prefetch for name, prefetch in prefetches.items() if name in present)).get(pk=ticket_id)
+    for name in prefetches.keys() - present:
+        # Stored as prefetch_related_objects stores a list it read: `ticket.<name>.all()` reads no more.
+        empty = getattr(ticket, name).none()
+        empty._result_cache, empty._prefetch_done = [], True
+        ticket.__dict__.setdefault("_prefetched_objects_cache", {})[name] = empty
+    ticket.lists_present = present
+    return ticket
+
+
+def ticket_lists_present(ticket_id: int) -> frozenset[str]:
+    """Which of TICKET_PAGE_LISTS have a row for the ticket: one hand-written query, an index probe each."""
+    quote = connection.ops.quote_name
+    probes = [f"EXISTS (SELECT 1 FROM {quote(table)} WHERE {quote(column)} = %s)"
+              for table, column in map(_rows_of, TICKET_PAGE_LISTS)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(probes), [ticket_id] * len(probes))
+        found = cursor.fetchone()
+    return frozenset(name for name, exists in zip(TICKET_PAGE_LISTS, found, strict=True) if exists)
+
+
+def _rows_of(name: str) -> tuple[str, str]:
+    """The table and column that hold a ticket's rows of the relation `name` (a many-to-many's through table)."""
+    relation = Ticket._meta.get_field(name)
+    if relation.many_to_many and relation.concrete:  # Ticket.affected_items
+        return relation.remote_field.through._meta.db_table, relation.m2m_column_name()
+    if relation.many_to_many:  # Incident.tickets, read from the ticket as `incidents`
+        return relation.through._meta.db_table, relation.field.m2m_reverse_name()
+    return relation.related_model._meta.db_table, relation.field.column
+
+
+def has_rows(ticket: Ticket, name: str) -> bool:
+    """Whether the ticket's list `name` may have rows: no only when the ticket was read for its page
+    (ticket_for_page) and the list had none then."""
+    present = getattr(ticket, "lists_present", None)
+    return present is None or name in present
 
 
 def ticket_page_records(ticket: Ticket) -> dict:
     """What the ticket page shows beside the prefetched ticket: the order's items, the follow-ups and the
-    survey answers (three queries, whatever their length)."""
+    survey answers (a query each, whatever their length; none for a list the ticket has no rows in)."""
     return {
         "order_items": list(ticket.order.items.select_related("product")) if ticket.order_id else [],
-        "surveys": list(ticket.surveys.all()),
-        "follow_ups": list(ticket.follow_ups.select_related("recorded_by")),
+        "surveys": list(ticket.surveys.all()) if has_rows(ticket, "surveys") else [],
+        "follow_ups": list(ticket.follow_ups.select_related("recorded_by")) if has_rows(ticket, "follow_ups") else [],
     }
 
 

@@ -11,9 +11,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from orders.models import Refund, Shipment
 from tests.factories import CustomerFactory, OrderFactory, OrderItemFactory, make_user
+from tests.test_list_page_queries import follow_up_row, solution_row, survey_row, ticket_subtask_row
 from tickets import services
-from tickets.models import Message, Ticket
+from tickets.incidents.models import Incident
+from tickets.incidents.services import incidents_of_ticket
+from tickets.models import Attachment, Message, Ticket
+from tickets.policies import ticket_get_for_page, ticket_get_for_user
+from tickets.replies import reply_placeholders
+from tickets.selectors import TICKET_PAGE_LISTS, has_rows, ticket_page_records
 from tickets.workflow import ticket_transition
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +208,62 @@ def test_a_macro_the_supervisor_saves_or_deletes_shows_on_the_next_ticket_page(c
         with django_capture_on_commit_callbacks(execute=True):
             assert client.post(f"/macros/{macro.pk}/delete/").status_code == 302
         assert "请拍照片" not in _page(client, ticket)
+
+
+# The lists a page reads only where they have rows ----------------------------------------------------------
+
+
+def _what_the_page_reads(ticket: Ticket, agent) -> dict:
+    return {
+        "lists": {name: list(getattr(ticket, name).all())
+                  for name in ("subtasks", "solutions", "affected_items", "attachments")},
+        "records": ticket_page_records(ticket),
+        "incidents": incidents_of_ticket(ticket) if has_rows(ticket, "incidents") else [],
+        "placeholders": reply_placeholders(ticket, agent),
+    }
+
+
+def _a_row_in_every_list(ticket: Ticket, agent) -> None:
+    ticket_subtask_row(agent, ticket)
+    solution_row(agent, ticket)
+    follow_up_row(agent, ticket)
+    survey_row(agent, ticket)
+    Attachment.objects.create(ticket=ticket, file="attachments/x.jpg", original_name="x.jpg",
+                              content_type="image/jpeg", size=3, uploaded_by=agent)
+    Incident.objects.create(title="批次开胶", cause="other", status="confirmed", window_start=timezone.now(),
+                            window_end=timezone.now()).tickets.add(ticket)
+    Refund.objects.create(order=ticket.order, ticket=ticket, amount=Decimal("12.50"), reason="r", kind="refund",
+                          status="paid")
+    Shipment.objects.create(order=ticket.order, ticket=ticket, reason=Shipment.Reason.EXCHANGE, carrier="中通",
+                            tracking_number="ZT777")
+
+
+def test_the_page_reads_a_list_only_where_it_has_rows_and_reads_the_same(people, ticket):
+    agent = people["agent"]
+    page_ticket = ticket_get_for_page(user=agent, ticket_id=ticket.pk)
+    assert page_ticket.lists_present == {"affected_items"}  # an open case: its item, nothing after it yet
+    with CaptureQueriesContext(connection) as captured:
+        bare = _what_the_page_reads(page_ticket, agent)
+    # Only what is not a list of the ticket's: the order's items, the reply placeholders' product of the item.
+    assert not [q["sql"] for q in captured.captured_queries
+                if any(f'"{table}"' in q["sql"] for table in ("tickets_solution", "tickets_attachment",
+                       "tickets_subtask", "tickets_satisfactionsurvey", "tickets_followup", "tickets_incident",
+                       "orders_refund", "orders_shipment"))]
+    assert bare == _what_the_page_reads(ticket_get_for_user(user=agent, ticket_id=ticket.pk), agent)
+
+    _a_row_in_every_list(ticket, agent)
+    page_ticket = ticket_get_for_page(user=agent, ticket_id=ticket.pk)
+    assert page_ticket.lists_present == set(TICKET_PAGE_LISTS)
+    full = _what_the_page_reads(page_ticket, agent)
+    assert full == _what_the_page_reads(ticket_get_for_user(user=agent, ticket_id=ticket.pk), agent)
+    assert all(full["lists"].values()) and all(full["records"].values()) and full["incidents"]
+    assert (full["placeholders"]["refund_amount"], full["placeholders"]["tracking_number"]) == ("12.50", "ZT777")
+
+
+def test_the_page_of_a_ticket_with_every_list_shows_them(client, people, ticket):
+    _a_row_in_every_list(ticket, people["agent"])
+    client.force_login(people["agent"])
+    response = client.get(f"/tickets/{ticket.pk}/")
+    page = response.content.decode()
+    assert "批次开胶" in page and "x.jpg" in page
+    assert response.context["solutions"] and response.context["surveys"] and response.context["follow_ups"]

@@ -51,11 +51,13 @@ from ..policies import (
     is_supervisor,
     sees_unmasked_pii,
     ticket_contact_for,
+    ticket_get_for_page,
     ticket_get_for_user,
 )
 from ..replies import render_reply, reply_placeholders, templates_offered
 from ..selectors import (
     customer_recent_tickets,
+    has_rows,
     ticket_changes_by_others,
     ticket_page_records,
     ticket_timeline,
@@ -77,7 +79,7 @@ def ticket_detail(request, pk):
     # The change stamp before what the page shows: a change made meanwhile moves it past the page, so
     # the page's first poll fetches it (read after, it would be taken as seen and never shown).
     stamp = ticket_stamp_for(Ticket.objects.all(), pk)
-    return _ticket_page(request, ticket_get_for_user(user=request.user, ticket_id=pk), stamp=stamp)
+    return _ticket_page(request, ticket_get_for_page(user=request.user, ticket_id=pk), stamp=stamp)
 
 
 # The rendered timeline is the same for everyone who may open the ticket: cached by the ticket's change stamp
@@ -144,7 +146,7 @@ def _ticket_page(request, ticket: Ticket, *, bound: dict | None = None, since=No
         "can_take": can_take(request.user) and ticket.assignee_id is None and ticket.is_open,
         "subtask_action_form": SubtaskActionForm(),
         "solutions": list(ticket.solutions.all()),
-        "ticket_incidents": incidents_of_ticket(ticket),
+        "ticket_incidents": incidents_of_ticket(ticket) if has_rows(ticket, "incidents") else [],
         "confirm_form": ConfirmSolutionForm(initial={"channel": ticket.channel}),
         "call_prompt": playbook.call_prompt(ticket),
         "link_sms": {"refusal": sms_refusal(ticket), "phone": mask_phone(phone_of(ticket.customer.phone))}
@@ -219,7 +221,7 @@ def _ticket_write(request, ticket: Ticket, *, form_name: str, form, write: Calla
     try:
         write()
     except StaleVersion:
-        fresh = ticket_get_for_user(user=request.user, ticket_id=ticket.pk)
+        fresh = ticket_get_for_page(user=request.user, ticket_id=ticket.pk)
         return _ticket_page(request, fresh, bound={form_name: form}, since=form.cleaned_data.get("seen_at"),
                             status=409)
     except TransitionRefused as refused:
