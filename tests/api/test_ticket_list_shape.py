@@ -13,11 +13,11 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.test import APIClient, APIRequestFactory
 
+from customers.models import Customer
+from orders.models import Order
 from tests.factories import CustomerFactory, OrderFactory, TicketFactory
 from tests.tickets.test_workflow import hand_to_warehouse, move, new_ticket
 from tickets.api.serializers import TicketListSerializer
-from customers.models import Customer
-from orders.models import Order
 from tickets.models import SLAState, Ticket
 
 
