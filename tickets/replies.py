@@ -89,8 +89,8 @@ def reply_placeholders(ticket: Ticket, agent) -> dict[str, str]:
     items = list(ticket.affected_items.all())
     product = items[0].product.name if items else ticket.product_model
     order = ticket.order if ticket.order_id else None
-    replacement = ticket.shipments.exclude(tracking_number="").order_by("-created_at", "-id").first() if has_rows(
-        ticket, "shipments") else None
+    replacement = (ticket.shipments.exclude(tracking_number="").order_by("-created_at", "-id").first()
+                   if has_rows(ticket, "shipments") else None)
     # The agreed solution, else the latest proposed one; from the ticket page's prefetched solutions.
     solution = min((s for s in ticket.solutions.all() if s.status != "withdrawn"),
                    key=lambda s: (s.status != "confirmed", -s.created_at.timestamp(), -s.pk), default=None)

@@ -1,6 +1,7 @@
 """Reads of tickets with their related rows fetched up front (constant queries per page)."""
 
 from collections import namedtuple
+from collections.abc import Collection
 
 from django.core.paginator import Page, Paginator
 from django.db import DEFAULT_DB_ALIAS, connection
@@ -129,9 +130,11 @@ def _page_prefetches() -> dict[str, Prefetch]:
     }
 
 
-def ticket_detail(queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
-    """A ticket with what its page shows beside the timeline (ticket_timeline reads that, when it is not cached)."""
-    return ticket_list(queryset).select_related("sla_policy").prefetch_related(*_page_prefetches().values())
+def ticket_detail(queryset: QuerySet[Ticket] | None = None, lists: Collection[str] | None = None) -> QuerySet[Ticket]:
+    """A ticket with what its page shows beside the timeline (ticket_timeline reads that, when it is not cached);
+    `lists`: only these of its lists (ticket_for_page)."""
+    return ticket_list(queryset).select_related("sla_policy").prefetch_related(
+        *(prefetch for name, prefetch in _page_prefetches().items() if lists is None or name in lists))
 
 
 # The ticket's lists its page shows (each the name the ticket reads it by), asked at once which have rows.
@@ -146,10 +149,8 @@ def ticket_for_page(queryset: QuerySet[Ticket], ticket_id: int) -> Ticket:
     queries a page would read them in find nothing. `ticket.lists_present` names them for what the page
     reads after the ticket (has_rows). Raises Ticket.DoesNotExist (or ValueError) as QuerySet.get does."""
     present = ticket_lists_present(int(ticket_id))
-    prefetches = _page_prefetches()
-    ticket = ticket_list(queryset).select_related("sla_policy").prefetch_related(
-        *(prefetch for name, prefetch in prefetches.items() if name in present)).get(pk=ticket_id)
-    for name in prefetches.keys() - present:
+    ticket = ticket_detail(queryset, present).get(pk=ticket_id)
+    for name in _page_prefetches().keys() - present:
         # Stored as prefetch_related_objects stores a list it read: `ticket.<name>.all()` reads no more.
         empty = getattr(ticket, name).none()
         empty._result_cache, empty._prefetch_done = [], True
@@ -180,7 +181,7 @@ def _rows_of(name: str) -> tuple[str, str]:
 
 
 def has_rows(ticket: Ticket, name: str) -> bool:
-    """Whether the ticket's list `name` may have rows: no only when the ticket was read for its page
+    """Whether the ticket's list `name` may have rows: False only when the ticket was read for its page
     (ticket_for_page) and the list had none then."""
     present = getattr(ticket, "lists_present", None)
     return present is None or name in present
