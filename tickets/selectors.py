@@ -28,9 +28,20 @@ LIST_ROW_FIELDS = (
     "sla_state", "sla_policy", "first_response_due_at", "next_response_due_at", "resolution_due_at",
     "escalation_level", "customer__name", "customer__platform", "order__external_number", "assignee__username",
 )
-_LIST_ROW_RELATIONS = {"customer": ("name", "platform"), "order": ("external_number",), "assignee": ("username",)}
-# A listed ticket's columns: its own (a foreign key by its id) and its relations' as `relation__field`.
-LIST_ROW_COLUMNS = ("id", "customer_id", "order_id", "assignee_id", *(
+
+
+def _relations_read(fields) -> dict[str, list[str]]:
+    """The relations of `fields` read a field of, with those fields: {"customer": ["name", "platform"], ...}."""
+    relations: dict[str, list[str]] = {}
+    for relation, field in (name.split("__") for name in fields if "__" in name):
+        relations.setdefault(relation, []).append(field)
+    return relations
+
+
+_LIST_ROW_RELATIONS = _relations_read(LIST_ROW_FIELDS)
+# A listed ticket's columns: its own (a foreign key by its id, each relation's too) and its relations' fields
+# as `relation__field`.
+LIST_ROW_COLUMNS = ("id", *(f"{relation}_id" for relation in _LIST_ROW_RELATIONS), *(
     name if "__" in name else Ticket._meta.get_field(name).attname for name in LIST_ROW_FIELDS))
 
 
