@@ -291,7 +291,8 @@ def ticket_changes_by_others(ticket: Ticket, *, user, since=None, limit: int = 5
             "what": event_label(event.action),
             "when": event.created_at,
             "reason": event.reason_text,
-            "changes": [(_field_label(name), change) for name, change in (event.changes or {}).items()
+            "changes": [(_field_label(name), [_field_value(name, value) for value in change])
+                        for name, change in (event.changes or {}).items()
                         if isinstance(change, list) and len(change) == 2],
         }
         for event in events
@@ -303,3 +304,12 @@ def _field_label(name: str) -> str:
         return str(Ticket._meta.get_field(name).verbose_name)
     except Exception:  # not a ticket field (e.g. "subtask"): the code is the best label there is
         return name
+
+
+def _field_value(name: str, value):
+    """A recorded value as the page words it: a choice by its label ("咨询", not "consultation")."""
+    try:
+        choices = dict(Ticket._meta.get_field(name).flatchoices)
+    except Exception:  # not a ticket field: as recorded
+        return value
+    return str(choices[value]) if isinstance(value, str) and value in choices else value

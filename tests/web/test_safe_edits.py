@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tests.factories import CustomerFactory, make_user
 from tickets import services
-from tickets.models import Department, Subtask, Ticket
+from tickets.models import Department, Responsibility, Subtask, Ticket
 from tickets.subtasks import subtask_create
 from tickets.workflow import ticket_transition
 
@@ -54,6 +54,9 @@ def test_the_second_save_from_a_stale_page_is_refused_shows_the_change_and_keeps
     page = response.content.decode()
     assert 'id="edit-conflict"' in page and "se_sup" in page and "进水阀坏了" in page  # whose change, and what
     assert "排水管裂开" in page  # the second person's typing is kept in the form
+    # The change worded as the page words it: a choice by its label, never its code.
+    conflict = page[page.index('id="edit-conflict"'):page.index("</ul>", page.index('id="edit-conflict"'))]
+    assert f"→ {Responsibility.MERCHANT.label}" in conflict and "→ merchant" not in conflict
     assert Ticket.objects.get(pk=ticket.pk).symptom == "进水阀坏了"  # nothing overwritten
 
     # Saving again from the refreshed form is deliberate: it names the current version.
